@@ -1,0 +1,85 @@
+# fer - build, test and benchmark.
+#   make            ./fer and libfer.a
+#   make test       the whole test suite (non-zero exit on any failure)
+#   make test-asan  the parser corpus and unit tests under ASan/UBSan
+#   make bench      ./fer bench over the zoo's cfgs
+# STB=1/0 forces JPEG/PNG decoding through Debian's libstb-dev (auto-detected).
+
+CC ?= cc
+OPT ?= -O2
+CFLAGS ?= $(OPT) -g
+ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wshadow -Iinclude -Isrc -pthread $(CFLAGS)
+LDLIBS = -lm -pthread
+ARCH := $(shell $(CC) -dumpmachine)
+
+ifeq ($(origin STB), undefined)
+STB := $(shell test -f /usr/include/stb/stb_image.h && echo 1 || echo 0)
+endif
+ifeq ($(STB),1)
+ALL_CFLAGS += -DFER_STB -I/usr/include/stb
+STBLIB := $(firstword $(wildcard /usr/lib/*/libstb.a /usr/lib/libstb.a))
+LDLIBS := $(if $(STBLIB),$(STBLIB),-lstb) $(LDLIBS)
+endif
+
+LIB_SRC := $(wildcard src/*.c src/layers/*.c src/kernels/*.c) src/kernels/scalar/gemm_scalar.c
+ifneq (,$(findstring x86_64,$(ARCH)))
+LIB_SRC += $(wildcard src/kernels/avx2/*.c src/kernels/avx512/*.c)
+endif
+CLI_SRC := $(wildcard examples/cmd_*.c) examples/cli.c examples/main.c
+
+BUILD ?= build
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+
+AVX2_FLAGS = -mavx2 -mfma -mf16c
+AVX512_FLAGS = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma -mf16c
+
+all: fer libfer.a examples/embed
+
+fer: $(CLI_OBJ) libfer.a
+	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJ) libfer.a $(LDLIBS)
+
+libfer.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+examples/embed: examples/embed.c libfer.a
+	$(CC) $(ALL_CFLAGS) -o $@ $< libfer.a $(LDLIBS)
+
+$(BUILD)/src/kernels/avx2/%.o: src/kernels/avx2/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(AVX2_FLAGS) -MMD -c -o $@ $<
+
+$(BUILD)/src/kernels/avx512/%.o: src/kernels/avx512/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(AVX512_FLAGS) -MMD -c -o $@ $<
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -c -o $@ $<
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+
+# ---- tests ---------------------------------------------------------------
+TEST_SRC := $(wildcard tests/test_*.c)
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+
+$(BUILD)/tests/%: tests/%.c tests/check.h libfer.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< libfer.a $(LDLIBS)
+
+test: all $(TEST_BIN)
+	@FER=./fer BUILD=$(BUILD) sh tests/run.sh
+
+test-asan:
+	$(MAKE) BUILD=build-asan OPT=-O1 CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+		fer build-asan/tests/test_cfg_corpus
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 sh tests/asan.sh build-asan
+
+bench: fer
+	sh tests/bench.sh
+
+clean:
+	rm -rf build build-asan fer libfer.a examples/embed
+
+.PHONY: all test test-asan bench clean

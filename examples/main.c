@@ -1,0 +1,43 @@
+/* main.c - the fer command line: a table of subcommands, one file each. */
+#include "cli.h"
+
+#include <string.h>
+
+int cmd_net(int argc, char **argv);
+int cmd_classifier(int argc, char **argv);
+int cmd_partial(int argc, char **argv);
+
+static const command commands[] = {
+    { "net", cmd_net, "net CFG [WEIGHTS]           print the layers, parameters and FLOPs" },
+    { "classifier", cmd_classifier,
+      "classifier predict [DATA] CFG WEIGHTS IMAGE... [-top K] [-json]\n"
+      "                                 classify images" },
+    { "partial", cmd_partial, "partial CFG WEIGHTS OUT N     write the first N layers' weights" },
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "fer - facial expression recognition engine (Darknet-style cfg networks)\n\n"
+                 "usage: fer <command> [args] [-threads N] [-isa auto|scalar|avx2|avx512]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %s\n", commands[i].usage);
+    fprintf(out, "\nDATA defaults to %s. Sections: ", FER_DEFAULT_DATA);
+    layer_type_list(out);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "fer: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,52 @@
+/* fer.h - the public API of libfer: load a network from a Darknet-style cfg
+ * and .weights file, classify images, and read/write images.
+ *
+ * Every function that can fail returns 0 on success and -1 on failure with a
+ * human-readable message in the caller's fer_err. Nothing here exits, prints
+ * or keeps global state: several networks may live in one process. */
+#ifndef FER_H
+#define FER_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct fer_err { char msg[1024]; } fer_err;
+
+/* Execution context: thread pool, kernel choice, random state. */
+typedef struct fer_ctx fer_ctx;
+/* isa: NULL or "auto" for the best the CPU supports, or "scalar", "avx2",
+ * "avx512". nthreads <= 0: all cores. */
+int fer_ctx_new(fer_ctx **out, int nthreads, const char *isa, fer_err *e);
+const char *fer_ctx_isa(const fer_ctx *ctx);
+int fer_ctx_threads(const fer_ctx *ctx);
+void fer_ctx_free(fer_ctx *ctx);
+
+/* An image: float pixels in [0,1], planar [c][h][w]. */
+typedef struct fer_image { int w, h, c; float *data; } fer_image;
+
+/* Loads PGM/PPM always, and PNG/JPEG/BMP when built with stb. */
+int fer_image_load(fer_image *out, const char *path, fer_err *e);
+/* Writes .pgm/.ppm by extension (and .png via fer's encoder when available). */
+int fer_image_save(const fer_image *im, const char *path, fer_err *e);
+/* Bilinear resize and channel conversion (gray<->rgb) into a new image. */
+int fer_image_convert(fer_image *out, const fer_image *in, int w, int h, int c, fer_err *e);
+void fer_image_free(fer_image *im);
+
+typedef struct network fer_net;
+
+/* Loads a network for inference (batch 1). weights may be NULL (random). */
+int fer_net_load(fer_net **out, const char *cfg, const char *weights, fer_ctx *ctx, fer_err *e);
+void fer_net_input_shape(const fer_net *net, int *w, int *h, int *c);
+int fer_net_classes(const fer_net *net);
+/* Classifies one image (any size or channel count): probs gets
+ * fer_net_classes() values. */
+int fer_net_classify(fer_net *net, const fer_image *im, float *probs, fer_err *e);
+void fer_net_free(fer_net *net);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

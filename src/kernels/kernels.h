@@ -1,0 +1,35 @@
+/* kernels.h - pure compute kernels over explicit dimensions. Every fast
+ * kernel has a _naive twin kept as the reference that tests compare with. */
+#ifndef FER_KERNELS_H
+#define FER_KERNELS_H
+
+#include "core.h"
+
+/* C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C, all row-major.
+ * op(A) = A ([M,K], lda >= K) or A^T (A is [K,M], lda >= M); likewise B. */
+void gemm_naive(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                const float *B, int ldb, float beta, float *C, int ldc);
+
+/* col[(c*kh + i)*kw + j][oy*ow + ox] = in[c][oy*sh - ph + i][ox*sw - pw + j] (0 outside).
+ * in: [c, h, w]; col: [c*kh*kw, oh*ow]. */
+void im2col(const float *in, int c, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw,
+            int oh, int ow, float *col);
+/* The adjoint of im2col: din[c, h, w] += scatter of col[c*kh*kw, oh*ow]. */
+void col2im_add(const float *col, int c, int h, int w, int kh, int kw, int sh, int sw, int ph,
+                int pw, int oh, int ow, float *din);
+
+/* Fills the table with the kernels for isa ("auto", "scalar", "avx2", "avx512");
+ * fails when the CPU lacks the ISA or it was not built in. */
+int kernels_select(kernel_table *k, const char *isa, fer_err *e);
+/* The best ISA this CPU runs and this binary contains. */
+const char *kernels_best_isa(void);
+
+/* ISA-specific GEMMs (same contract as gemm_naive). */
+void gemm_scalar(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                 const float *B, int ldb, float beta, float *C, int ldc);
+void gemm_avx2(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+               const float *B, int ldb, float beta, float *C, int ldc);
+void gemm_avx512(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                 const float *B, int ldb, float beta, float *C, int ldc);
+
+#endif

@@ -1,0 +1,39 @@
+/* layers.h - helpers shared by layer implementations. */
+#ifndef FER_LAYERS_H
+#define FER_LAYERS_H
+
+#include "core.h"
+#include "kernels/kernels.h"
+#include "kernels/norm.h"
+
+/* Reads "activation" (default def) into l->act, adding the PReLU slope
+ * parameter when needed. */
+int layer_read_activation(layer *l, const cfg_file *f, cfg_section *s, const char *def, fer_err *e);
+/* The index of the PReLU slope param, or -1. */
+int layer_prelu_param(const layer *l);
+
+/* Batch norm + bias + activation, the tail that convolutional and connected
+ * layers share. Buffers live in l->extra, laid out by affine_extra_size. */
+typedef struct affine_tail {
+    int batch_normalize;
+    int bias, scale, mean, var;  /* param indices (scale/mean/var only with batch norm) */
+} affine_tail;
+
+/* Per-sample and fixed extra floats the tail needs for l->outputs values. */
+void affine_extra_size(const layer *l, const affine_tail *t, size_t *per_sample, size_t *fixed);
+/* The buffer the layer's linear part must write z into: [batch, outputs]. */
+float *affine_z(layer *l, const affine_tail *t);
+/* output = act(bn(z) or z + bias). */
+void affine_forward(layer *l, network *net, const affine_tail *t);
+/* From l->doutput, accumulates parameter gradients and returns dL/dz
+ * ([batch, outputs], in l->extra; valid until the next forward). */
+float *affine_backward(layer *l, network *net, const affine_tail *t);
+
+/* Splits [0, n) into nthreads ranges; range t is [*lo, *hi). */
+void split_range(int n, int parts, int t, int *lo, int *hi);
+
+/* Resolves a Darknet layer reference (negative = relative to `index`). */
+int layer_ref(int ref, int index, const cfg_file *f, cfg_section *s, const char *key, int *out,
+              fer_err *e);
+
+#endif

@@ -1,0 +1,33 @@
+#!/bin/sh
+# run.sh - runs every test: the C test programs in $BUILD/tests, then the
+# shell end-to-end tests tests/e2e_*.sh. Prints one line per program and a
+# final "N passed, N failed" line; exits non-zero when anything failed.
+# A test that cannot run here (missing data or Python module) prints SKIP
+# with the reason and exits 77.
+BUILD=${BUILD:-build}
+FER=${FER:-./fer}
+export FER BUILD
+pass=0; fail=0; skip=0
+mkdir -p tests/out
+for t in "$BUILD"/tests/test_* tests/e2e_*.sh; do
+    [ -e "$t" ] || continue
+    case "$t" in *.d) continue ;; esac
+    name=$(basename "$t")
+    log="tests/out/$name.log"
+    start=$(date +%s)
+    case "$t" in
+        *.sh) sh "$t" > "$log" 2>&1 ;;
+        *) "$t" > "$log" 2>&1 ;;
+    esac
+    rc=$?
+    secs=$(( $(date +%s) - start ))
+    if [ $rc -eq 0 ]; then
+        pass=$((pass + 1)); echo "PASS $name (${secs}s) $(tail -n 1 "$log")"
+    elif [ $rc -eq 77 ]; then
+        skip=$((skip + 1)); echo "SKIP $name: $(grep -m1 SKIP "$log")"
+    else
+        fail=$((fail + 1)); echo "FAIL $name (exit $rc, ${secs}s); last lines of $log:"; tail -n 15 "$log" | sed 's/^/    /'
+    fi
+done
+echo "tests: $pass passed, $fail failed, $skip skipped"
+[ $fail -eq 0 ]
