@@ -63,12 +63,15 @@ $(BUILD)/%.o: %.c
 # ---- tests ---------------------------------------------------------------
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+# helper programs that tests drive (not run by themselves)
+TOOL_SRC := $(wildcard tests/tool_*.c)
+TOOL_BIN := $(TOOL_SRC:tests/%.c=$(BUILD)/tests/%)
 
 $(BUILD)/tests/%: tests/%.c tests/check.h libfer.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< libfer.a $(LDLIBS)
 
-test: all $(TEST_BIN)
+test: all $(TEST_BIN) $(TOOL_BIN)
 	@FER=./fer BUILD=$(BUILD) sh tests/run.sh
 
 test-asan:
