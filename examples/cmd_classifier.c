@@ -1,5 +1,8 @@
 /* cmd_classifier.c - `fer classifier predict|train|valid`. */
 #include "cli.h"
+#include "train.h"
+
+#include <signal.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -97,9 +100,150 @@ static int predict(int argc, char **argv)
     return status;
 }
 
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static const char train_usage[] =
+    "usage: fer classifier train [DATA] CFG [WEIGHTS] [-epochs N] [-seed N] [-clear] [-backup DIR]\n"
+    "                            [-limit N] [-limit-valid N] [-stop-after N] [-threads N] [-isa ISA] [-quiet]\n";
+
+static int train(int argc, char **argv)
+{
+    args a;
+    args_init(&a, argc, argv);
+    train_args t;
+    memset(&t, 0, sizeof t);
+    t.epochs = args_int(&a, "-epochs", 0);
+    t.seed = (uint64_t)args_int(&a, "-seed", 1);
+    t.clear = args_flag(&a, "-clear");
+    t.backup = args_str(&a, "-backup", NULL);
+    t.limit_train = args_int(&a, "-limit", 0);
+    t.limit_valid = args_int(&a, "-limit-valid", 0);
+    t.stop_after = args_int(&a, "-stop-after", 0);
+    t.quiet = args_flag(&a, "-quiet");
+    fer_ctx *ctx = NULL;
+    if (cli_ctx(&a, &ctx) || args_done(&a)) {
+        fer_ctx_free(ctx);
+        return cli_fail(&a.err);
+    }
+    fer_err e;
+    data_cfg d;
+    int explicit = a.argc > 1 && ends_with(a.argv[1], ".data");
+    if (cli_data(&a, &d, &e) || (!explicit && !d.names && fer_fail(&e, "%s: not found (run from the fer folder, or give a .data file)", FER_DEFAULT_DATA))) {
+        fer_ctx_free(ctx);
+        return cli_fail(&e);
+    }
+    if (a.argc < 2 || a.argc > 3) {
+        fputs(train_usage, stderr);
+        data_cfg_free(&d);
+        fer_ctx_free(ctx);
+        return 2;
+    }
+    t.cfg = a.argv[1];
+    t.weights = a.argc == 3 ? a.argv[2] : NULL;
+    t.data = &d;
+    t.stop = &stop_requested;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    int rc = train_classifier(&t, ctx, &e);
+    data_cfg_free(&d);
+    fer_ctx_free(ctx);
+    return rc ? cli_fail(&e) : 0;
+}
+
+static const char valid_usage[] =
+    "usage: fer classifier valid [DATA] CFG WEIGHTS [-split valid|test|train] [-tta] [-limit N] [-threads N]\n";
+
+static int valid(int argc, char **argv)
+{
+    args a;
+    args_init(&a, argc, argv);
+    const char *split = args_str(&a, "-split", "valid");
+    int tta = args_flag(&a, "-tta");
+    int limit = args_int(&a, "-limit", 0);
+    int batch = args_int(&a, "-batch", 64);
+    fer_ctx *ctx = NULL;
+    if (cli_ctx(&a, &ctx) || args_done(&a)) {
+        fer_ctx_free(ctx);
+        return cli_fail(&a.err);
+    }
+    fer_err e;
+    data_cfg d;
+    int explicit = a.argc > 1 && ends_with(a.argv[1], ".data");
+    if (cli_data(&a, &d, &e) || (!explicit && !d.names && fer_fail(&e, "%s: not found (run from the fer folder, or give a .data file)", FER_DEFAULT_DATA))) {
+        fer_ctx_free(ctx);
+        return cli_fail(&e);
+    }
+    int status = 1;
+    network *net = NULL;
+    dataset ds = { 0 };
+    float *probs = NULL;
+    metrics m = { 0 };
+    if (a.argc != 3) {
+        fputs(valid_usage, stderr);
+        status = 2;
+        goto out;
+    }
+    const char *path, *usage;
+    if (!strcmp(split, "valid")) { path = d.valid; usage = d.valid_usage; }
+    else if (!strcmp(split, "test")) { path = d.test; usage = d.test_usage; }
+    else if (!strcmp(split, "train")) { path = d.train; usage = d.train_usage; }
+    else {
+        fer_fail(&e, "-split %s: expected valid, test or train", split);
+        cli_fail(&e);
+        goto out;
+    }
+    if (fer_net_load(&net, a.argv[1], a.argv[2], ctx, &e) || net_set_batch(net, batch > 0 ? batch : 64, 0, &e) ||
+        dataset_load(&ds, path, usage, &d, net->opt.width, net->opt.height, net->opt.channels, &e)) {
+        cli_fail(&e);
+        goto out;
+    }
+    if (net->classes != d.classes) {
+        fer_fail(&e, "%s outputs %d values but %s has %d classes", a.argv[1], net->classes, d.path, d.classes);
+        cli_fail(&e);
+        goto out;
+    }
+    if (limit > 0 && limit < ds.n) ds.n = limit;
+    probs = malloc((size_t)ds.n * net->classes * sizeof *probs);
+    if (!probs) {
+        fer_fail(&e, "out of memory");
+        cli_fail(&e);
+        goto out;
+    }
+    if (evaluate_probs(net, &ds, tta, probs, &e) || metrics_compute(&m, probs, ds.labels, ds.n, net->classes, &e)) {
+        cli_fail(&e);
+        goto out;
+    }
+    printf("%s split '%s'%s%s, %s\n", ds.source, split, usage && *usage ? " Usage=" : "", usage ? usage : "",
+           tta ? "with test-time augmentation" : "no test-time augmentation");
+    metrics_print(&m, d.names, stdout);
+    printf("accuracy: %.4f\n", m.accuracy);
+    status = 0;
+out:
+    metrics_free(&m);
+    free(probs);
+    dataset_free(&ds);
+    net_free(net);
+    data_cfg_free(&d);
+    fer_ctx_free(ctx);
+    return status;
+}
+
 int cmd_classifier(int argc, char **argv)
 {
     if (argc >= 2 && !strcmp(argv[1], "predict")) return predict(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "train")) return train(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "valid")) return valid(argc - 1, argv + 1);
     fprintf(stderr, "usage: fer classifier predict [DATA] CFG WEIGHTS IMAGE... [-top K] [-json]\n");
+    fputs(train_usage, stderr);
+    fputs(valid_usage, stderr);
     return 2;
 }

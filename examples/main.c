@@ -10,8 +10,9 @@ int cmd_partial(int argc, char **argv);
 static const command commands[] = {
     { "net", cmd_net, "net CFG [WEIGHTS]           print the layers, parameters and FLOPs" },
     { "classifier", cmd_classifier,
-      "classifier predict [DATA] CFG WEIGHTS IMAGE... [-top K] [-json]\n"
-      "                                 classify images" },
+      "classifier train [DATA] CFG [WEIGHTS] [-epochs N] [-seed N] [-clear] ...   train (resumes from _last.weights)\n"
+      "  classifier valid [DATA] CFG WEIGHTS [-split valid|test|train] [-tta]    accuracy, per-class metrics, confusion\n"
+      "  classifier predict [DATA] CFG WEIGHTS IMAGE... [-top K] [-json]          classify images" },
     { "partial", cmd_partial, "partial CFG WEIGHTS OUT N     write the first N layers' weights" },
 };
 

@@ -1,0 +1,102 @@
+/* train.h - datasets, augmentation, the batch loader, optimizers, learning
+ * rate schedules, and the training / evaluation loops. */
+#ifndef FER_TRAIN_H
+#define FER_TRAIN_H
+
+#include "core.h"
+
+#include <signal.h>
+
+/* ---- datasets ------------------------------------------------------------ */
+
+/* Images held in memory as bytes, all of one size: pixels [n][c][h][w]. */
+typedef struct dataset {
+    int n, w, h, c;
+    uint8_t *pixels;
+    int *labels;             /* [n] class index */
+    int classes;
+    char source[1024];
+} dataset;
+
+/* Loads a split: `path` is a Kaggle CSV (emotion,pixels,Usage; rows whose
+ * Usage equals `usage` are kept; usage NULL or "" keeps all), a folder of
+ * class folders (root/<label>/<image> with .pgm .ppm .png .jpg), or a list file (one
+ * image path per line; the label is the path component equal to a label
+ * name). Images are resized to w x h and converted to c channels. */
+int dataset_load(dataset *ds, const char *path, const char *usage, const data_cfg *d, int w, int h,
+                 int c, fer_err *e);
+void dataset_free(dataset *ds);
+/* count[k] = images of class k (count has ds->classes entries). */
+void dataset_class_counts(const dataset *ds, int *count);
+
+/* ---- augmentation -------------------------------------------------------- */
+
+/* Writes sample i of ds into out ([c, oh, ow] floats in [0,1]) with random
+ * augmentation from net options (train=1) or the deterministic test-time
+ * view (train=0: center crop when crop is set, otherwise resize only).
+ * flip forces a horizontal flip (test-time augmentation). */
+void augment_sample(const dataset *ds, int i, const net_options *o, int train, int flip, rng *r,
+                    float *out, int ow, int oh);
+
+/* ---- optimizer and schedule ---------------------------------------------- */
+
+typedef struct optimizer {
+    size_t n;                 /* floats in the parameter block */
+    float *m, *v;             /* [n] momentum / Adam first and second moments */
+    uint64_t t;               /* updates done */
+} optimizer;
+
+int optimizer_init(optimizer *opt, const network *net, fer_err *e);
+void optimizer_free(optimizer *opt);
+/* One update from net->grads (already averaged over the batch); scale
+ * multiplies the gradients first (e.g. 1/subdivisions). Frozen layers and
+ * non-trainable tensors are left untouched. Returns the gradient norm. */
+double optimizer_step(optimizer *opt, network *net, float lr, float scale);
+
+typedef struct schedule_state {
+    int plateau_reductions;   /* times the plateau policy cut the rate */
+    int plateau_bad_epochs;   /* epochs since the best validation accuracy */
+    float plateau_best;
+} schedule_state;
+
+/* Learning rate for update `it` (0-based) of `total`, in epoch `epoch`
+ * (fractional: epoch index + progress) of an epoch of `per_epoch` updates. */
+float schedule_lr(const net_options *o, const schedule_state *s, long it, long total, double epoch);
+/* Feeds one epoch's validation accuracy to the plateau policy. */
+void schedule_epoch_end(const net_options *o, schedule_state *s, float val_acc);
+
+/* ---- evaluation ---------------------------------------------------------- */
+
+/* Runs the network over a dataset in inference mode: probs [n, classes].
+ * tta averages with the horizontal flip (and the four corner crops plus the
+ * center when the cfg crops). */
+int evaluate_probs(network *net, const dataset *ds, int tta, float *probs, fer_err *e);
+
+typedef struct metrics {
+    int classes, n;
+    double accuracy, top2, loss;
+    long *confusion;          /* [classes][classes] rows = true, columns = predicted */
+} metrics;
+
+int metrics_compute(metrics *m, const float *probs, const int *labels, int n, int classes, fer_err *e);
+void metrics_print(const metrics *m, char **names, FILE *out);
+void metrics_free(metrics *m);
+
+/* ---- training ------------------------------------------------------------ */
+
+typedef struct train_args {
+    const char *cfg, *weights;   /* weights: start or resume from (may be NULL) */
+    data_cfg *data;
+    int clear;                   /* reset counters: fine-tuning */
+    int epochs;                  /* overrides [net] epochs when > 0 */
+    uint64_t seed;
+    int limit_train, limit_valid;/* use only the first N images (tests); 0 = all */
+    int stop_after;              /* stop after this many epochs in this run (tests); 0 = off */
+    const char *backup;          /* overrides data's backup folder */
+    int quiet;
+    volatile sig_atomic_t *stop; /* set by a signal handler: save and stop after this batch */
+} train_args;
+
+int train_classifier(const train_args *a, fer_ctx *ctx, fer_err *e);
+
+#endif
