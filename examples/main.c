@@ -6,6 +6,8 @@
 int cmd_net(int argc, char **argv);
 int cmd_classifier(int argc, char **argv);
 int cmd_partial(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+int cmd_data(int argc, char **argv);
 
 static const command commands[] = {
     { "net", cmd_net, "net CFG [WEIGHTS]           print the layers, parameters and FLOPs" },
@@ -13,6 +15,8 @@ static const command commands[] = {
       "classifier train [DATA] CFG [WEIGHTS] [-epochs N] [-seed N] [-clear] ...   train (resumes from _last.weights)\n"
       "  classifier valid [DATA] CFG WEIGHTS [-split valid|test|train] [-tta]    accuracy, per-class metrics, confusion\n"
       "  classifier predict [DATA] CFG WEIGHTS IMAGE... [-top K] [-json]          classify images" },
+    { "data", cmd_data, "data stats [DATA]            images per split and class" },
+    { "bench", cmd_bench, "bench CFG [-batch N] [-threads N] [-iters N]   training/inference speed, latency, memory" },
     { "partial", cmd_partial, "partial CFG WEIGHTS OUT N     write the first N layers' weights" },
 };
 

@@ -21,13 +21,12 @@ static int check_passed, check_failed;
         }                                                                    \
     } while (0)
 
-/* |a - b| <= atol + rtol * |b| */
-#define CHECK_CLOSE(a, b, atol, rtol, ...)                                                  \
-    do {                                                                                    \
-        double ca_ = (a), cb_ = (b);                                                        \
-        CHECK(fabs(ca_ - cb_) <= (atol) + (rtol) * fabs(cb_) && !isnan(ca_), "%g vs %g: " \
-              __VA_ARGS__);                                                                 \
-        (void)ca_;                                                                          \
+/* |a - b| <= atol + rtol * |b|; fmt and its arguments describe the value. */
+#define CHECK_CLOSE(a, b, atol, rtol, fmt, ...)                                       \
+    do {                                                                              \
+        double ca_ = (a), cb_ = (b);                                                  \
+        CHECK(fabs(ca_ - cb_) <= (atol) + (rtol) * fabs(cb_) && !isnan(ca_),          \
+              "%g vs %g: " fmt, ca_, cb_, ##__VA_ARGS__);                             \
     } while (0)
 
 static inline int check_summary(const char *name)

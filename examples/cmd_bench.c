@@ -1,0 +1,114 @@
+/* cmd_bench.c - `fer bench CFG`: speed of one network with random weights
+ * and random data: training steps (forward + backward + SGD update),
+ * inference at the same batch, and batch-1 latency. */
+#include "cli.h"
+#include "train.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void fill_random(network *net, rng *r)
+{
+    for (size_t i = 0; i < (size_t)net->batch * net->inputs; i++) net->input[i] = rng_uniform(r);
+    memset(net->truth, 0, (size_t)net->batch * net->classes * sizeof(float));
+    for (int b = 0; b < net->batch; b++) net->truth[(size_t)b * net->classes + rng_int(r, net->classes)] = 1;
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    args a;
+    args_init(&a, argc, argv);
+    int batch = args_int(&a, "-batch", 64);
+    int iters = args_int(&a, "-iters", 10);
+    int no_train = args_flag(&a, "-infer-only");
+    fer_ctx *ctx = NULL;
+    if (cli_ctx(&a, &ctx) || args_done(&a)) {
+        fer_ctx_free(ctx);
+        return cli_fail(&a.err);
+    }
+    if (a.argc != 2 || batch < 1 || iters < 1) {
+        fprintf(stderr, "usage: fer bench CFG [-batch N] [-threads N] [-iters N] [-isa ISA] [-infer-only]\n");
+        fer_ctx_free(ctx);
+        return 2;
+    }
+    fer_err e;
+    network *net;
+    optimizer opt = { 0 };
+    if (net_from_cfg(&net, a.argv[1], ctx, &e)) {
+        fer_ctx_free(ctx);
+        return cli_fail(&e);
+    }
+    rng r;
+    rng_seed(&r, 42);
+    net_init_weights(net, 42);
+    int status = 1;
+    double flops = net_flops(net);
+    printf("cfg: %s\nisa: %s\nthreads: %d\nbatch: %d\n", a.argv[1], ctx->k.isa, ctx->nthreads, batch);
+    if (!no_train) {
+        if (net_set_batch(net, batch, 1, &e) || optimizer_init(&opt, net, &e)) goto fail;
+        fill_random(net, &r);
+        net->train = 1;
+        net->has_truth = 1;
+        double t = 0;
+        for (int it = -1; it < iters; it++) {   /* the first step warms up */
+            double t0 = now();
+            net_forward(net);
+            net_backward(net);
+            optimizer_step(&opt, net, 1e-4f, 1.0f);
+            net_zero_grads(net);
+            if (it >= 0) t += now() - t0;
+        }
+        double ips = (double)batch * iters / t;
+        printf("train_img_per_s: %.1f\n", ips);
+        printf("gflops_train: %.1f\n", ips * flops * 3 / 1e9);
+    }
+    if (net_set_batch(net, batch, 0, &e)) goto fail;
+    fill_random(net, &r);
+    net->train = 0;
+    net->has_truth = 0;
+    double t = 0;
+    for (int it = -1; it < iters; it++) {
+        double t0 = now();
+        net_forward(net);
+        if (it >= 0) t += now() - t0;
+    }
+    double ips = (double)batch * iters / t;
+    printf("infer_img_per_s: %.1f\n", ips);
+    printf("gflops_infer: %.1f\n", ips * flops / 1e9);
+    if (net_set_batch(net, 1, 0, &e)) goto fail;
+    fill_random(net, &r);
+    int n1 = iters * 10;
+    double best = 1e9, sum = 0;
+    for (int it = -3; it < n1; it++) {
+        double t0 = now();
+        net_forward(net);
+        double dt = now() - t0;
+        if (it >= 0) {
+            sum += dt;
+            if (dt < best) best = dt;
+        }
+    }
+    printf("latency_ms_batch1: %.3f\n", 1e3 * sum / n1);
+    printf("latency_ms_batch1_best: %.3f\n", 1e3 * best);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("peak_rss_mb: %.1f\n", ru.ru_maxrss / 1024.0);
+    status = 0;
+    goto out;
+fail:
+    cli_fail(&e);
+out:
+    optimizer_free(&opt);
+    net_free(net);
+    fer_ctx_free(ctx);
+    return status;
+}

@@ -1,0 +1,69 @@
+#!/bin/sh
+# e2e_train.sh - the real CLI on the shared FER-2013 CSV: data stats match the
+# published split counts; a small training run beats chance clearly; an
+# interrupted-and-resumed run ends bit-identical to an uninterrupted one;
+# SIGTERM saves a checkpoint and exits 0.
+FER=${FER:-./fer}
+if [ ! -s data/fer2013.csv ]; then
+    echo "SKIP: data/fer2013.csv is absent (gunzip ../shared/data/fer2013/fer2013.csv.gz > data/fer2013.csv)"
+    exit 77
+fi
+out=tests/out/e2e_train
+rm -rf $out && mkdir -p $out
+fail() { echo "FAIL: $*"; exit 1; }
+pass=0
+ok() { pass=$((pass + 1)); echo "ok: $*"; }
+
+# 1. split counts (../shared/README.md)
+$FER data stats > $out/stats.txt || fail "data stats"
+for want in "train angry 3995" "train disgust 436" "train fear 4097" "train happy 7215" "train sad 4830" \
+            "train surprise 3171" "train neutral 4965" "train total 28709" "valid angry 467" "valid disgust 56" \
+            "valid fear 496" "valid happy 895" "valid sad 653" "valid surprise 415" "valid neutral 607" "valid total 3589"; do
+    set -- $want
+    awk -v s=$1 -v c=$2 -v n=$3 '$1==s && $2==c && $3==n {found=1} END {exit !found}' $out/stats.txt \
+        || fail "data stats: expected '$want'"
+done
+ok "data stats counts"
+
+# 2. uninterrupted run: 3 epochs on 8192 images
+$FER classifier train tests/cfg/tiny.cfg -limit 8192 -limit-valid 512 -seed 7 -threads 2 -quiet -backup $out/a \
+    || fail "training run A"
+[ -s $out/a/tiny_final.weights ] && [ -s $out/a/tiny_best.weights ] && [ -s $out/a/tiny.log.csv ] || fail "missing outputs"
+[ "$(wc -l < $out/a/tiny.log.csv)" -eq 4 ] || fail "log should have a header and 3 epochs"
+ok "training writes final, best, last and the CSV log"
+
+# 3. interrupted after epoch 1, resumed: identical weights
+$FER classifier train tests/cfg/tiny.cfg -limit 8192 -limit-valid 512 -seed 7 -threads 2 -quiet -backup $out/b -stop-after 1 \
+    || fail "run B part 1"
+[ -s $out/b/tiny_last.state ] || fail "no state file beside _last.weights"
+[ ! -e $out/b/tiny_final.weights ] || fail "stopped run must not write final"
+$FER classifier train tests/cfg/tiny.cfg $out/b/tiny_last.weights -limit 8192 -limit-valid 512 -seed 7 -threads 2 -quiet -backup $out/b \
+    || fail "run B resume"
+cmp $out/a/tiny_final.weights $out/b/tiny_final.weights || fail "resumed run differs from the uninterrupted one"
+cmp $out/a/tiny.log.csv $out/b/tiny.log.csv >/dev/null 2>&1 || \
+    [ "$(cut -d, -f1-6 $out/a/tiny.log.csv)" = "$(cut -d, -f1-6 $out/b/tiny.log.csv)" ] || fail "logs differ"
+ok "resume after epoch 1 is bit-identical"
+
+# 4. the result beats chance clearly (majority class 'happy' is 24.9% of PublicTest)
+$FER classifier valid tests/cfg/tiny.cfg $out/a/tiny_final.weights -threads 2 > $out/valid.txt || fail "valid"
+acc=$(tail -n 1 $out/valid.txt | sed -n 's/^accuracy: \([0-9.]*\)$/\1/p')
+[ -n "$acc" ] || fail "last line of valid is not 'accuracy: X'"
+awk -v a=$acc 'BEGIN {exit !(a > 0.33)}' || fail "accuracy $acc is not above 0.33"
+ok "tiny net after 3 short epochs: PublicTest accuracy $acc"
+
+# 5. SIGTERM mid-epoch: checkpoint written, exit 0, resumable
+$FER classifier train tests/cfg/tiny.cfg -limit 4096 -limit-valid 256 -epochs 50 -seed 3 -threads 2 -quiet -backup $out/c &
+pid=$!
+sleep 3
+kill -TERM $pid
+wait $pid
+rc=$?
+[ $rc -eq 0 ] || fail "SIGTERM: exit code $rc"
+[ -s $out/c/tiny_last.weights ] && [ -s $out/c/tiny_last.state ] || fail "SIGTERM: no checkpoint"
+ok "SIGTERM saves and exits 0"
+
+# 6. bad input: wrong weights for the cfg, missing data
+$FER classifier valid cfg/shallow.cfg $out/a/tiny_final.weights > $out/bad.txt 2>&1 && fail "valid with wrong weights must fail"
+grep -q "tiny_final.weights" $out/bad.txt || fail "error names the weights file"
+ok "mismatched weights rejected"
+echo "e2e_train: $pass passed, 0 failed"
