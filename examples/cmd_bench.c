@@ -23,6 +23,42 @@ static void fill_random(network *net, rng *r)
     for (int b = 0; b < net->batch; b++) net->truth[(size_t)b * net->classes + rng_int(r, net->classes)] = 1;
 }
 
+/* Times each layer's forward and backward over iters training steps. */
+static void profile_layers(network *net, int iters)
+{
+    double *fw = calloc((size_t)net->n * 2, sizeof *fw);
+    if (!fw) return;
+    double *bw = fw + net->n;
+    for (int it = 0; it < iters; it++) {
+        const float *in = net->input;
+        for (int i = 0; i < net->n; i++) {
+            layer *l = &net->layers[i];
+            double t0 = now();
+            l->type->forward(l, net, in);
+            fw[i] += now() - t0;
+            in = l->output;
+        }
+        net_zero_doutputs(net);
+        for (int i = net->n - 1; i >= 0; i--) {
+            layer *l = &net->layers[i];
+            double t0 = now();
+            l->type->backward(l, net, i ? net->layers[i - 1].output : net->input, i ? net->layers[i - 1].doutput : NULL);
+            bw[i] += now() - t0;
+        }
+        net_zero_grads(net);
+    }
+    double total = 0;
+    for (int i = 0; i < net->n; i++) total += fw[i] + bw[i];
+    printf("layer  type            forward_ms  backward_ms  share  gflops_fw  gflops_bw\n");
+    for (int i = 0; i < net->n; i++) {
+        double f = fw[i] / iters, b = bw[i] / iters;
+        double fl = net->layers[i].flops * net->batch;
+        printf("%5d  %-14s %10.2f  %11.2f  %4.1f%%  %9.1f  %9.1f\n", i, net->layers[i].type->name, 1e3 * f, 1e3 * b,
+               100 * (fw[i] + bw[i]) / total, f > 0 ? fl / f / 1e9 : 0, b > 0 ? 2 * fl / b / 1e9 : 0);
+    }
+    free(fw);
+}
+
 int cmd_bench(int argc, char **argv)
 {
     args a;
@@ -30,6 +66,7 @@ int cmd_bench(int argc, char **argv)
     int batch = args_int(&a, "-batch", 64);
     int iters = args_int(&a, "-iters", 10);
     int no_train = args_flag(&a, "-infer-only");
+    int per_layer = args_flag(&a, "-layers");
     fer_ctx *ctx = NULL;
     if (cli_ctx(&a, &ctx) || args_done(&a)) {
         fer_ctx_free(ctx);
@@ -68,6 +105,7 @@ int cmd_bench(int argc, char **argv)
             if (it >= 0) t += now() - t0;
         }
         double ips = (double)batch * iters / t;
+        if (per_layer) profile_layers(net, iters);
         printf("train_img_per_s: %.1f\n", ips);
         printf("gflops_train: %.1f\n", ips * flops * 3 / 1e9);
     }

@@ -263,6 +263,7 @@ struct network {
     float *act_block;
     size_t act_floats;
     float *workspace;         /* [nthreads * max workspace_per_thread] */
+    float *scratch;           /* [max over layers of batch * outputs]: a layer's transient gradient */
     size_t workspace_per_thread;
     float *input;             /* [batch, inputs] the input of layer 0 */
     float *dinput;            /* [batch, inputs] dLoss/d input, when requested */

@@ -254,6 +254,11 @@ int net_set_batch(network *net, int batch, int grads, fer_err *e)
         if (l->workspace_per_thread > ws) ws = l->workspace_per_thread;
         total += 16 * 3;   /* keep each buffer 64-byte aligned */
     }
+    size_t scratch = 0;
+    for (int i = 0; i < net->n; i++)
+        if ((size_t)net->layers[i].outputs > scratch) scratch = (size_t)net->layers[i].outputs;
+    scratch *= (size_t)batch;
+    if (grads) total += scratch + 16;
     total += (size_t)batch * net->inputs * (grads ? 2 : 1) + (size_t)batch * net->classes + 64;
     float *block = fer_alloc(total, sizeof(float), e);
     if (!block) return -1;
@@ -276,6 +281,8 @@ int net_set_batch(network *net, int batch, int grads, fer_err *e)
     net->dinput = NULL;
     if (grads) TAKE(net->dinput, (size_t)batch * net->inputs);
     TAKE(net->truth, (size_t)batch * net->classes);
+    net->scratch = NULL;
+    if (grads) TAKE(net->scratch, scratch);
     for (int i = 0; i < net->n; i++) {
         layer *l = &net->layers[i];
         l->batch = batch;

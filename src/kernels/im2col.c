@@ -4,9 +4,9 @@
 #include <string.h>
 
 void im2col(const float *in, int c, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw,
-            int oh, int ow, float *col)
+            int oh, int ow, float *col, int ldcol)
 {
-    int n = oh * ow;
+    size_t n = (size_t)ldcol;
     for (int ch = 0; ch < c; ch++)
         for (int i = 0; i < kh; i++)
             for (int j = 0; j < kw; j++) {
@@ -40,9 +40,9 @@ void im2col(const float *in, int c, int h, int w, int kh, int kw, int sh, int sw
 }
 
 void col2im_add(const float *col, int c, int h, int w, int kh, int kw, int sh, int sw, int ph,
-                int pw, int oh, int ow, float *din)
+                int pw, int oh, int ow, float *din, int ldcol)
 {
-    int n = oh * ow;
+    size_t n = (size_t)ldcol;
     for (int ch = 0; ch < c; ch++)
         for (int i = 0; i < kh; i++)
             for (int j = 0; j < kw; j++) {

@@ -11,12 +11,12 @@ void gemm_naive(int ta, int tb, int M, int N, int K, float alpha, const float *A
                 const float *B, int ldb, float beta, float *C, int ldc);
 
 /* col[(c*kh + i)*kw + j][oy*ow + ox] = in[c][oy*sh - ph + i][ox*sw - pw + j] (0 outside).
- * in: [c, h, w]; col: [c*kh*kw, oh*ow]. */
+ * in: [c, h, w]; col: [c*kh*kw rows, row stride ldcol >= oh*ow]. */
 void im2col(const float *in, int c, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw,
-            int oh, int ow, float *col);
-/* The adjoint of im2col: din[c, h, w] += scatter of col[c*kh*kw, oh*ow]. */
+            int oh, int ow, float *col, int ldcol);
+/* The adjoint of im2col: din[c, h, w] += scatter of col (same layout). */
 void col2im_add(const float *col, int c, int h, int w, int kh, int kw, int sh, int sw, int ph,
-                int pw, int oh, int ow, float *din);
+                int pw, int oh, int ow, float *din, int ldcol);
 
 /* Fills the table with the kernels for isa ("auto", "scalar", "avx2", "avx512");
  * fails when the CPU lacks the ISA or it was not built in. */

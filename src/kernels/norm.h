@@ -1,27 +1,37 @@
-/* norm.h - batch normalization and bias kernels (see normalize.c). */
+/* norm.h - batch normalization and bias kernels (see normalize.c). All work
+ * on channels [c0, c1) of [batch, C, spatial] tensors, so callers can split
+ * channels across threads. */
 #ifndef FER_NORM_H
 #define FER_NORM_H
 
 #define FER_BN_EPS 1e-5f
 
-/* z, xhat, y: [batch, C, spatial]; mean, var, rolling_*, scale, bias: [C].
- * y = scale * (z - mean) / sqrt(var + eps) + bias with batch statistics. */
-void batchnorm_forward_train(const float *z, float *xhat, float *y, float *mean, float *var,
-                             float *rolling_mean, float *rolling_var, const float *scale,
-                             const float *bias, int batch, int C, int spatial, float momentum);
+/* y = scale * (z - mean) / sqrt(var + eps) + bias with batch statistics,
+ * which are stored in mean, var [C]; rolling_* [C] move toward them by
+ * momentum (the rolling variance with the unbiased estimate). z, y:
+ * [batch, C, spatial]. */
+void batchnorm_forward_train(const float *z, float *y, float *mean, float *var, float *rolling_mean,
+                             float *rolling_var, const float *scale, const float *bias, int batch, int C,
+                             int spatial, float momentum, int c0, int c1);
 /* The same with the rolling statistics; z and y may alias. */
-void batchnorm_forward_infer(const float *z, float *y, const float *rolling_mean,
-                             const float *rolling_var, const float *scale, const float *bias,
-                             int batch, int C, int spatial);
-/* dscale, dbias += ...; dz = dL/dz (overwritten, may be NULL; may alias z).
- * train selects batch statistics (xhat, var) or rolling ones (z). */
-void batchnorm_backward(float *dz, const float *dy, const float *xhat, const float *z,
-                        const float *var, const float *rolling_mean, const float *rolling_var,
-                        const float *scale, float *dscale, float *dbias, int batch, int C,
-                        int spatial, int train);
+void batchnorm_forward_infer(const float *z, float *y, const float *rolling_mean, const float *rolling_var,
+                             const float *scale, const float *bias, int batch, int C, int spatial, int c0,
+                             int c1);
+/* dscale, dbias += ...; dz = dL/dz (overwritten; may alias dy; NULL = not
+ * needed). train selects batch statistics (mean, var) or rolling ones. */
+void batchnorm_backward(float *dz, const float *dy, const float *z, const float *mean, const float *var,
+                        const float *rolling_mean, const float *rolling_var, const float *scale, float *dscale,
+                        float *dbias, int batch, int C, int spatial, int train, int c0, int c1);
 /* y[b, c, :] += bias[c] */
-void bias_forward(float *y, const float *bias, int batch, int C, int spatial);
+void bias_forward(float *y, const float *bias, int batch, int C, int spatial, int c0, int c1);
 /* dbias[c] += sum over b and spatial of dy[b, c, :] */
-void bias_backward(float *dbias, const float *dy, int batch, int C, int spatial);
+void bias_backward(float *dbias, const float *dy, int batch, int C, int spatial, int c0, int c1);
+
+/* The _naive twins: the same contracts, written plainly in double. */
+void batchnorm_forward_train_naive(const float *z, float *y, float *mean, float *var, float *rolling_mean,
+                                   float *rolling_var, const float *scale, const float *bias, int batch, int C,
+                                   int spatial, float momentum);
+void batchnorm_backward_naive(float *dz, const float *dy, const float *z, const float *mean, const float *var,
+                              const float *scale, float *dscale, float *dbias, int batch, int C, int spatial);
 
 #endif

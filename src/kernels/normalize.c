@@ -1,55 +1,57 @@
 /* normalize.c - batch normalization and bias kernels over [batch, C, spatial]
  * tensors, shared by the convolutional, connected and batchnorm layers.
  * Training normalizes with the biased batch variance and updates the rolling
- * variance with the unbiased one (as PyTorch does); eps = FER_BN_EPS. */
+ * variance with the unbiased one (as PyTorch does); eps = FER_BN_EPS.
+ * The normalized value xhat = (z - mean) / sqrt(var + eps) is recomputed in
+ * the backward pass instead of being stored. */
 #include "kernels.h"
 #include "norm.h"
 
 #include <math.h>
 
-void batchnorm_forward_train(const float *z, float *xhat, float *y, float *mean, float *var,
-                             float *rolling_mean, float *rolling_var, const float *scale,
-                             const float *bias, int batch, int C, int spatial, float momentum)
+void batchnorm_forward_train(const float *z, float *y, float *mean, float *var, float *rolling_mean,
+                             float *rolling_var, const float *scale, const float *bias, int batch, int C,
+                             int spatial, float momentum, int c0, int c1)
 {
     size_t count = (size_t)batch * spatial;
-    for (int c = 0; c < C; c++) {
+    for (int c = c0; c < c1; c++) {
+        /* two passes in float blocks summed in double: exact enough, vectorizable */
         double s = 0, ss = 0;
         for (int b = 0; b < batch; b++) {
             const float *p = z + ((size_t)b * C + c) * spatial;
-            for (int i = 0; i < spatial; i++) s += p[i];
+            float part = 0;
+            for (int i = 0; i < spatial; i++) part += p[i];
+            s += part;
         }
-        double m = s / (double)count;
+        float m = (float)(s / (double)count);
         for (int b = 0; b < batch; b++) {
             const float *p = z + ((size_t)b * C + c) * spatial;
+            float part = 0;
             for (int i = 0; i < spatial; i++) {
-                double d = p[i] - m;
-                ss += d * d;
+                float d = p[i] - m;
+                part += d * d;
             }
+            ss += part;
         }
         double v = ss / (double)count;
-        mean[c] = (float)m;
+        mean[c] = m;
         var[c] = (float)v;
         double unbiased = count > 1 ? ss / (double)(count - 1) : v;
-        rolling_mean[c] = (1 - momentum) * rolling_mean[c] + momentum * (float)m;
+        rolling_mean[c] = (1 - momentum) * rolling_mean[c] + momentum * m;
         rolling_var[c] = (1 - momentum) * rolling_var[c] + momentum * (float)unbiased;
         float inv = 1.0f / sqrtf((float)v + FER_BN_EPS);
-        float g = scale[c], bb = bias[c], mf = (float)m;
+        float g = scale[c] * inv, sh = bias[c] - m * g;
         for (int b = 0; b < batch; b++) {
             size_t o = ((size_t)b * C + c) * spatial;
-            for (int i = 0; i < spatial; i++) {
-                float xh = (z[o + i] - mf) * inv;
-                xhat[o + i] = xh;
-                y[o + i] = g * xh + bb;
-            }
+            for (int i = 0; i < spatial; i++) y[o + i] = z[o + i] * g + sh;
         }
     }
 }
 
-void batchnorm_forward_infer(const float *z, float *y, const float *rolling_mean,
-                             const float *rolling_var, const float *scale, const float *bias,
-                             int batch, int C, int spatial)
+void batchnorm_forward_infer(const float *z, float *y, const float *rolling_mean, const float *rolling_var,
+                             const float *scale, const float *bias, int batch, int C, int spatial, int c0, int c1)
 {
-    for (int c = 0; c < C; c++) {
+    for (int c = c0; c < c1; c++) {
         float inv = 1.0f / sqrtf(rolling_var[c] + FER_BN_EPS);
         float g = scale[c] * inv, bb = bias[c] - rolling_mean[c] * g;
         for (int b = 0; b < batch; b++) {
@@ -59,23 +61,26 @@ void batchnorm_forward_infer(const float *z, float *y, const float *rolling_mean
     }
 }
 
-void batchnorm_backward(float *dz, const float *dy, const float *xhat, const float *z,
-                        const float *var, const float *rolling_mean, const float *rolling_var,
-                        const float *scale, float *dscale, float *dbias, int batch, int C,
-                        int spatial, int train)
+void batchnorm_backward(float *dz, const float *dy, const float *z, const float *mean, const float *var,
+                        const float *rolling_mean, const float *rolling_var, const float *scale, float *dscale,
+                        float *dbias, int batch, int C, int spatial, int train, int c0, int c1)
 {
     double count = (double)batch * spatial;
-    for (int c = 0; c < C; c++) {
-        double sdy = 0, sdyx = 0;
+    for (int c = c0; c < c1; c++) {
+        float mu = train ? mean[c] : rolling_mean[c];
         float inv = 1.0f / sqrtf((train ? var[c] : rolling_var[c]) + FER_BN_EPS);
+        double sdy = 0, sdyx = 0;
         for (int b = 0; b < batch; b++) {
             size_t o = ((size_t)b * C + c) * spatial;
+            float p1 = 0, p2 = 0;
             for (int i = 0; i < spatial; i++) {
-                float xh = train ? xhat[o + i] : (z[o + i] - rolling_mean[c]) * inv;
-                sdy += dy[o + i];
-                sdyx += (double)dy[o + i] * xh;
+                p1 += dy[o + i];
+                p2 += dy[o + i] * (z[o + i] - mu);
             }
+            sdy += p1;
+            sdyx += p2;
         }
+        sdyx *= inv;   /* sum of dy * xhat */
         if (dbias) dbias[c] += (float)sdy;
         if (dscale) dscale[c] += (float)sdyx;
         if (!dz) continue;
@@ -84,7 +89,10 @@ void batchnorm_backward(float *dz, const float *dy, const float *xhat, const flo
             float mdy = (float)(sdy / count), mdyx = (float)(sdyx / count);
             for (int b = 0; b < batch; b++) {
                 size_t o = ((size_t)b * C + c) * spatial;
-                for (int i = 0; i < spatial; i++) dz[o + i] = g * (dy[o + i] - mdy - xhat[o + i] * mdyx);
+                for (int i = 0; i < spatial; i++) {
+                    float xh = (z[o + i] - mu) * inv;
+                    dz[o + i] = g * (dy[o + i] - mdy - xh * mdyx);
+                }
             }
         } else {
             for (int b = 0; b < batch; b++) {
@@ -95,23 +103,73 @@ void batchnorm_backward(float *dz, const float *dy, const float *xhat, const flo
     }
 }
 
-void bias_forward(float *y, const float *bias, int batch, int C, int spatial)
+void bias_forward(float *y, const float *bias, int batch, int C, int spatial, int c0, int c1)
 {
     for (int b = 0; b < batch; b++)
-        for (int c = 0; c < C; c++) {
+        for (int c = c0; c < c1; c++) {
             float *p = y + ((size_t)b * C + c) * spatial;
             for (int i = 0; i < spatial; i++) p[i] += bias[c];
         }
 }
 
-void bias_backward(float *dbias, const float *dy, int batch, int C, int spatial)
+void bias_backward(float *dbias, const float *dy, int batch, int C, int spatial, int c0, int c1)
 {
-    for (int c = 0; c < C; c++) {
+    for (int c = c0; c < c1; c++) {
         double s = 0;
         for (int b = 0; b < batch; b++) {
             const float *p = dy + ((size_t)b * C + c) * spatial;
             for (int i = 0; i < spatial; i++) s += p[i];
         }
         dbias[c] += (float)s;
+    }
+}
+
+void batchnorm_forward_train_naive(const float *z, float *y, float *mean, float *var, float *rolling_mean,
+                                   float *rolling_var, const float *scale, const float *bias, int batch, int C,
+                                   int spatial, float momentum)
+{
+    double n = (double)batch * spatial;
+    for (int c = 0; c < C; c++) {
+        double s = 0, ss = 0;
+        for (int b = 0; b < batch; b++)
+            for (int i = 0; i < spatial; i++) s += z[((size_t)b * C + c) * spatial + i];
+        double m = s / n;
+        for (int b = 0; b < batch; b++)
+            for (int i = 0; i < spatial; i++) {
+                double d = z[((size_t)b * C + c) * spatial + i] - m;
+                ss += d * d;
+            }
+        mean[c] = (float)m;
+        var[c] = (float)(ss / n);
+        rolling_mean[c] = (float)((1 - momentum) * rolling_mean[c] + momentum * m);
+        rolling_var[c] = (float)((1 - momentum) * rolling_var[c] + momentum * (n > 1 ? ss / (n - 1) : ss / n));
+        for (int b = 0; b < batch; b++)
+            for (int i = 0; i < spatial; i++) {
+                size_t o = ((size_t)b * C + c) * spatial + i;
+                y[o] = (float)(scale[c] * (z[o] - m) / sqrt(ss / n + FER_BN_EPS) + bias[c]);
+            }
+    }
+}
+
+void batchnorm_backward_naive(float *dz, const float *dy, const float *z, const float *mean, const float *var,
+                              const float *scale, float *dscale, float *dbias, int batch, int C, int spatial)
+{
+    double n = (double)batch * spatial;
+    for (int c = 0; c < C; c++) {
+        double inv = 1.0 / sqrt((double)var[c] + FER_BN_EPS), sdy = 0, sdyx = 0;
+        for (int b = 0; b < batch; b++)
+            for (int i = 0; i < spatial; i++) {
+                size_t o = ((size_t)b * C + c) * spatial + i;
+                sdy += dy[o];
+                sdyx += dy[o] * (z[o] - mean[c]) * inv;
+            }
+        dbias[c] += (float)sdy;
+        dscale[c] += (float)sdyx;
+        for (int b = 0; b < batch; b++)
+            for (int i = 0; i < spatial; i++) {
+                size_t o = ((size_t)b * C + c) * spatial + i;
+                double xh = (z[o] - mean[c]) * inv;
+                dz[o] = (float)(scale[c] * inv * (dy[o] - sdy / n - xh * sdyx / n));
+            }
     }
 }

@@ -44,7 +44,7 @@ static void batchnorm_layer_forward(layer *l, network *net, const float *in)
 static void batchnorm_layer_backward(layer *l, network *net, const float *in, float *din)
 {
     (void)in;
-    float *dz = affine_backward(l, net, l->priv);
+    const float *dz = affine_backward(l, net, l->priv);
     if (!din) return;
     size_t n = (size_t)l->batch * l->inputs;
     for (size_t i = 0; i < n; i++) din[i] += dz[i];

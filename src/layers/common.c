@@ -24,16 +24,17 @@ int layer_prelu_param(const layer *l)
     return -1;
 }
 
-/* extra layout: [pre (outputs) if act != linear] [dpre (outputs)]
- *               [z (outputs), xhat (outputs) if bn] ... fixed: [mean C, var C if bn] */
+/* extra layout: [pre (outputs) if act != linear] [z (outputs) if bn] per
+ * sample; fixed: [mean (C), var (C)] if bn. pre is the activation's input
+ * (the output itself when linear); z is the batch norm's input. */
 void affine_extra_size(const layer *l, const affine_tail *t, size_t *per_sample, size_t *fixed)
 {
     size_t o = (size_t)l->outputs;
-    *per_sample = (l->act != ACT_LINEAR ? o : 0) + o + (t->batch_normalize ? 2 * o : 0);
+    *per_sample = (l->act != ACT_LINEAR ? o : 0) + (t->batch_normalize ? o : 0);
     *fixed = t->batch_normalize ? 2 * (size_t)l->out_c : 0;
 }
 
-typedef struct tail_bufs { float *pre, *dpre, *z, *xhat, *mean, *var; } tail_bufs;
+typedef struct tail_bufs { float *pre, *z, *mean, *var; } tail_bufs;
 
 static tail_bufs bufs(layer *l, const affine_tail *t)
 {
@@ -42,72 +43,123 @@ static tail_bufs bufs(layer *l, const affine_tail *t)
     float *p = l->extra;
     b.pre = l->act != ACT_LINEAR ? p : l->output;
     if (l->act != ACT_LINEAR) p += n;
-    b.dpre = p;
-    p += n;
-    b.z = b.xhat = b.mean = b.var = NULL;
+    b.z = b.pre;
+    b.mean = b.var = NULL;
     if (t->batch_normalize) {
         b.z = p;
-        b.xhat = p + n;
-        b.mean = p + 2 * n;
+        b.mean = p + n;
         b.var = b.mean + l->out_c;
     }
     return b;
 }
 
-float *affine_z(layer *l, const affine_tail *t)
-{
-    tail_bufs b = bufs(l, t);
-    return t->batch_normalize ? b.z : b.pre;
-}
+float *affine_z(layer *l, const affine_tail *t) { return bufs(l, t).z; }
 
-void affine_forward(layer *l, network *net, const affine_tail *t)
+typedef struct tail_job {
+    layer *l;
+    network *net;
+    const affine_tail *t;
+    tail_bufs b;
+    const float *dy;     /* backward: dL/d(pre) */
+    float *dz;           /* backward: dL/dz */
+    int phase;           /* 0: normalize or bias, 1: activation */
+} tail_job;
+
+static void tail_forward_part(void *arg, int th)
 {
-    tail_bufs b = bufs(l, t);
-    int spatial = l->out_h * l->out_w;
-    const float *bias = l->params[t->bias].data;
-    if (t->batch_normalize) {
-        const float *scale = l->params[t->scale].data;
-        float *rm = l->params[t->mean].data, *rv = l->params[t->var].data;
-        if (net->train)
-            batchnorm_forward_train(b.z, b.xhat, b.pre, b.mean, b.var, rm, rv, scale, bias, l->batch,
-                                    l->out_c, spatial, net->opt.bn_momentum);
-        else
-            batchnorm_forward_infer(b.z, b.pre, rm, rv, scale, bias, l->batch, l->out_c, spatial);
+    tail_job *j = arg;
+    layer *l = j->l;
+    int nt = j->net->ctx->nthreads, lo, hi, spatial = l->out_h * l->out_w;
+    const affine_tail *t = j->t;
+    if (j->phase == 0) {
+        split_range(l->out_c, nt, th, &lo, &hi);
+        const float *bias = l->params[t->bias].data;
+        if (!t->batch_normalize) {
+            bias_forward(j->b.pre, bias, l->batch, l->out_c, spatial, lo, hi);
+        } else if (j->net->train) {
+            batchnorm_forward_train(j->b.z, j->b.pre, j->b.mean, j->b.var, l->params[t->mean].data,
+                                    l->params[t->var].data, l->params[t->scale].data, bias, l->batch, l->out_c,
+                                    spatial, j->net->opt.bn_momentum, lo, hi);
+        } else {
+            batchnorm_forward_infer(j->b.z, j->b.pre, l->params[t->mean].data, l->params[t->var].data,
+                                    l->params[t->scale].data, bias, l->batch, l->out_c, spatial, lo, hi);
+        }
     } else {
-        bias_forward(b.pre, bias, l->batch, l->out_c, spatial);
-    }
-    if (l->act != ACT_LINEAR) {
+        split_range(l->batch, nt, th, &lo, &hi);
         int pi = layer_prelu_param(l);
-        activation_forward(l->act, l->output, b.pre, l->batch, l->out_c, spatial,
+        size_t off = (size_t)lo * l->outputs;
+        activation_forward(l->act, l->output + off, j->b.pre + off, hi - lo, l->out_c, spatial,
                            pi >= 0 ? l->params[pi].data : NULL);
     }
 }
 
-float *affine_backward(layer *l, network *net, const affine_tail *t)
+void affine_forward(layer *l, network *net, const affine_tail *t)
 {
-    tail_bufs b = bufs(l, t);
-    int spatial = l->out_h * l->out_w;
-    size_t n = (size_t)l->batch * l->outputs;
-    float *dpre = b.dpre;
-    if (l->act != ACT_LINEAR) {
-        int pi = layer_prelu_param(l);
-        memset(dpre, 0, n * sizeof *dpre);
-        activation_backward(l->act, dpre, l->doutput, b.pre, l->batch, l->out_c, spatial,
-                            pi >= 0 ? l->params[pi].data : NULL, pi >= 0 ? l->params[pi].grad : NULL);
+    tail_job j = { l, net, t, bufs(l, t), NULL, NULL, 0 };
+    int nt = net->ctx->nthreads;
+    int small = (size_t)l->batch * l->outputs < 16384;
+    if (small) {
+        for (int th = 0; th < nt; th++) tail_forward_part(&j, th);
     } else {
-        memcpy(dpre, l->doutput, n * sizeof *dpre);
+        thread_pool_run(net->ctx->pool, nt, tail_forward_part, &j);
     }
+    if (l->act == ACT_LINEAR) return;
+    j.phase = 1;
+    if (small || l->act == ACT_PRELU) {   /* prelu: one pass, channels by sample are cheap */
+        for (int th = 0; th < nt; th++) tail_forward_part(&j, th);
+    } else {
+        thread_pool_run(net->ctx->pool, nt, tail_forward_part, &j);
+    }
+}
+
+static void tail_backward_part(void *arg, int th)
+{
+    tail_job *j = arg;
+    layer *l = j->l;
+    int nt = j->net->ctx->nthreads, lo, hi, spatial = l->out_h * l->out_w;
+    const affine_tail *t = j->t;
+    if (j->phase == 1) {   /* activation: by samples */
+        split_range(l->batch, nt, th, &lo, &hi);
+        size_t off = (size_t)lo * l->outputs, n = (size_t)(hi - lo) * l->outputs;
+        float *d = j->dz + off;
+        for (size_t i = 0; i < n; i++) d[i] = 0;
+        activation_backward(l->act, d, l->doutput + off, j->b.pre + off, hi - lo, l->out_c, spatial, NULL, NULL);
+        return;
+    }
+    split_range(l->out_c, nt, th, &lo, &hi);
     float *dbias = l->params[t->bias].grad;
     if (!t->batch_normalize) {
-        bias_backward(dbias, dpre, l->batch, l->out_c, spatial);
-        return dpre;
+        bias_backward(dbias, j->dy, l->batch, l->out_c, spatial, lo, hi);
+        return;
     }
-    /* dz overwrites dpre: batchnorm_backward reads dy[o+i] before writing dz[o+i]
-     * within each channel, and dpre is not needed afterwards. */
-    batchnorm_backward(dpre, dpre, b.xhat, b.z, b.var, l->params[t->mean].data,
-                       l->params[t->var].data, l->params[t->scale].data,
-                       l->params[t->scale].grad, dbias, l->batch, l->out_c, spatial, net->train);
-    return dpre;
+    batchnorm_backward(j->dz, j->dy, j->b.z, j->b.mean, j->b.var, l->params[t->mean].data, l->params[t->var].data,
+                       l->params[t->scale].data, l->params[t->scale].grad, dbias, l->batch, l->out_c, spatial,
+                       j->net->train, lo, hi);
+}
+
+const float *affine_backward(layer *l, network *net, const affine_tail *t)
+{
+    tail_job j = { l, net, t, bufs(l, t), l->doutput, net->scratch, 1 };
+    int spatial = l->out_h * l->out_w, nt = net->ctx->nthreads;
+    int small = (size_t)l->batch * l->outputs < 16384;
+    if (l->act == ACT_PRELU) {
+        int pi = layer_prelu_param(l);
+        memset(j.dz, 0, (size_t)l->batch * l->outputs * sizeof(float));
+        activation_backward(l->act, j.dz, l->doutput, j.b.pre, l->batch, l->out_c, spatial, l->params[pi].data,
+                            l->params[pi].grad);
+        j.dy = j.dz;
+    } else if (l->act != ACT_LINEAR) {
+        if (small) for (int th = 0; th < nt; th++) tail_backward_part(&j, th);
+        else thread_pool_run(net->ctx->pool, nt, tail_backward_part, &j);
+        j.dy = j.dz;
+    }
+    /* with batch norm, dL/dz overwrites the scratch (it may alias dy: each
+     * channel is read before it is written); without it, dz = dy */
+    if (!t->batch_normalize) j.dz = (float *)j.dy;
+    j.phase = 0;
+    if (small) for (int th = 0; th < nt; th++) tail_backward_part(&j, th);
+    else thread_pool_run(net->ctx->pool, nt, tail_backward_part, &j);
+    return j.dz;
 }
 
 void split_range(int n, int parts, int t, int *lo, int *hi)

@@ -63,7 +63,7 @@ static void connected_forward(layer *l, network *net, const float *in)
 static void connected_backward(layer *l, network *net, const float *in, float *din)
 {
     connected *p = l->priv;
-    float *dz = affine_backward(l, net, &p->tail);
+    const float *dz = affine_backward(l, net, &p->tail);
     if (!l->frozen)   /* dW[out, in] += dz[batch, out]^T * in[batch, in] */
         gemm_parallel(net->ctx, 1, 0, l->outputs, l->inputs, l->batch, 1.0f, dz, l->outputs, in,
                       l->inputs, 1.0f, l->params[p->weights].grad, l->inputs);

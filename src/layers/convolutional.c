@@ -2,7 +2,12 @@
  * optionally followed by batch norm, then bias and activation.
  * Weights: [filters][channels/groups][size_h][size_w] (Darknet's layout).
  * Keys: filters, size (or size_h/size_w), stride (or stride_y/stride_x), pad,
- * padding, groups, batch_normalize, activation. */
+ * padding, groups, batch_normalize, activation.
+ *
+ * Computation: im2col + GEMM. When a batch has at least as many samples as
+ * threads, each thread takes a range of samples; several samples with small
+ * outputs are unfolded side by side so each GEMM has >= ~512 columns. Below
+ * that (batch 1, latency), samples run one by one with a parallel GEMM. */
 #include "layers.h"
 
 #include <stdlib.h>
@@ -14,12 +19,15 @@ typedef struct conv {
     int groups;
     affine_tail tail;
     int weights;            /* param index */
+    int nb;                 /* samples unfolded side by side per GEMM */
 } conv;
 
 static const char *const conv_keys[] = {
     "filters", "size", "size_h", "size_w", "stride", "stride_y", "stride_x", "pad", "padding",
     "groups", "batch_normalize", "activation", "stopbackward", "freeze", NULL,
 };
+
+#define CONV_MIN_COLUMNS 512
 
 static int conv_make(layer *l, const cfg_file *f, cfg_section *s, network *net, fer_err *e)
 {
@@ -50,12 +58,12 @@ static int conv_make(layer *l, const cfg_file *f, cfg_section *s, network *net, 
     p->ph = pad ? p->kh / 2 : padding;
     p->pw = pad ? p->kw / 2 : padding;
     p->tail.batch_normalize = bn != 0;
-    l->out_c = filters;
-    l->out_h = (l->h + 2 * p->ph - p->kh) / p->sh + 1;
-    l->out_w = (l->w + 2 * p->pw - p->kw) / p->sw + 1;
     if (l->h + 2 * p->ph < p->kh || l->w + 2 * p->pw < p->kw)
         return fer_fail(e, "%s:%d: [%s] kernel %dx%d is larger than the padded input %dx%d", f->path,
                         s->line, s->name, p->kw, p->kh, l->w + 2 * p->pw, l->h + 2 * p->ph);
+    l->out_c = filters;
+    l->out_h = (l->h + 2 * p->ph - p->kh) / p->sh + 1;
+    l->out_w = (l->w + 2 * p->pw - p->kw) / p->sw + 1;
     int cg = l->c / p->groups;
     int ksize = cg * p->kh * p->kw;
     /* Darknet order: biases, [scales, rolling_mean, rolling_variance], weights */
@@ -74,10 +82,14 @@ static int conv_make(layer *l, const cfg_file *f, cfg_section *s, network *net, 
     if (layer_read_activation(l, f, s, "logistic", e)) return -1;
     l->outputs = l->out_c * l->out_h * l->out_w;
     affine_extra_size(l, &p->tail, &l->extra_per_sample, &l->extra_fixed);
-    size_t col = (size_t)ksize * l->out_h * l->out_w;
-    /* per thread: one im2col buffer, and a private dW for the backward pass */
-    l->workspace_per_thread = col + (size_t)filters * ksize;
-    l->flops = 2.0 * filters * ksize * l->out_h * l->out_w;
+    size_t n = (size_t)l->out_h * l->out_w;
+    p->nb = (int)((CONV_MIN_COLUMNS + n - 1) / n);
+    if (p->nb > 64) p->nb = 64;
+    int mg = filters / p->groups;
+    /* per thread: unfolded columns [ksize, nb*n], a GEMM output / gathered
+     * gradient [mg, nb*n], and a private dW [filters, ksize] */
+    l->workspace_per_thread = (size_t)ksize * p->nb * n + (size_t)mg * p->nb * n + (size_t)filters * ksize;
+    l->flops = 2.0 * filters * ksize * (double)n;
     return 0;
 }
 
@@ -89,100 +101,162 @@ static int is_pointwise(const conv *p)
 typedef struct conv_job {
     layer *l;
     network *net;
-    const float *in;
-    float *din;
-    float *z;        /* forward: [batch, out_c, oh, ow]; backward: dL/dz */
+    const float *in;     /* [batch, c, h, w] */
+    float *din;          /* [batch, c, h, w] or NULL */
+    const float *dz;     /* backward: dL/dz [batch, out_c, oh, ow] */
+    float *z;            /* forward: [batch, out_c, oh, ow] */
+    int serial;          /* one sample at a time with parallel GEMMs */
 } conv_job;
+
+/* The workspace slices of thread t. */
+static void slices(const layer *l, const network *net, int t, float **col, float **tmp, float **dw)
+{
+    const conv *p = l->priv;
+    size_t n = (size_t)l->out_h * l->out_w;
+    int ksize = l->c / p->groups * p->kh * p->kw, mg = l->out_c / p->groups;
+    *col = net->workspace + (size_t)t * net->workspace_per_thread;
+    *tmp = *col + (size_t)ksize * p->nb * n;
+    *dw = *tmp + (size_t)mg * p->nb * n;
+}
+
+static void run_gemm(const conv_job *j, int ta, int tb, int M, int N, int K, const float *A, int lda,
+                     const float *B, int ldb, float beta, float *C, int ldc)
+{
+    if (j->serial) gemm_parallel(j->net->ctx, ta, tb, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
+    else j->net->ctx->k.gemm(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
+}
+
+/* Unfolds group g of samples [b0, b0+cnt) side by side into col [ksize, cnt*n]. */
+static void unfold(const layer *l, const conv *p, const float *in, int b0, int cnt, int g, float *col)
+{
+    int cg = l->c / p->groups, n = l->out_h * l->out_w;
+    for (int j = 0; j < cnt; j++)
+        im2col(in + (size_t)(b0 + j) * l->inputs + (size_t)g * cg * l->h * l->w, cg, l->h, l->w, p->kh, p->kw,
+               p->sh, p->sw, p->ph, p->pw, l->out_h, l->out_w, col + (size_t)j * n, cnt * n);
+}
+
+static void conv_forward_range(const conv_job *j, int t, int lo, int hi)
+{
+    layer *l = j->l;
+    conv *p = l->priv;
+    float *col, *tmp, *dw;
+    slices(l, j->net, t, &col, &tmp, &dw);
+    int cg = l->c / p->groups, mg = l->out_c / p->groups;
+    int ksize = cg * p->kh * p->kw, n = l->out_h * l->out_w;
+    const float *w = l->params[p->weights].data;
+    int total = hi - lo, chunks = (total + p->nb - 1) / p->nb;
+    for (int c = 0; c < chunks; c++) {
+        int b0 = lo + (int)((long long)total * c / chunks), b1 = lo + (int)((long long)total * (c + 1) / chunks);
+        int cnt = b1 - b0;
+        for (int g = 0; g < p->groups; g++) {
+            const float *wg = w + (size_t)g * mg * ksize;
+            const float *src = col;
+            if (cnt == 1 && is_pointwise(p)) src = j->in + (size_t)b0 * l->inputs + (size_t)g * cg * l->h * l->w;
+            else unfold(l, p, j->in, b0, cnt, g, col);
+            if (cnt == 1) {
+                run_gemm(j, 0, 0, mg, n, ksize, wg, ksize, src, n, 0.0f,
+                         j->z + (size_t)b0 * l->outputs + (size_t)g * mg * n, n);
+                continue;
+            }
+            run_gemm(j, 0, 0, mg, cnt * n, ksize, wg, ksize, src, cnt * n, 0.0f, tmp, cnt * n);
+            for (int s = 0; s < cnt; s++)
+                for (int m = 0; m < mg; m++)
+                    memcpy(j->z + (size_t)(b0 + s) * l->outputs + (size_t)(g * mg + m) * n,
+                           tmp + (size_t)m * cnt * n + (size_t)s * n, (size_t)n * sizeof(float));
+        }
+    }
+}
 
 static void conv_forward_part(void *arg, int t)
 {
     conv_job *j = arg;
-    layer *l = j->l;
-    conv *p = l->priv;
-    const kernel_table *k = &j->net->ctx->k;
-    int nt = j->net->ctx->nthreads, lo, hi;
-    split_range(l->batch, nt, t, &lo, &hi);
-    float *col = j->net->workspace + (size_t)t * j->net->workspace_per_thread;
-    int cg = l->c / p->groups, mg = l->out_c / p->groups;
-    int ksize = cg * p->kh * p->kw, n = l->out_h * l->out_w;
-    const float *w = l->params[p->weights].data;
-    for (int b = lo; b < hi; b++)
-        for (int g = 0; g < p->groups; g++) {
-            const float *in = j->in + (size_t)b * l->inputs + (size_t)g * cg * l->h * l->w;
-            const float *src = in;
-            if (!is_pointwise(p)) {
-                im2col(in, cg, l->h, l->w, p->kh, p->kw, p->sh, p->sw, p->ph, p->pw, l->out_h, l->out_w, col);
-                src = col;
-            }
-            float *out = j->z + (size_t)b * l->outputs + (size_t)g * mg * n;
-            k->gemm(0, 0, mg, n, ksize, 1.0f, w + (size_t)g * mg * ksize, ksize, src, n, 0.0f, out, n);
-        }
+    int lo, hi;
+    split_range(j->l->batch, j->net->ctx->nthreads, t, &lo, &hi);
+    conv_forward_range(j, t, lo, hi);
 }
 
 static void conv_forward(layer *l, network *net, const float *in)
 {
     conv *p = l->priv;
-    conv_job j = { l, net, in, NULL, affine_z(l, &p->tail) };
-    thread_pool_run(net->ctx->pool, net->ctx->nthreads, conv_forward_part, &j);
+    int nt = net->ctx->nthreads;
+    conv_job j = { l, net, in, NULL, NULL, affine_z(l, &p->tail), l->batch < nt };
+    if (j.serial) conv_forward_range(&j, 0, 0, l->batch);
+    else thread_pool_run(net->ctx->pool, nt, conv_forward_part, &j);
     affine_forward(l, net, &p->tail);
+}
+
+static void conv_backward_range(const conv_job *j, int t, int lo, int hi)
+{
+    layer *l = j->l;
+    conv *p = l->priv;
+    float *col, *tmp, *dw;
+    slices(l, j->net, t, &col, &tmp, &dw);
+    int cg = l->c / p->groups, mg = l->out_c / p->groups;
+    int ksize = cg * p->kh * p->kw, n = l->out_h * l->out_w;
+    memset(dw, 0, (size_t)l->out_c * ksize * sizeof *dw);
+    const float *w = l->params[p->weights].data;
+    int need_dw = !l->frozen;
+    int total = hi - lo, chunks = (total + p->nb - 1) / p->nb;
+    for (int c = 0; c < chunks; c++) {
+        int b0 = lo + (int)((long long)total * c / chunks), b1 = lo + (int)((long long)total * (c + 1) / chunks);
+        int cnt = b1 - b0, ld = cnt * n;
+        for (int g = 0; g < p->groups; g++) {
+            const float *wg = w + (size_t)g * mg * ksize;
+            const float *dz = j->dz + (size_t)b0 * l->outputs + (size_t)g * mg * n;
+            if (cnt > 1) {   /* gather dz of the chunk: [mg, cnt*n] */
+                for (int s = 0; s < cnt; s++)
+                    for (int m = 0; m < mg; m++)
+                        memcpy(tmp + (size_t)m * ld + (size_t)s * n,
+                               j->dz + (size_t)(b0 + s) * l->outputs + (size_t)(g * mg + m) * n,
+                               (size_t)n * sizeof(float));
+                dz = tmp;
+            }
+            const float *in0 = j->in + (size_t)b0 * l->inputs + (size_t)g * cg * l->h * l->w;
+            int direct = cnt == 1 && is_pointwise(p);
+            if (need_dw) {
+                const float *src = col;
+                if (direct) src = in0;
+                else unfold(l, p, j->in, b0, cnt, g, col);
+                /* dW[mg, ksize] += dz[mg, cnt*n] * col[ksize, cnt*n]^T */
+                run_gemm(j, 0, 1, mg, ksize, ld, dz, ld, src, ld, 1.0f, dw + (size_t)g * mg * ksize, ksize);
+            }
+            if (!j->din) continue;
+            float *din0 = j->din + (size_t)b0 * l->inputs + (size_t)g * cg * l->h * l->w;
+            if (direct) {   /* din[ksize, n] += W^T[ksize, mg] * dz[mg, n] */
+                run_gemm(j, 1, 0, ksize, n, mg, wg, ksize, dz, n, 1.0f, din0, n);
+                continue;
+            }
+            run_gemm(j, 1, 0, ksize, ld, mg, wg, ksize, dz, ld, 0.0f, col, ld);
+            for (int s = 0; s < cnt; s++)
+                col2im_add(col + (size_t)s * n, cg, l->h, l->w, p->kh, p->kw, p->sh, p->sw, p->ph, p->pw, l->out_h,
+                           l->out_w, din0 + (size_t)s * l->inputs, ld);
+        }
+    }
 }
 
 static void conv_backward_part(void *arg, int t)
 {
     conv_job *j = arg;
-    layer *l = j->l;
-    conv *p = l->priv;
-    const kernel_table *k = &j->net->ctx->k;
-    int nt = j->net->ctx->nthreads, lo, hi;
-    split_range(l->batch, nt, t, &lo, &hi);
-    float *col = j->net->workspace + (size_t)t * j->net->workspace_per_thread;
-    int cg = l->c / p->groups, mg = l->out_c / p->groups;
-    int ksize = cg * p->kh * p->kw, n = l->out_h * l->out_w;
-    float *dw = col + (size_t)ksize * n;   /* this thread's dW: [out_c, ksize] */
-    memset(dw, 0, (size_t)l->out_c * ksize * sizeof *dw);
-    const float *w = l->params[p->weights].data;
-    int need_dw = !l->frozen;
-    for (int b = lo; b < hi; b++)
-        for (int g = 0; g < p->groups; g++) {
-            const float *in = j->in + (size_t)b * l->inputs + (size_t)g * cg * l->h * l->w;
-            const float *dz = j->z + (size_t)b * l->outputs + (size_t)g * mg * n;
-            const float *wg = w + (size_t)g * mg * ksize;
-            if (need_dw) {
-                const float *src = in;
-                if (!is_pointwise(p)) {
-                    im2col(in, cg, l->h, l->w, p->kh, p->kw, p->sh, p->sw, p->ph, p->pw, l->out_h, l->out_w, col);
-                    src = col;
-                }
-                /* dW[mg, ksize] += dz[mg, n] * col[ksize, n]^T */
-                k->gemm(0, 1, mg, ksize, n, 1.0f, dz, n, src, n, 1.0f, dw + (size_t)g * mg * ksize, ksize);
-            }
-            if (j->din) {
-                float *din = j->din + (size_t)b * l->inputs + (size_t)g * cg * l->h * l->w;
-                if (is_pointwise(p)) {
-                    /* din[ksize, n] += W^T[ksize, mg] * dz[mg, n] */
-                    k->gemm(1, 0, ksize, n, mg, 1.0f, wg, ksize, dz, n, 1.0f, din, n);
-                } else {
-                    k->gemm(1, 0, ksize, n, mg, 1.0f, wg, ksize, dz, n, 0.0f, col, n);
-                    col2im_add(col, cg, l->h, l->w, p->kh, p->kw, p->sh, p->sw, p->ph, p->pw, l->out_h, l->out_w, din);
-                }
-            }
-        }
+    int lo, hi;
+    split_range(j->l->batch, j->net->ctx->nthreads, t, &lo, &hi);
+    conv_backward_range(j, t, lo, hi);
 }
 
 static void conv_backward(layer *l, network *net, const float *in, float *din)
 {
     conv *p = l->priv;
-    float *dz = affine_backward(l, net, &p->tail);
-    conv_job j = { l, net, in, din, dz };
     int nt = net->ctx->nthreads;
-    thread_pool_run(net->ctx->pool, nt, conv_backward_part, &j);
+    conv_job j = { l, net, in, din, affine_backward(l, net, &p->tail), NULL, l->batch < nt };
+    if (j.serial) conv_backward_range(&j, 0, 0, l->batch);
+    else thread_pool_run(net->ctx->pool, nt, conv_backward_part, &j);
     if (l->frozen) return;
-    int ksize = l->c / p->groups * p->kh * p->kw;
-    size_t nw = (size_t)l->out_c * ksize, n = (size_t)ksize * l->out_h * l->out_w;
-    float *dw = l->params[p->weights].grad;
-    for (int t = 0; t < nt; t++) {
-        const float *part = net->workspace + (size_t)t * net->workspace_per_thread + n;
-        for (size_t i = 0; i < nw; i++) dw[i] += part[i];
+    int used = j.serial ? 1 : nt;
+    size_t nw = (size_t)l->out_c * (l->c / p->groups) * p->kh * p->kw;
+    float *grad = l->params[p->weights].grad;
+    for (int t = 0; t < used; t++) {
+        float *col, *tmp, *dw;
+        slices(l, net, t, &col, &tmp, &dw);
+        for (size_t i = 0; i < nw; i++) grad[i] += dw[i];
     }
 }
 

@@ -26,8 +26,9 @@ float *affine_z(layer *l, const affine_tail *t);
 /* output = act(bn(z) or z + bias). */
 void affine_forward(layer *l, network *net, const affine_tail *t);
 /* From l->doutput, accumulates parameter gradients and returns dL/dz
- * ([batch, outputs], in l->extra; valid until the next forward). */
-float *affine_backward(layer *l, network *net, const affine_tail *t);
+ * ([batch, outputs]: net->scratch or l->doutput; valid until the next
+ * layer's backward pass). */
+const float *affine_backward(layer *l, network *net, const affine_tail *t);
 
 /* Splits [0, n) into nthreads ranges; range t is [*lo, *hi). */
 void split_range(int n, int parts, int t, int *lo, int *hi);

@@ -45,35 +45,78 @@ static int maxpool_make(layer *l, const cfg_file *f, cfg_section *s, network *ne
     return 0;
 }
 
-static void maxpool_forward(layer *l, network *net, const float *in)
+typedef struct pool_job {
+    layer *l;
+    const float *in;
+    int nt;
+} pool_job;
+
+/* Planes (sample, channel) [lo, hi) of the forward pass. */
+static void maxpool_planes(layer *l, const float *in, int lo, int hi)
 {
-    (void)net;
     maxpool *p = l->priv;
     int *arg = (int *)l->extra;
     int off = -p->padding / 2;
-    for (int b = 0; b < l->batch; b++)
-        for (int c = 0; c < l->c; c++) {
-            const float *src = in + ((size_t)b * l->c + c) * l->h * l->w;
-            size_t obase = ((size_t)b * l->c + c) * l->out_h * l->out_w;
-            for (int oy = 0; oy < l->out_h; oy++)
+    int oplane = l->out_h * l->out_w, iplane = l->h * l->w;
+    /* 2x2 stride 2 windows that never leave the input: no bounds checks */
+    int fast = p->kh == 2 && p->kw == 2 && p->sh == 2 && p->sw == 2 && off == 0 && l->out_h * 2 <= l->h &&
+               l->out_w * 2 <= l->w;
+    for (int bc = lo; bc < hi; bc++) {
+        const float *src = in + (size_t)bc * iplane;
+        float *out = l->output + (size_t)bc * oplane;
+        int *a = arg + (size_t)bc * oplane;
+        if (fast) {
+            for (int oy = 0; oy < l->out_h; oy++) {
+                const float *r0 = src + (size_t)(2 * oy) * l->w, *r1 = r0 + l->w;
                 for (int ox = 0; ox < l->out_w; ox++) {
-                    float best = -FLT_MAX;
-                    int bi = -1;
-                    for (int i = 0; i < p->kh; i++) {
-                        int y = oy * p->sh + off + i;
-                        if (y < 0 || y >= l->h) continue;
-                        for (int j = 0; j < p->kw; j++) {
-                            int x = ox * p->sw + off + j;
-                            if (x < 0 || x >= l->w) continue;
-                            float v = src[y * l->w + x];
-                            if (v > best || bi < 0) { best = v; bi = y * l->w + x; }
-                        }
-                    }
-                    size_t o = obase + (size_t)oy * l->out_w + ox;
-                    l->output[o] = bi < 0 ? 0 : best;
-                    arg[o] = bi;
+                    int x = 2 * ox, bi = 2 * oy * l->w + x;
+                    float best = r0[x];
+                    if (r0[x + 1] > best) { best = r0[x + 1]; bi = 2 * oy * l->w + x + 1; }
+                    if (r1[x] > best) { best = r1[x]; bi = (2 * oy + 1) * l->w + x; }
+                    if (r1[x + 1] > best) { best = r1[x + 1]; bi = (2 * oy + 1) * l->w + x + 1; }
+                    out[oy * l->out_w + ox] = best;
+                    a[oy * l->out_w + ox] = bi;
                 }
+            }
+            continue;
         }
+        for (int oy = 0; oy < l->out_h; oy++)
+            for (int ox = 0; ox < l->out_w; ox++) {
+                float best = -FLT_MAX;
+                int bi = -1;
+                for (int i = 0; i < p->kh; i++) {
+                    int y = oy * p->sh + off + i;
+                    if (y < 0 || y >= l->h) continue;
+                    for (int j = 0; j < p->kw; j++) {
+                        int x = ox * p->sw + off + j;
+                        if (x < 0 || x >= l->w) continue;
+                        float v = src[y * l->w + x];
+                        if (v > best || bi < 0) { best = v; bi = y * l->w + x; }
+                    }
+                }
+                out[oy * l->out_w + ox] = bi < 0 ? 0 : best;
+                a[oy * l->out_w + ox] = bi;
+            }
+    }
+}
+
+static void maxpool_part(void *arg, int t)
+{
+    pool_job *j = arg;
+    int lo, hi;
+    split_range(j->l->batch * j->l->c, j->nt, t, &lo, &hi);
+    maxpool_planes(j->l, j->in, lo, hi);
+}
+
+static void maxpool_forward(layer *l, network *net, const float *in)
+{
+    int nt = net->ctx->nthreads;
+    if ((size_t)l->batch * l->outputs < 16384 || nt == 1) {
+        maxpool_planes(l, in, 0, l->batch * l->c);
+        return;
+    }
+    pool_job j = { l, in, nt };
+    thread_pool_run(net->ctx->pool, nt, maxpool_part, &j);
 }
 
 static void maxpool_backward(layer *l, network *net, const float *in, float *din)
