@@ -335,6 +335,7 @@ static int net_build(network **out, cfg_file *cfg, fer_ctx *ctx, fer_err *e)
         return -1;
     }
     net->classes = net->layers[net->n - 1].outputs;
+    rng_seed(&net->rng, 0x6665720a);   /* dropout masks; training re-seeds per batch */
     net->loss_layer = -1;
     for (int i = 0; i < net->n; i++)
         if (!strcmp(net->layers[i].type->name, "softmax")) net->loss_layer = i;

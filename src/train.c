@@ -450,14 +450,17 @@ int train_classifier(const train_args *a, fer_ctx *ctx, fer_err *e)
             st.batch++;
             net->seen += (uint64_t)o->batch;
             double t = now_seconds();
-            if (tty && (t - last_print > 0.25 || u + 1 == updates_this_epoch)) {
+            int report = tty ? (t - last_print > 0.25 || u + 1 == updates_this_epoch)
+                             : (!a->quiet && t - last_print > 60 && u + 1 < updates_this_epoch);
+            if (last_print == 0 && !tty) last_print = t;   /* first line after a minute */
+            if (report) {
                 last_print = t;
                 double el = t - ep_start, done_frac = (double)(u + 1 - (L.first / o->subdivisions));
                 double ips = done_frac * o->batch / (el > 0 ? el : 1e-9);
                 double eta = (updates_this_epoch - u - 1) * o->batch / (ips > 0 ? ips : 1);
-                fprintf(stderr, "\repoch %d/%d  batch %ld/%ld  %.0f img/s  loss %.4f  acc %.4f  lr %.2g  eta %.0fs   ",
-                        epoch + 1, epochs, u + 1, updates_this_epoch, ips, st.loss_sum / st.count,
-                        (double)st.correct / st.count, lr, eta);
+                fprintf(stderr, "%sepoch %d/%d  batch %ld/%ld  %.0f img/s  loss %.4f  acc %.4f  lr %.2g  eta %.0fs   %s",
+                        tty ? "\r" : "", epoch + 1, epochs, u + 1, updates_this_epoch, ips, st.loss_sum / st.count,
+                        (double)st.correct / st.count, lr, eta, tty ? "" : "\n");
             }
             if (a->stop && *a->stop) {
                 interrupted = 1;
