@@ -182,7 +182,7 @@ static int state_load(const char *path, train_state *st, optimizer *opt, fer_err
 /* Keeps the log's lines for epochs <= upto (resume), in memory. */
 static char *log_read(const char *path, int upto)
 {
-    size_t len;
+    size_t len = 0;
     fer_err ignore;
     char *text = read_file(path, &len, &ignore);
     char *out = calloc(len + 1 + 256, 1);
