@@ -450,9 +450,9 @@ int train_classifier(const train_args *a, fer_ctx *ctx, fer_err *e)
             st.batch++;
             net->seen += (uint64_t)o->batch;
             double t = now_seconds();
+            if (last_print == 0 && !tty) last_print = t;   /* the first line after a minute */
             int report = tty ? (t - last_print > 0.25 || u + 1 == updates_this_epoch)
                              : (!a->quiet && t - last_print > 60 && u + 1 < updates_this_epoch);
-            if (last_print == 0 && !tty) last_print = t;   /* first line after a minute */
             if (report) {
                 last_print = t;
                 double el = t - ep_start, done_frac = (double)(u + 1 - (L.first / o->subdivisions));
