@@ -74,10 +74,20 @@ $(BUILD)/tests/%: tests/%.c tests/check.h libfer.a
 test: all $(TEST_BIN) $(TOOL_BIN)
 	@FER=./fer BUILD=$(BUILD) sh tests/run.sh
 
+# Everything sanitized lives in build-asan/ (objects, libfer.a, fer, tests):
+# ./fer and ./libfer.a stay the normal build.
+test-asan: SAN = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+test-asan: ASAN_TESTS = test_cfg_corpus test_gradcheck test_weights tool_randweights
 test-asan:
-	$(MAKE) BUILD=build-asan OPT=-O1 CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-		fer build-asan/tests/test_cfg_corpus
-	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 sh tests/asan.sh build-asan
+	$(MAKE) BUILD=build-asan CFLAGS="$(SAN)" $(LIB_SRC:%.c=build-asan/%.o) $(CLI_SRC:%.c=build-asan/%.o)
+	rm -f build-asan/libfer.a
+	ar rcs build-asan/libfer.a $(LIB_SRC:%.c=build-asan/%.o)
+	$(CC) $(ALL_CFLAGS) $(SAN) -o build-asan/fer $(CLI_SRC:%.c=build-asan/%.o) build-asan/libfer.a $(LDLIBS)
+	@mkdir -p build-asan/tests
+	for t in $(ASAN_TESTS); do \
+		$(CC) $(ALL_CFLAGS) $(SAN) -Itests -o build-asan/tests/$$t tests/$$t.c build-asan/libfer.a $(LDLIBS) || exit 1; \
+	done
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 sh tests/asan.sh build-asan
 
 bench: fer
 	sh tests/bench.sh

@@ -225,7 +225,7 @@ int cfg_int(const cfg_file *f, cfg_section *s, const char *key, int def, int *ou
     cfg_option *o = find(s, key);
     if (!o) { *out = def; return 0; }
     if (parse_int(o->value, out))
-        return fer_fail(e, "%s:%d: [%s] %s=%s: expected an integer", f->path, o->line, s->name, key, o->value);
+        return fer_fail(e, "%s:%d: [%s] %s=%.64s: expected an integer", f->path, o->line, s->name, key, o->value);
     return 0;
 }
 
@@ -241,7 +241,7 @@ int cfg_float(const cfg_file *f, cfg_section *s, const char *key, float def, flo
     cfg_option *o = find(s, key);
     if (!o) { *out = def; return 0; }
     if (parse_float(o->value, out))
-        return fer_fail(e, "%s:%d: [%s] %s=%s: expected a number", f->path, o->line, s->name, key, o->value);
+        return fer_fail(e, "%s:%d: [%s] %s=%.64s: expected a number", f->path, o->line, s->name, key, o->value);
     return 0;
 }
 
@@ -269,7 +269,7 @@ static int list_generic(const cfg_file *f, cfg_section *s, const char *key, void
         item[len] = 0;
         int bad = is_int ? parse_int(item, (int *)out + *n) : parse_float(item, (float *)out + *n);
         if (bad)
-            return fer_fail(e, "%s:%d: [%s] %s=%s: item %d '%s' is not %s", f->path, o->line, s->name,
+            return fer_fail(e, "%s:%d: [%s] %s=%.64s: item %d '%s' is not %s", f->path, o->line, s->name,
                             key, o->value, *n + 1, item, is_int ? "an integer" : "a number");
         (*n)++;
         if (!comma) break;
@@ -297,7 +297,7 @@ int cfg_check_keys(const cfg_file *f, cfg_section *s, const char *const *known, 
         for (const char *const *k = known; k && *k; k++)
             if (!strcmp(*k, o->key)) { is_known = 1; break; }
         if (!is_known)
-            return fer_fail(e, "%s:%d: [%s] unknown key '%s'", f->path, o->line, s->name, o->key);
+            return fer_fail(e, "%s:%d: [%s] unknown key '%.64s'", f->path, o->line, s->name, o->key);
         fprintf(stderr, "%s:%d: warning: [%s] key '%s' is not used here\n", f->path, o->line,
                 s->name, o->key);
     }

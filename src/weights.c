@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static size_t layer_bytes(const layer *l)
 {
@@ -21,6 +22,11 @@ int weights_load(network *net, const char *path, int upto, fer_err *e)
     if (upto < 0 || upto > net->n) upto = net->n;
     FILE *f = fopen(path, "rb");
     if (!f) return fer_fail(e, "%s: cannot open weights: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return fer_fail(e, "%s: not a regular file", path);
+    }
     if (fseek(f, 0, SEEK_END) != 0) {
         fclose(f);
         return fer_fail(e, "%s: cannot seek (not a regular file?)", path);
@@ -61,39 +67,60 @@ int weights_load(network *net, const char *path, int upto, fer_err *e)
     }
     size_t expected = off;
     for (int i = 0; i < upto; i++) expected += layer_bytes(&net->layers[i]);
-    for (int i = 0; i < upto; i++) {
-        layer *l = &net->layers[i];
-        size_t need = layer_bytes(l);
-        if (off + need > size) {
+    /* sizes before contents: a file for another cfg is reported as such,
+     * and a file of the wrong size leaves the network untouched */
+    for (size_t at = off, i = 0; i < (size_t)upto; at += layer_bytes(&net->layers[i]), i++) {
+        const layer *l = &net->layers[i];
+        if (at + layer_bytes(l) > size) {
             fclose(f);
-            return fer_fail(e, "%s: truncated at layer %d (%s, cfg line %d): it needs bytes %zu..%zu but the file has %zu bytes (expected %zu in all)",
-                            path, i, l->type->name, l->line, off, off + need, size, expected);
-        }
-        for (int j = 0; j < l->n_params; j++) {
-            param *p = &l->params[j];
-            if (fread(p->data, sizeof(float), p->n, f) != p->n) {
-                fclose(f);
-                return fer_fail(e, "%s: read error in layer %d %s", path, i, p->name);
-            }
-            for (size_t k = 0; k < p->n; k++)
-                if (!isfinite(p->data[k])) {
-                    fclose(f);
-                    return fer_fail(e, "%s: layer %d (%s) %s[%zu] at byte %zu is not a finite number", path, i,
-                                    l->type->name, p->name, k, off + k * sizeof(float));
-                }
-            if (!strcmp(p->name, "rolling_variance"))
-                for (size_t k = 0; k < p->n; k++)
-                    if (p->data[k] < 0) {
-                        fclose(f);
-                        return fer_fail(e, "%s: layer %d rolling_variance[%zu] = %g is negative", path, i, k, p->data[k]);
-                    }
-            off += p->n * sizeof(float);
+            return fer_fail(e, "%s: truncated at layer %zu (%s, cfg line %d): it needs bytes %zu..%zu but the file has %zu bytes (expected %zu in all)",
+                            path, i, l->type->name, l->line, at, at + layer_bytes(l), size, expected);
         }
     }
-    fclose(f);
-    if (upto == net->n && size != expected)
+    if (upto == net->n && size != expected) {
+        fclose(f);
         return fer_fail(e, "%s: %zu bytes, but %s needs exactly %zu (%zu extra): weights for another cfg?",
                         path, size, net->cfg_path, expected, size - expected);
+    }
+    /* read everything first, check it, then copy: a bad file changes nothing */
+    size_t nfloats = (expected - off) / sizeof(float);
+    float *buf = fer_alloc(nfloats, sizeof(float), e);
+    if (!buf) {
+        fclose(f);
+        return -1;
+    }
+    if (fread(buf, sizeof(float), nfloats, f) != nfloats) {
+        fclose(f);
+        fer_free(buf);
+        return fer_fail(e, "%s: read error", path);
+    }
+    fclose(f);
+    size_t k0 = 0;
+    for (int i = 0; i < upto; i++) {
+        layer *l = &net->layers[i];
+        for (int j = 0; j < l->n_params; j++) {
+            param *p = &l->params[j];
+            const float *v = buf + k0;
+            for (size_t k = 0; k < p->n; k++) {
+                int bad = !isfinite(v[k]) || (!strcmp(p->name, "rolling_variance") && v[k] < 0);
+                if (bad) {
+                    fer_free(buf);
+                    return fer_fail(e, "%s: layer %d (%s, cfg line %d) %s[%zu] = %g at byte %zu is %s", path, i,
+                                    l->type->name, l->line, p->name, k, v[k], off + (k0 + k) * sizeof(float),
+                                    isfinite(v[k]) ? "a negative variance" : "not a finite number");
+                }
+            }
+            k0 += p->n;
+        }
+    }
+    k0 = 0;
+    for (int i = 0; i < upto; i++)
+        for (int j = 0; j < net->layers[i].n_params; j++) {
+            param *p = &net->layers[i].params[j];
+            memcpy(p->data, buf + k0, p->n * sizeof(float));
+            k0 += p->n;
+        }
+    fer_free(buf);
     net->seen = seen;
     net->major = hdr[0];
     net->minor = hdr[1];
