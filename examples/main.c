@@ -8,6 +8,9 @@ int cmd_classifier(int argc, char **argv);
 int cmd_partial(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_data(int argc, char **argv);
+int cmd_ensemble(int argc, char **argv);
+int cmd_visualize(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 static const command commands[] = {
     { "net", cmd_net, "net CFG [WEIGHTS]           print the layers, parameters and FLOPs" },
@@ -18,6 +21,12 @@ static const command commands[] = {
     { "data", cmd_data, "data stats [DATA]            images per split and class" },
     { "bench", cmd_bench, "bench CFG [-batch N] [-threads N] [-iters N]   training/inference speed, latency, memory" },
     { "partial", cmd_partial, "partial CFG WEIGHTS OUT N     write the first N layers' weights" },
+    { "ensemble", cmd_ensemble,
+      "ensemble [DATA] CFG1 WEIGHTS1 CFG2 WEIGHTS2 ... [-split valid|test] [-tta] [-w w1,w2,...] [-fit] [-out probs.csv]\n"
+      "                               soft voting; -fit fits the weights by cross-fitting or on another split" },
+    { "visualize", cmd_visualize,
+      "visualize confusion|saliency|gradcam|grid|history ...   pictures (PNG, and SVG for charts); see fer visualize" },
+    { "report", cmd_report, "report [DATA] CFG WEIGHTS [CFG2 WEIGHTS2 ...] [-o report.html]   one self-contained HTML report" },
 };
 
 static void usage(FILE *out)

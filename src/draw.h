@@ -24,6 +24,8 @@ void canvas_fill(canvas *c, uint32_t rgb);
 void canvas_fill_rect(canvas *c, int x, int y, int w, int h, uint32_t rgb);
 void canvas_rect(canvas *c, int x, int y, int w, int h, uint32_t rgb, int thickness);
 void canvas_line(canvas *c, int x0, int y0, int x1, int y1, uint32_t rgb);
+/* A line `thickness` pixels wide (offset copies across the line). */
+void canvas_thick_line(canvas *c, int x0, int y0, int x1, int y1, uint32_t rgb, int thickness);
 /* Draws ASCII text with the built-in font scaled by `scale` (>= 1) with its
  * top-left at (x, y); returns the width drawn. */
 int canvas_text(canvas *c, int x, int y, const char *s, uint32_t rgb, int scale);
@@ -38,8 +40,12 @@ void canvas_heat(canvas *c, const float *map, int mw, int mh, int x, int y, int 
 /* The jet colormap: 0 = dark blue, 0.5 = green-yellow, 1 = dark red. */
 void colormap_jet(float v, uint8_t rgb[3]);
 
-/* PNG (8-bit RGB or gray, zlib/deflate compressed) into a new buffer. */
+/* PNG (8-bit; channels 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA; pixels
+ * [h][w][channels]; zlib/deflate compressed) into a new malloc'd buffer. */
 int png_encode(const uint8_t *pixels, int w, int h, int channels, uint8_t **out, size_t *len, fer_err *e);
+/* Writes pixels ([h][w][channels] bytes; 1 gray, 2 gray+alpha, 3 RGB,
+ * 4 RGBA) as a PNG file (temp + rename). */
+int png_write(const char *path, const uint8_t *pixels, int w, int h, int channels, fer_err *e);
 /* Writes the canvas as PNG (temp + rename). */
 int canvas_save_png(const canvas *c, const char *path, fer_err *e);
 
