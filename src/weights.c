@@ -104,10 +104,11 @@ int weights_load(network *net, const char *path, int upto, fer_err *e)
             for (size_t k = 0; k < p->n; k++) {
                 int bad = !isfinite(v[k]) || (!strcmp(p->name, "rolling_variance") && v[k] < 0);
                 if (bad) {
+                    fer_fail(e, "%s: layer %d (%s, cfg line %d) %s[%zu] = %g at byte %zu is %s", path, i,
+                             l->type->name, l->line, p->name, k, v[k], off + (k0 + k) * sizeof(float),
+                             isfinite(v[k]) ? "a negative variance" : "not a finite number");
                     fer_free(buf);
-                    return fer_fail(e, "%s: layer %d (%s, cfg line %d) %s[%zu] = %g at byte %zu is %s", path, i,
-                                    l->type->name, l->line, p->name, k, v[k], off + (k0 + k) * sizeof(float),
-                                    isfinite(v[k]) ? "a negative variance" : "not a finite number");
+                    return -1;
                 }
             }
             k0 += p->n;
