@@ -8,6 +8,7 @@ int cmd_classifier(int argc, char **argv);
 int cmd_partial(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_data(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
 int cmd_ensemble(int argc, char **argv);
 int cmd_visualize(int argc, char **argv);
 int cmd_report(int argc, char **argv);
@@ -21,6 +22,8 @@ static const command commands[] = {
     { "data", cmd_data, "data stats [DATA]            images per split and class" },
     { "bench", cmd_bench, "bench CFG [-batch N] [-threads N] [-iters N]   training/inference speed, latency, memory" },
     { "partial", cmd_partial, "partial CFG WEIGHTS OUT N     write the first N layers' weights" },
+    { "demo", cmd_demo,
+      "demo [DATA] [CFG WEIGHTS] [-c N | -i INPUT] [-o OUT] [-http PORT] [-json] ...   live faces and expressions (fer demo -h)" },
     { "ensemble", cmd_ensemble,
       "ensemble [DATA] CFG1 WEIGHTS1 CFG2 WEIGHTS2 ... [-split valid|test] [-tta] [-w w1,w2,...] [-fit] [-out probs.csv]\n"
       "                               soft voting; -fit fits the weights by cross-fitting or on another split" },

@@ -80,8 +80,8 @@ static int parse_net_options(net_options *o, const cfg_file *f, cfg_section *s, 
 
     int line = s->line;
     if (o->width <= 0 || o->height <= 0 || o->channels <= 0 || o->width > 4096 ||
-        o->height > 4096 || o->channels > 64)
-        return fer_fail(e, "%s:%d: [net] needs width, height and channels in 1..4096 (channels <= 64), got %dx%dx%d",
+        o->height > 4096 || o->channels > 64 || (double)o->width * o->height * o->channels > (1 << 26))
+        return fer_fail(e, "%s:%d: [net] needs width, height and channels in 1..4096 (channels <= 64, at most 64M values), got %dx%dx%d",
                         f->path, line, o->width, o->height, o->channels);
     if (o->batch < 1 || o->batch > 65536 || o->subdivisions < 1 || o->subdivisions > o->batch)
         return fer_fail(e, "%s:%d: [net] batch=%d subdivisions=%d: need 1 <= subdivisions <= batch <= 65536",
@@ -171,7 +171,7 @@ static int make_layers(network *net, cfg_file *cfg, fer_err *e)
         l->act = ACT_LINEAR;
         const layer_type *t = layer_type_find(s->name);
         if (!t) {
-            return fer_fail(e, "%s:%d: unknown section [%s]%s", cfg->path, s->line, s->name,
+            return fer_fail(e, "%s:%d: unknown section [%.64s]%s", cfg->path, s->line, s->name,
                             !strcmp(s->name, "net") || !strcmp(s->name, "network")
                                 ? " (only the first section may be [net])" : "");
         }
@@ -202,7 +202,7 @@ static int bind_params(network *net, fer_err *e)
     for (int i = 0; i < net->n; i++)
         for (int j = 0; j < net->layers[i].n_params; j++) {
             size_t n = net->layers[i].params[j].n;
-            if (n > ((size_t)1 << 32) || total + n > ((size_t)1 << 33))
+            if (n > ((size_t)1 << 30) || total + n > ((size_t)1 << 30))
                 return fer_fail(e, "%s: layer %d has too many parameters", net->cfg_path, i);
             total += n;
         }
@@ -260,6 +260,9 @@ int net_set_batch(network *net, int batch, int grads, fer_err *e)
     scratch *= (size_t)batch;
     if (grads) total += scratch + 16;
     total += (size_t)batch * net->inputs * (grads ? 2 : 1) + (size_t)batch * net->classes + 64;
+    if (total > ((size_t)1 << 31))
+        return fer_fail(e, "%s: batch %d needs %.1f GB of activations (over the 8 GB fer allows); use a smaller batch or subdivisions",
+                        net->cfg_path, batch, total * 4.0 / (1 << 30));
     float *block = fer_alloc(total, sizeof(float), e);
     if (!block) return -1;
     int nt = net->ctx->nthreads;
@@ -321,7 +324,7 @@ static int net_build(network **out, cfg_file *cfg, fer_ctx *ctx, fer_err *e)
     cfg_section *ns = &cfg->sections[0];
     if (strcmp(ns->name, "net") && strcmp(ns->name, "network")) {
         net_free(net);
-        return fer_fail(e, "%s:%d: the first section must be [net] or [network], not [%s]",
+        return fer_fail(e, "%s:%d: the first section must be [net] or [network], not [%.64s]",
                         cfg->path, ns->line, ns->name);
     }
     if (parse_net_options(&net->opt, cfg, ns, e) || cfg_check_keys(cfg, ns, net_keys, e)) {
@@ -368,12 +371,33 @@ int net_from_text(network **out, const char *name, const char *text, fer_ctx *ct
     return rc;
 }
 
+/* A frozen layer runs as at inference time, in training too: its batch norm
+ * normalizes with the rolling statistics and leaves them untouched, and a
+ * frozen dropout passes its input through. A frozen backbone thus computes
+ * the same function while a head is fine-tuned on it as when it was trained
+ * (Keras does the same for a non-trainable BatchNormalization). */
+static void layer_forward(layer *l, network *net, const float *in)
+{
+    int train = net->train;
+    if (l->frozen) net->train = 0;
+    l->type->forward(l, net, in);
+    net->train = train;
+}
+
+static void layer_backward(layer *l, network *net, const float *in, float *din)
+{
+    int train = net->train;
+    if (l->frozen) net->train = 0;
+    l->type->backward(l, net, in, din);
+    net->train = train;
+}
+
 void net_forward(network *net)
 {
     const float *in = net->input;
     for (int i = 0; i < net->n; i++) {
         layer *l = &net->layers[i];
-        l->type->forward(l, net, in);
+        layer_forward(l, net, in);
         in = l->output;
     }
 }
@@ -391,14 +415,47 @@ void net_zero_grads(network *net)
     memset(net->grads, 0, net->n_param_floats * sizeof(float));
 }
 
+static int layer_trains(const layer *l)
+{
+    if (l->frozen) return 0;
+    for (int j = 0; j < l->n_params; j++)
+        if (l->params[j].trainable) return 1;
+    return 0;
+}
+
+/* The lowest layer a backward pass from `from` must reach: the lowest one
+ * with parameters to train (0 when the caller wants dLoss/d input), never
+ * below the highest stopbackward layer. Below it nothing is updated and
+ * nobody reads a gradient, so the pass ends there and that layer computes no
+ * input gradient; from + 1 when nothing trains at all. Callers that read
+ * activation gradients (Grad-CAM, the golden tests) set want_dinput, which
+ * takes the pass all the way down. Recomputed on every pass (a few compares
+ * per layer), so changing `frozen` or want_dinput between passes needs no
+ * bookkeeping. */
+static int backward_floor(const network *net, int from)
+{
+    int stop = 0;
+    for (int i = from; i > 0; i--)
+        if (net->layers[i].stopbackward) {
+            stop = i;
+            break;
+        }
+    if (stop == 0 && net->want_dinput) return 0;
+    for (int i = stop; i <= from; i++)
+        if (layer_trains(&net->layers[i])) return i;
+    return from + 1;
+}
+
 void net_backward_from(network *net, int from)
 {
-    for (int i = from; i >= 0; i--) {
+    int lowest = backward_floor(net, from);
+    for (int i = from; i >= lowest; i--) {
         layer *l = &net->layers[i];
         const float *in = i ? net->layers[i - 1].output : net->input;
         float *din = NULL;
-        if (!l->stopbackward) din = i ? net->layers[i - 1].doutput : (net->want_dinput ? net->dinput : NULL);
-        l->type->backward(l, net, in, din);
+        if (!l->stopbackward && i > lowest) din = net->layers[i - 1].doutput;
+        else if (!l->stopbackward && i == 0 && net->want_dinput) din = net->dinput;
+        layer_backward(l, net, in, din);
         if (l->stopbackward) break;
     }
 }

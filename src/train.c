@@ -269,6 +269,39 @@ static int ensure_dir(const char *dir, fer_err *e)
     return 0;
 }
 
+/* The number of whole layers a weights file holds when it is shorter than
+ * the network (a `fer partial` file, or a Darknet backbone such as
+ * darknet53.conv.74), or -1 when it does not end on a layer boundary. */
+static int weights_prefix_layers(const network *net, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    int32_t hdr[3];
+    long size = -1;
+    if (fread(hdr, sizeof(int32_t), 3, f) == 3 && !fseek(f, 0, SEEK_END)) size = ftell(f);
+    fclose(f);
+    if (size < 0 || hdr[0] < 0 || hdr[1] < 0 || hdr[0] >= 1000 || hdr[1] >= 1000) return -1;   /* weights_load explains */
+    size_t off = 12 + (hdr[0] * 10 + hdr[1] >= 2 ? 8 : 4);
+    for (int i = 0; i < net->n && off <= (size_t)size; i++) {
+        if (off == (size_t)size) return i;
+        for (int j = 0; j < net->layers[i].n_params; j++) off += net->layers[i].params[j].n * sizeof(float);
+    }
+    return -1;
+}
+
+/* Loads the starting weights. With -clear (fine-tuning) the file may hold
+ * only the first layers; the layers above keep their fresh initialization. */
+static int load_start_weights(network *net, const train_args *a, fer_err *e)
+{
+    int upto = a->clear ? weights_prefix_layers(net, a->weights) : -1;
+    if (upto < 0) return weights_load(net, a->weights, -1, e);
+    if (weights_load(net, a->weights, upto, e)) return -1;
+    if (!a->quiet)
+        fprintf(stderr, "loaded the first %d of %d layers from %s; the layers above start fresh\n", upto, net->n,
+                a->weights);
+    return 0;
+}
+
 static int save_checkpoint(network *net, const char *weights, const train_state *st, const optimizer *opt,
                            fer_err *e)
 {
@@ -303,7 +336,7 @@ int train_classifier(const train_args *a, fer_ctx *ctx, fer_err *e)
         goto done;
     }
     net_init_weights(net, a->seed);
-    if (a->weights && weights_load(net, a->weights, -1, e)) goto done;
+    if (a->weights && load_start_weights(net, a, e)) goto done;
     if (a->clear) net->seen = 0;
 
     double t0 = now_seconds();

@@ -99,5 +99,21 @@ run predict_truncated_image 1 classifier predict "$LOG/two.data" tests/corpus/ok
 run predict_cfg_as_image 1 classifier predict "$LOG/two.data" tests/corpus/ok_minimal.cfg "$LOG/ok.weights" tests/corpus/ok_minimal.cfg
 run partial_bad 1 partial tests/corpus/ok_minimal.cfg "$LOG/bad.weights" "$LOG/out.weights" 1
 
+# fer demo: error paths and one run over stills and video
+printf 'YUV4MPEG2 W64 H48 C420jpeg\nFRAME\nshort' > "$LOG/truncated.y4m"
+printf 'YUV4MPEG2 W99999 H99999\n' > "$LOG/huge.y4m"
+"$B/tests/tool_randweights" tests/cfg/tiny.cfg "$LOG/tiny.weights" 3 > "$LOG/tool_tiny.log" 2>&1
+check "tool_randweights tiny" 0 "$LOG/tool_tiny.log" $?
+run demo_no_camera 1 demo tests/cfg/tiny.cfg "$LOG/tiny.weights" -c 99
+run demo_truncated_y4m 1 demo tests/cfg/tiny.cfg "$LOG/tiny.weights" -i "$LOG/truncated.y4m" -json
+run demo_huge_y4m 1 demo tests/cfg/tiny.cfg "$LOG/tiny.weights" -i "$LOG/huge.y4m"
+run demo_bad_cascade 1 demo tests/cfg/tiny.cfg "$LOG/tiny.weights" -i "$LOG/face.pgm" -cascade tests/corpus/haar/bad_node_backwards.xml
+if [ -f ../shared/data/faces/obama.pgm ]; then
+    run demo_photo 0 demo tests/cfg/tiny.cfg "$LOG/tiny.weights" -i ../shared/data/faces/obama.pgm -json -o "$LOG/obama.png"
+    "$B/tests/tool_mkclip" ../shared/data/faces/obama.pgm "$LOG/clip.y4m" 6 320 240 > "$LOG/tool_clip.log" 2>&1
+    check "tool_mkclip" 0 "$LOG/tool_clip.log" $?
+    run demo_clip 0 demo tests/cfg/tiny.cfg "$LOG/tiny.weights" -i "$LOG/clip.y4m" -o "$LOG/out.y4m" -json
+fi
+
 echo "asan: $pass passed, $fail failed"
 [ $fail -eq 0 ]

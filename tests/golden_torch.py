@@ -4,7 +4,7 @@ autograd (tools/fer_torch.py, computed in float64) on a cfg with random
 weights, a random batch and random labels, in training mode (batch
 statistics; fer's dropout masks re-applied) and in inference mode.
 
-usage: golden_torch.py TOOL_GOLDEN CFG WORKDIR [--seed N] [--batch B] [--no-hints]
+usage: golden_torch.py TOOL_GOLDEN CFG WORKDIR [--seed N] [--batch B] [--tol T] [--no-hints]
 
 Near-ties (a max-pool window whose two largest values are within 1e-4, an
 activation input within 1e-4 of a kink of relu, leaky, relu6, prelu or selu)
@@ -15,7 +15,10 @@ number of such places is printed. --no-hints turns this off.
 Checks the loss, the output, the input gradient, every parameter gradient in
 .weights order (rolling statistics must have zero gradient) and the rolling
 statistics after the forward pass. A tensor fails when its max abs error
-exceeds 1e-4 * max(1, max|ref|); a trainable tensor whose reference gradient
+exceeds TOL * max(1, max|ref|), TOL = 1e-4 unless --tol says otherwise (deep
+networks whose training-mode batch norm sees few values per channel lose
+more to float32 rounding; PyTorch's own float32 run strays further from the
+float64 reference there); a trainable tensor whose reference gradient
 is all zero fails too (the comparison would check nothing). Prints one table
 row per tensor; exits 1 on any failure, 77 when torch is missing."""
 import os
@@ -57,11 +60,16 @@ def split(buf, sizes):
 
 
 def main():
+    global TOL
     args = sys.argv[1:]
     seed, batch = 1, 4
     if "--seed" in args:
         i = args.index("--seed")
         seed = int(args[i + 1])
+        del args[i:i + 2]
+    if "--tol" in args:
+        i = args.index("--tol")
+        TOL = float(args[i + 1])
         del args[i:i + 2]
     if "--batch" in args:
         i = args.index("--batch")
@@ -172,7 +180,7 @@ def main():
     if failed:
         print("%s: %d tensors FAILED: %s" % (name, len(failed), ", ".join(failed)))
         return 1
-    print("%s: all tensors within 1e-4 * max(1, max|ref|) of PyTorch (train and inference)" % name)
+    print("%s: all tensors within %g * max(1, max|ref|) of PyTorch (train and inference)" % (name, TOL))
     return 0
 
 
