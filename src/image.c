@@ -2,6 +2,7 @@
  * to 65535) are read natively; PNG/JPEG/BMP/GIF via stb_image when built with
  * FER_STB. Pixels are floats in [0,1], planar [c][h][w]. */
 #include "core.h"
+#include "draw.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -140,6 +141,20 @@ int fer_image_load(fer_image *im, const char *path, fer_err *e)
 int fer_image_save(const fer_image *im, const char *path, fer_err *e)
 {
     if (im->c != 1 && im->c != 3) return fer_fail(e, "%s: can only write 1 or 3 channels", path);
+    size_t len = strlen(path);
+    if (len > 4 && (!strcmp(path + len - 4, ".png") || !strcmp(path + len - 4, ".PNG"))) {
+        size_t plane = (size_t)im->w * im->h;
+        uint8_t *px = fer_alloc(plane * im->c, 1, e);
+        if (!px) return -1;
+        for (size_t i = 0; i < plane; i++)
+            for (int k = 0; k < im->c; k++) {
+                int b = (int)(im->data[k * plane + i] * 255.0f + 0.5f);
+                px[i * im->c + k] = (uint8_t)(b < 0 ? 0 : (b > 255 ? 255 : b));
+            }
+        int rc = png_write(path, px, im->w, im->h, im->c, e);
+        fer_free(px);
+        return rc;
+    }
     char tmp[4096];
     FILE *f = atomic_open(path, tmp, sizeof tmp, e);
     if (!f) return -1;

@@ -4,10 +4,13 @@
 # python3-torch / python3-opencv are installed. Benchmarks, not tests: the
 # numbers depend on what else the machine is doing.
 FER=${FER:-./fer}
-for cfg in cfg/*.cfg; do
-    echo "== $cfg"
+# the big networks at batch 16 (ResNet-50 at batch 64 needs over 8 GB of activations)
+for spec in shallow:64 mini_xception:64 vgg_fer:64 resnet18:64 vgg16:16 inceptionv3:16 resnet50:16; do
+    cfg=cfg/${spec%%:*}.cfg; batch=${spec##*:}
+    [ -f "$cfg" ] || continue
+    echo "== $cfg batch $batch"
     for t in 1 2; do
-        $FER bench "$cfg" -batch 64 -threads $t -iters 5 | sed "s/^/  threads=$t /" | grep -E "img_per_s|latency_ms_batch1:|gflops|rss"
+        $FER bench "$cfg" -batch $batch -threads $t -iters 5 | sed "s/^/  threads=$t /" | grep -E "img_per_s|latency_ms_batch1:|gflops|rss"
     done
 done
 echo "== cfg/shallow.cfg, batch sizes (2 threads)"

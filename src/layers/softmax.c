@@ -58,6 +58,8 @@ static void softmax_forward(layer *l, network *net, const float *in)
             sum += y[i];
         }
         for (int i = 0; i < n; i++) y[i] = (float)(y[i] / sum);
+        /* log p_i = (x_i - max)/T - log(sum): exact even where p_i underflows */
+        double log_sum = log(sum);
         if (!is_loss || !net->has_truth) continue;
         const float *t = net->truth + (size_t)b * n;
         double w = 1, ls = p->label_smoothing, sample = 0;
@@ -68,7 +70,7 @@ static void softmax_forward(layer *l, network *net, const float *in)
         }
         for (int i = 0; i < n; i++) {
             double ti = (1 - ls) * t[i] + ls / n;
-            if (ti > 0) sample -= ti * log(y[i] > 1e-30f ? y[i] : 1e-30f);
+            if (ti > 0) sample -= ti * ((x[i] - mx) / p->temperature - log_sum);
         }
         loss += w * sample;
     }
