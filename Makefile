@@ -33,6 +33,9 @@ CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 
 AVX2_FLAGS = -mavx2 -mfma -mf16c
 AVX512_FLAGS = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma -mf16c
+# only the BF16 GEMM may contain vdpbf16ps: the fp32 avx512 kernels must also
+# run on AVX-512 CPUs without AVX512_BF16 (dispatch.c checks before calling it)
+AVX512BF16_FLAGS = $(AVX512_FLAGS) -mavx512bf16
 
 all: fer libfer.a examples/embed
 
@@ -53,6 +56,10 @@ $(BUILD)/src/kernels/avx2/%.o: src/kernels/avx2/%.c
 $(BUILD)/src/kernels/avx512/%.o: src/kernels/avx512/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(AVX512_FLAGS) -MMD -c -o $@ $<
+
+$(BUILD)/src/kernels/avx512/gemm_bf16.o: src/kernels/avx512/gemm_bf16.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(AVX512BF16_FLAGS) -MMD -c -o $@ $<
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -96,8 +96,15 @@ int cli_ctx(args *a, fer_ctx **ctx)
 {
     int threads = args_int(a, "-threads", 0);
     const char *isa = args_str(a, "-isa", NULL);
+    const char *precision = args_flag(a, "-bf16") ? "bf16" : getenv("FER_PRECISION");
     if (a->bad) return -1;
-    return fer_ctx_new(ctx, threads, isa, &a->err);
+    if (fer_ctx_new(ctx, threads, isa, &a->err)) return -1;
+    if (precision && *precision && fer_ctx_set_precision(*ctx, precision, &a->err)) {
+        fer_ctx_free(*ctx);
+        *ctx = NULL;
+        return -1;
+    }
+    return 0;
 }
 
 int ends_with(const char *s, const char *suffix)

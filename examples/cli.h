@@ -27,7 +27,9 @@ const char *args_str(args *a, const char *name, const char *def);
 /* Fails when an option was malformed or an unknown "-x" remains. */
 int args_done(args *a);
 
-/* -threads N and -isa NAME, shared by every command that runs a network. */
+/* -threads N, -isa NAME and -bf16 (or FER_PRECISION=bf16|fp32), shared by
+ * every command that runs a network. The precision is read here, not in
+ * libfer, so library users and the C tests get fp32 unless they ask. */
 int cli_ctx(args *a, fer_ctx **ctx);
 /* Takes a leading positional that ends in ".data" and reads it; without one
  * reads the default, or leaves d->names NULL when the default is absent. */

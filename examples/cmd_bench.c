@@ -73,7 +73,7 @@ int cmd_bench(int argc, char **argv)
         return cli_fail(&a.err);
     }
     if (a.argc != 2 || batch < 1 || iters < 1) {
-        fprintf(stderr, "usage: fer bench CFG [-batch N] [-threads N] [-iters N] [-isa ISA] [-infer-only]\n");
+        fprintf(stderr, "usage: fer bench CFG [-batch N] [-threads N] [-iters N] [-isa ISA] [-bf16] [-infer-only]\n");
         fer_ctx_free(ctx);
         return 2;
     }
@@ -89,7 +89,8 @@ int cmd_bench(int argc, char **argv)
     net_init_weights(net, 42);
     int status = 1;
     double flops = net_flops(net);
-    printf("cfg: %s\nisa: %s\nthreads: %d\nbatch: %d\n", a.argv[1], ctx->k.isa, ctx->nthreads, batch);
+    printf("cfg: %s\nisa: %s\nprecision: %s\nthreads: %d\nbatch: %d\n", a.argv[1], ctx->k.isa,
+           fer_ctx_precision(ctx), ctx->nthreads, batch);
     if (!no_train) {
         if (net_set_batch(net, batch, 1, &e) || optimizer_init(&opt, net, &e)) goto fail;
         fill_random(net, &r);

@@ -110,7 +110,7 @@ static void on_signal(int sig)
 
 static const char train_usage[] =
     "usage: fer classifier train [DATA] CFG [WEIGHTS] [-epochs N] [-seed N] [-clear] [-backup DIR]\n"
-    "                            [-limit N] [-limit-valid N] [-stop-after N] [-threads N] [-isa ISA] [-quiet]\n";
+    "                            [-limit N] [-limit-valid N] [-stop-after N] [-threads N] [-isa ISA] [-bf16] [-quiet]\n";
 
 static int train(int argc, char **argv)
 {

@@ -35,7 +35,7 @@ static const command commands[] = {
 static void usage(FILE *out)
 {
     fprintf(out, "fer - facial expression recognition engine (Darknet-style cfg networks)\n\n"
-                 "usage: fer <command> [args] [-threads N] [-isa auto|scalar|avx2|avx512]\n\ncommands:\n");
+                 "usage: fer <command> [args] [-threads N] [-isa auto|scalar|avx2|avx512] [-bf16]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %s\n", commands[i].usage);
     fprintf(out, "\nDATA defaults to %s. Sections: ", FER_DEFAULT_DATA);

@@ -21,6 +21,12 @@ typedef struct fer_ctx fer_ctx;
  * "avx512". nthreads <= 0: all cores. */
 int fer_ctx_new(fer_ctx **out, int nthreads, const char *isa, fer_err *e);
 const char *fer_ctx_isa(const fer_ctx *ctx);
+/* precision: "fp32" (the default; also NULL) or "bf16": every GEMM (convolutions,
+ * dense layers, forward and backward) rounds its operands to bfloat16 and
+ * accumulates in fp32; parameters, gradients and optimizer state stay fp32.
+ * bf16 needs the avx512 kernel set and a CPU with AVX512_BF16. */
+int fer_ctx_set_precision(fer_ctx *ctx, const char *precision, fer_err *e);
+const char *fer_ctx_precision(const fer_ctx *ctx);
 int fer_ctx_threads(const fer_ctx *ctx);
 void fer_ctx_free(fer_ctx *ctx);
 
@@ -29,7 +35,7 @@ typedef struct fer_image { int w, h, c; float *data; } fer_image;
 
 /* Loads PGM/PPM always, and PNG/JPEG/BMP when built with stb. */
 int fer_image_load(fer_image *out, const char *path, fer_err *e);
-/* Writes .pgm/.ppm by extension (and .png via fer's encoder when available). */
+/* Writes .pgm, .ppm or .png (fer's own encoder) by the name's extension. */
 int fer_image_save(const fer_image *im, const char *path, fer_err *e);
 /* Bilinear resize and channel conversion (gray<->rgb) into a new image. */
 int fer_image_convert(fer_image *out, const fer_image *in, int w, int h, int c, fer_err *e);

@@ -32,6 +32,13 @@ int fer_ctx_new(fer_ctx **out, int nthreads, const char *isa, fer_err *e)
 }
 
 const char *fer_ctx_isa(const fer_ctx *ctx) { return ctx->k.isa; }
+
+int fer_ctx_set_precision(fer_ctx *ctx, const char *precision, fer_err *e)
+{
+    return kernels_set_precision(&ctx->k, precision, e);
+}
+
+const char *fer_ctx_precision(const fer_ctx *ctx) { return ctx->k.bf16 ? "bf16" : "fp32"; }
 int fer_ctx_threads(const fer_ctx *ctx) { return ctx->nthreads; }
 
 void fer_ctx_free(fer_ctx *ctx)

@@ -114,6 +114,7 @@ int rng_int(rng *r, int n);           /* [0, n) */
 /* The fast kernels in use, chosen once when the context is made. */
 typedef struct kernel_table {
     const char *isa;
+    int bf16;   /* gemm is gemm_bf16: operands rounded to bfloat16, fp32 accumulation */
     /* C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C, row-major, op = transpose when t* */
     void (*gemm)(int ta, int tb, int M, int N, int K, float alpha,
                  const float *A, int lda, const float *B, int ldb,

@@ -2,10 +2,14 @@
  * and gemm_parallel over two threads) against gemm_naive: odd and large
  * sizes, all four transpose combinations, padded leading dimensions, alpha
  * and beta variants, beta = 0 over a C full of NaN, and the padding between
- * C's rows left untouched. */
+ * C's rows left untouched. Then the BF16 GEMM (when the CPU has
+ * AVX512_BF16): against gemm_naive on inputs rounded to bf16 by an
+ * independent bit-level rounding (fp32 accumulation error only), against
+ * the unrounded product within the bf16 bound, and exactly on ties. */
 #include "check.h"
 #include "kernels/kernels.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -140,6 +144,236 @@ static void check_all(gemm_impl *impls, int n_impls)
     check_case(impls, n_impls, (gemm_case){ 0, 0, 350, 1100, 390, 1.0f, 1.0f, 2 }, &seed);
 }
 
+/* ---- BF16 ------------------------------------------------------------------ */
+
+/* x rounded to bfloat16 (the top 16 bits of a float), round to nearest even,
+ * written from the format's definition independently of the kernel: add
+ * 0x7fff plus the lowest kept bit, drop the low 16 bits. NaN stays a (quiet)
+ * NaN, infinities stay; subnormals become signed zero, as vcvtne2ps2bf16
+ * treats them. */
+static float bf16_round(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    if ((u & 0x7f800000u) == 0x7f800000u) {
+        if (u & 0x007fffffu) u |= 0x00400000u;
+    } else if ((u & 0x7f800000u) == 0) {
+        u &= 0x80000000u;
+    } else {
+        u += 0x7fffu + ((u >> 16) & 1u);
+    }
+    u &= 0xffff0000u;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+
+/* The bf16 GEMM under test: the kernel alone, or gemm_parallel on a context
+ * switched to bf16. */
+typedef struct bf16_impl {
+    const char *name;
+    kernel_table k;    /* the avx512 table switched to bf16 */
+    fer_ctx *ctx;      /* non-NULL: run gemm_parallel on it */
+    int runs, fails;
+    double worst_r, worst_f;   /* largest error / scale vs R and vs F */
+} bf16_impl;
+
+/* Case t through each implementation. R: gemm_naive on the bf16-rounded A
+ * and B (the kernel may differ only by fp32 summation order); F: gemm_naive
+ * on A and B themselves (the kernel may differ by the rounding of its
+ * operands: bf16 keeps 8 significant bits, so |a' - a| <= 2^-8 |a| and
+ * |a'b' - ab| <= (2^-7 + 2^-16)|ab|). Both bounds scale with
+ * S = |alpha| sum_k |a||b|, the size of what the sum cancels. */
+static void check_bf16_case(bf16_impl *impls, int n_impls, gemm_case t, uint64_t *seed)
+{
+    int lda = (t.ta ? t.M : t.K) + t.pad, ldb = (t.tb ? t.K : t.N) + t.pad, ldc = t.N + t.pad;
+    size_t na = (size_t)(t.ta ? t.K : t.M) * lda, nb = (size_t)(t.tb ? t.N : t.K) * ldb;
+    size_t nc = (size_t)t.M * ldc;
+    float *A = malloc((na + 1) * sizeof *A);      /* op(A) is [M, K] */
+    float *B = malloc((nb + 1) * sizeof *B);      /* op(B) is [K, N] */
+    float *Ar = malloc((na + 1) * sizeof *Ar);    /* A rounded to bf16 */
+    float *Br = malloc((nb + 1) * sizeof *Br);    /* B rounded to bf16 */
+    float *C0 = malloc((nc + 1) * sizeof *C0);    /* [M, ldc] C before the product */
+    float *R = malloc((nc + 1) * sizeof *R);      /* [M, ldc] naive on Ar, Br */
+    float *F = malloc((nc + 1) * sizeof *F);      /* [M, ldc] naive on A, B */
+    float *C = malloc((nc + 1) * sizeof *C);      /* [M, ldc] the result under test */
+    double *S = malloc(((size_t)t.M * t.N + 1) * sizeof *S);   /* [M, N] |alpha| sum |a||b| */
+    if (!A || !B || !Ar || !Br || !C0 || !R || !F || !C || !S) {
+        CHECK(0, "out of memory");
+        goto out;
+    }
+    fill(A, na, seed);
+    fill(B, nb, seed);
+    for (size_t i = 0; i < na; i++) Ar[i] = bf16_round(A[i]);
+    for (size_t i = 0; i < nb; i++) Br[i] = bf16_round(B[i]);
+    if (t.beta == 0)
+        for (size_t i = 0; i < nc; i++) C0[i] = NAN;
+    else
+        fill(C0, nc, seed);
+    memcpy(R, C0, nc * sizeof *R);
+    memcpy(F, C0, nc * sizeof *F);
+    gemm_naive(t.ta, t.tb, t.M, t.N, t.K, t.alpha, Ar, lda, Br, ldb, t.beta, R, ldc);
+    gemm_naive(t.ta, t.tb, t.M, t.N, t.K, t.alpha, A, lda, B, ldb, t.beta, F, ldc);
+    for (int i = 0; i < t.M; i++)
+        for (int j = 0; j < t.N; j++) {
+            double sum = 0;
+            for (int k = 0; k < t.K; k++)
+                sum += fabs(t.ta ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k]) *
+                       fabs(t.tb ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j]);
+            S[(size_t)i * t.N + j] = fabs(t.alpha) * sum;
+        }
+    for (int m = 0; m < n_impls; m++) {
+        bf16_impl *g = &impls[m];
+        memcpy(C, C0, nc * sizeof *C);
+        if (g->ctx)
+            gemm_parallel(g->ctx, t.ta, t.tb, t.M, t.N, t.K, t.alpha, A, lda, B, ldb, t.beta, C,
+                          ldc);
+        else
+            g->k.gemm(t.ta, t.tb, t.M, t.N, t.K, t.alpha, A, lda, B, ldb, t.beta, C, ldc);
+        int bad = 0;
+        for (int i = 0; i < t.M && bad < 3; i++)
+            for (int j = 0; j < ldc && bad < 3; j++) {
+                size_t at = (size_t)i * ldc + j;
+                if (j >= t.N) {   /* padding */
+                    int ok = memcmp(&C[at], &C0[at], sizeof *C) == 0;
+                    if (!ok) {
+                        bad++;
+                        CHECK(ok, "%s: padding C[%d][%d] changed", g->name, i, j);
+                    }
+                    continue;
+                }
+                double s = S[(size_t)i * t.N + j];
+                double scale = s + fabs(t.beta) * (t.beta == 0 ? 0 : fabs(C0[at])) + 1e-30;
+                double err_r = fabs((double)C[at] - R[at]), err_f = fabs((double)C[at] - F[at]);
+                if (err_r / scale > g->worst_r) g->worst_r = err_r / scale;
+                if (err_f / scale > g->worst_f) g->worst_f = err_f / scale;
+                int ok = !isnan(C[at]) && err_r <= 1e-5 * scale &&
+                         err_f <= (1.0 / 128 + 1.0 / 65536) * s + 1e-5 * scale;
+                if (!ok) {
+                    bad++;
+                    CHECK(ok, "%s ta=%d tb=%d M=%d N=%d K=%d alpha=%g beta=%g pad=%d: C[%d][%d] "
+                              "= %.9g, naive on bf16 inputs %.9g (err %.3g S), fp32 %.9g "
+                              "(err %.3g S)", g->name, t.ta, t.tb, t.M, t.N, t.K, t.alpha,
+                          t.beta, t.pad, i, j, C[at], R[at], err_r / scale, F[at],
+                          err_f / scale);
+                }
+            }
+        if (!bad) CHECK(1, "%s", g->name);
+        g->runs++;
+        g->fails += bad > 0;
+    }
+out:
+    free(A), free(B), free(Ar), free(Br), free(C0), free(R), free(F), free(C), free(S);
+}
+
+/* Rounding is to nearest even: for K = 1 the product of two bf16 values is
+ * exact in fp32, so C = bf16(a) * bf16(b) bit for bit. The inputs sit
+ * exactly halfway between two bf16 values (low 16 bits 0x8000), with an
+ * even and an odd last kept bit, both signs, and a few ordinary values. */
+static void check_bf16_ties(const kernel_table *k)
+{
+    enum { M = 8, N = 40 };
+    float A[M], B[N], C[M * N];
+    for (int i = 0; i < M; i++) {
+        uint32_t u = 0x3f800000u + ((uint32_t)i << 16) + 0x8000u;   /* 1 + i/128 + half an ulp */
+        if (i & 4) u |= 0x80000000u;
+        memcpy(&A[i], &u, sizeof u);
+    }
+    uint64_t seed = 5;
+    for (int j = 0; j < N; j++) {
+        uint32_t u = 0x40000000u + ((uint32_t)(j % 16) << 16) + (j < 16 ? 0x8000u : 0);
+        memcpy(&B[j], &u, sizeof u);
+        if (j >= 32) B[j] = uniform(&seed);
+    }
+    k->gemm(0, 0, M, N, 1, 1.0f, A, 1, B, N, 0.0f, C, N);
+    int bad = 0;
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            float want = bf16_round(A[i]) * bf16_round(B[j]);
+            if (memcmp(&C[i * N + j], &want, sizeof want) && bad++ < 3)
+                CHECK(0, "ties: C[%d][%d] = %.9g, bf16(%.9g) * bf16(%.9g) = %.9g", i, j,
+                      C[i * N + j], A[i], B[j], want);
+        }
+    CHECK(bad == 0, "ties: %d of %d products differ", bad, M * N);
+    CHECK(bf16_round(1.0f + 1.0f / 256) == 1.0f, "bf16_round: a tie rounds to even (down)");
+    CHECK(bf16_round(1.0f + 3.0f / 256) == 1.0f + 4.0f / 256, "bf16_round: a tie rounds to even (up)");
+}
+
+/* The context switch: unknown names fail, bf16 needs the avx512 set, and
+ * fp32 restores the ISA's own GEMM. */
+static void check_bf16_switch(void)
+{
+    fer_err e;
+    kernel_table k, fp32;
+    CHECK(kernels_select(&k, "avx512", &e) == 0 && kernels_select(&fp32, "avx512", &e) == 0, "%s",
+          e.msg);
+    CHECK(kernels_set_precision(&k, "fp16", &e) != 0, "fp16 is not a precision");
+    CHECK(kernels_set_precision(&k, "bf16", &e) == 0 && k.bf16 && k.gemm != fp32.gemm, "%s", e.msg);
+    CHECK(kernels_set_precision(&k, "fp32", &e) == 0 && !k.bf16 && k.gemm == fp32.gemm,
+          "fp32 after bf16: %s", e.msg);
+    CHECK(kernels_select(&k, "scalar", &e) == 0, "%s", e.msg);
+    CHECK(kernels_set_precision(&k, "bf16", &e) != 0 && strstr(e.msg, "avx512"),
+          "bf16 with the scalar set must fail naming avx512");
+}
+
+static void check_bf16(void)
+{
+    fer_err e;
+    kernel_table k;
+    if (kernels_select(&k, "avx512", &e) || kernels_set_precision(&k, "bf16", &e)) {
+        printf("skip bf16: %s\n", e.msg);
+        return;
+    }
+    check_bf16_switch();
+    check_bf16_ties(&k);
+    bf16_impl impls[2] = { { "bf16", k, NULL, 0, 0, 0, 0 },
+                           { "gemm_parallel(bf16, 2 threads)", k, NULL, 0, 0, 0, 0 } };
+    int n = 1;
+    fer_ctx *ctx = NULL;
+    CHECK(fer_ctx_new(&ctx, 2, "avx512", &e) == 0, "fer_ctx_new: %s", e.msg);
+    if (ctx) {
+        CHECK(fer_ctx_set_precision(ctx, "bf16", &e) == 0, "%s", e.msg);
+        CHECK(!strcmp(fer_ctx_precision(ctx), "bf16"), "fer_ctx_precision");
+        impls[n++].ctx = ctx;
+    }
+    static const int sizes[] = { 1, 2, 3, 7, 13, 15, 17, 31, 33, 65, 100 };
+    static const float alphas[] = { 1.0f, 0.5f }, betas[] = { 0.0f, 1.0f, 0.7f };
+    const int ns = (int)(sizeof sizes / sizeof *sizes);
+    uint64_t seed = 99, pick = 3;
+    check_bf16_case(impls, n, (gemm_case){ 0, 0, 1, 1, 1, 1.0f, 0.0f, 0 }, &seed);
+    check_bf16_case(impls, n, (gemm_case){ 0, 0, 5, 9, 0, 1.0f, 0.7f, 1 }, &seed);
+    check_bf16_case(impls, n, (gemm_case){ 1, 1, 5, 9, 3, 0.0f, 0.7f, 1 }, &seed);
+    for (int tr = 0; tr < 4; tr++)
+        for (int ab = 0; ab < 6; ab++)
+            for (int s = 0; s < 8; s++) {
+                int m = sizes[(int)(rng_step(&pick) % ns)];
+                int nn = sizes[(s * 5 + tr + ab) % ns];
+                int kk = sizes[(int)(rng_step(&pick) % ns)];
+                gemm_case t = { tr & 1, tr >> 1, m, nn, kk, alphas[ab % 2], betas[ab / 2],
+                                s % 3 == 0 ? 3 : 0 };
+                check_bf16_case(impls, n, t, &seed);
+            }
+    static const gemm_case layer_cases[] = {
+        { 0, 0, 128, 576, 1600, 1.0f, 0.0f, 0 },   /* conv forward: W[M,K] col[K,N] */
+        { 0, 0, 64, 2304, 9, 1.0f, 0.0f, 0 },
+        { 0, 1, 128, 1600, 576, 1.0f, 1.0f, 0 },   /* conv dW += dz col^T */
+        { 1, 0, 1600, 576, 128, 1.0f, 0.0f, 0 },   /* conv col = W^T dz */
+        { 0, 1, 100, 7, 2304, 1.0f, 0.0f, 0 },     /* connected forward */
+        { 1, 0, 7, 2304, 100, 1.0f, 1.0f, 0 },     /* connected dW */
+    };
+    for (size_t i = 0; i < sizeof layer_cases / sizeof *layer_cases; i++)
+        check_bf16_case(impls, n, layer_cases[i], &seed);
+    /* odd K over several blocks (the last one odd), uneven M and N blocks */
+    for (int tr = 0; tr < 4; tr++)
+        check_bf16_case(impls, n, (gemm_case){ tr & 1, tr >> 1, 203, 541, 1601, 0.5f,
+                                               tr < 2 ? 0.0f : 0.7f, 1 }, &seed);
+    check_bf16_case(impls, n, (gemm_case){ 0, 0, 350, 1100, 801, 1.0f, 1.0f, 2 }, &seed);
+    for (int i = 0; i < n; i++)
+        printf("%s: %d cases, %d failed; largest error / S: %.2g vs naive on bf16 inputs, "
+               "%.2g vs fp32\n", impls[i].name, impls[i].runs, impls[i].fails, impls[i].worst_r,
+               impls[i].worst_f);
+    fer_ctx_free(ctx);
+}
+
 int main(void)
 {
     static const char *const isas[] = { "scalar", "avx2", "avx512" };
@@ -167,5 +401,6 @@ int main(void)
     for (int i = 0; i < n; i++)
         printf("%s: %d cases, %d failed\n", impls[i].name, impls[i].runs, impls[i].fails);
     fer_ctx_free(ctx);
+    check_bf16();
     return check_summary("test_kernels");
 }

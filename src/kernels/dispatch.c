@@ -16,6 +16,7 @@ static int cpu_has(const char *isa)
         return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
                __builtin_cpu_supports("fma");
+    if (!strcmp(isa, "avx512bf16")) return cpu_has("avx512") && __builtin_cpu_supports("avx512bf16");
 #endif
     return !strcmp(isa, "scalar");
 }
@@ -58,4 +59,24 @@ int kernels_select(kernel_table *k, const char *isa, fer_err *e)
                     ""
 #endif
     );
+}
+
+int kernels_set_precision(kernel_table *k, const char *precision, fer_err *e)
+{
+    if (!precision || !*precision) precision = "fp32";
+    if (!strcmp(precision, "fp32")) return k->bf16 ? kernels_select(k, k->isa, e) : 0;
+    if (strcmp(precision, "bf16"))
+        return fer_fail(e, "unknown precision '%s' (choose fp32 or bf16)", precision);
+#ifdef FER_X86
+    if (!cpu_has("avx512bf16"))
+        return fer_fail(e, "bf16 needs a CPU with AVX512_BF16 (vdpbf16ps); this one has none, "
+                           "use fp32");
+    if (strcmp(k->isa, "avx512"))
+        return fer_fail(e, "bf16 runs with the avx512 kernel set, not -isa %s", k->isa);
+    k->gemm = gemm_bf16;
+    k->bf16 = 1;
+    return 0;
+#else
+    return fer_fail(e, "bf16 needs an x86-64 CPU with AVX512_BF16; this build has none");
+#endif
 }

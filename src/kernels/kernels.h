@@ -23,6 +23,10 @@ void col2im_add(const float *col, int c, int h, int w, int kh, int kw, int sh, i
 int kernels_select(kernel_table *k, const char *isa, fer_err *e);
 /* The best ISA this CPU runs and this binary contains. */
 const char *kernels_best_isa(void);
+/* Switches a table filled by kernels_select between its ISA's fp32 GEMM
+ * ("fp32") and gemm_bf16 ("bf16"); bf16 fails unless the table is the
+ * avx512 set and the CPU has AVX512_BF16. */
+int kernels_set_precision(kernel_table *k, const char *precision, fer_err *e);
 
 /* ISA-specific GEMMs (same contract as gemm_naive). */
 void gemm_scalar(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
@@ -31,5 +35,10 @@ void gemm_avx2(int ta, int tb, int M, int N, int K, float alpha, const float *A,
                const float *B, int ldb, float beta, float *C, int ldc);
 void gemm_avx512(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
                  const float *B, int ldb, float beta, float *C, int ldc);
+/* Same contract, but op(A) and op(B) are rounded to bfloat16 (nearest even)
+ * and multiplied with vdpbf16ps, accumulating in fp32; alpha, beta and C are
+ * fp32. x86-64 only; call only when the CPU has AVX512_BF16. */
+void gemm_bf16(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+               const float *B, int ldb, float beta, float *C, int ldc);
 
 #endif
