@@ -6,7 +6,7 @@
 # STB=1/0 forces JPEG/PNG decoding through Debian's libstb-dev (auto-detected).
 
 CC ?= cc
-OPT ?= -O2
+OPT ?= -O3
 CFLAGS ?= $(OPT) -g
 ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wshadow -Iinclude -Isrc -pthread $(CFLAGS)
 LDLIBS = -lm -pthread

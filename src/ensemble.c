@@ -338,7 +338,7 @@ int ensemble_evaluate(network **nets, int m, const data_cfg *d, const char *spli
 
 int split_class_counts(const data_cfg *d, const char *split, int *count, int *total, fer_err *e)
 {
-    const char *path, *usage;
+    const char *path = NULL, *usage = NULL;
     if (data_split(d, split, &path, &usage, e)) return -1;
     dataset ds;
     /* 8x8 is enough to count: the pixels are not used */

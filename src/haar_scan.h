@@ -148,7 +148,7 @@ static inline v8u load8_even(const uint32_t *p)
 }
 
 /* Rectangle sums of windows x0, x0 + stride, ... (stride 1 or 2), as floats. */
-static inline v8f rect8(const uint32_t *b, const int o[4], int stride)
+static inline __attribute__((always_inline)) v8f rect8(const uint32_t *b, const int o[4], int stride)
 {
     v8i r = stride == 1 ? (v8i)(load8(b + o[0]) - load8(b + o[1]) - load8(b + o[2]) + load8(b + o[3]))
                         : (v8i)(load8_even(b + o[0]) - load8_even(b + o[1]) - load8_even(b + o[2]) +
