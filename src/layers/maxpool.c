@@ -66,16 +66,26 @@ static void maxpool_planes(layer *l, const float *in, int lo, int hi)
         float *out = l->output + (size_t)bc * oplane;
         int *a = arg + (size_t)bc * oplane;
         if (fast) {
+            int w = l->w;
             for (int oy = 0; oy < l->out_h; oy++) {
-                const float *r0 = src + (size_t)(2 * oy) * l->w, *r1 = r0 + l->w;
+                const float *r0 = src + (size_t)(2 * oy) * w, *r1 = r0 + w;
+                float *o = out + oy * l->out_w;
+                int *ai = a + oy * l->out_w;
+                int base = 2 * oy * w;
+                /* selects instead of branches, so the compiler vectorizes;
+                 * ties keep the first cell in row-major order */
                 for (int ox = 0; ox < l->out_w; ox++) {
-                    int x = 2 * ox, bi = 2 * oy * l->w + x;
-                    float best = r0[x];
-                    if (r0[x + 1] > best) { best = r0[x + 1]; bi = 2 * oy * l->w + x + 1; }
-                    if (r1[x] > best) { best = r1[x]; bi = (2 * oy + 1) * l->w + x; }
-                    if (r1[x + 1] > best) { best = r1[x + 1]; bi = (2 * oy + 1) * l->w + x + 1; }
-                    out[oy * l->out_w + ox] = best;
-                    a[oy * l->out_w + ox] = bi;
+                    float v0 = r0[2 * ox], v1 = r0[2 * ox + 1], v2 = r1[2 * ox], v3 = r1[2 * ox + 1];
+                    float best = v0;
+                    int idx = 0;
+                    idx = v1 > best ? 1 : idx;
+                    best = v1 > best ? v1 : best;
+                    idx = v2 > best ? w : idx;
+                    best = v2 > best ? v2 : best;
+                    idx = v3 > best ? w + 1 : idx;
+                    best = v3 > best ? v3 : best;
+                    o[ox] = best;
+                    ai[ox] = base + 2 * ox + idx;
                 }
             }
             continue;
