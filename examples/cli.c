@@ -125,6 +125,14 @@ int cli_data(args *a, data_cfg *d, fer_err *e)
     return data_cfg_read(d, FER_DEFAULT_DATA, e);
 }
 
+int cli_data_required(args *a, data_cfg *d, fer_err *e)
+{
+    if (cli_data(a, d, e)) return -1;
+    if (!d->names)
+        return fer_fail(e, "%s: not found (run from the fer folder, or give a .data file)", FER_DEFAULT_DATA);
+    return 0;
+}
+
 int cli_fail(const fer_err *e)
 {
     fprintf(stderr, "fer: %s\n", e->msg);

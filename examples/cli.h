@@ -34,6 +34,8 @@ int cli_ctx(args *a, fer_ctx **ctx);
 /* Takes a leading positional that ends in ".data" and reads it; without one
  * reads the default, or leaves d->names NULL when the default is absent. */
 int cli_data(args *a, data_cfg *d, fer_err *e);
+/* The same, but a missing default is an error. */
+int cli_data_required(args *a, data_cfg *d, fer_err *e);
 /* Prints "fer: <message>" to stderr and returns 1. */
 int cli_fail(const fer_err *e);
 int ends_with(const char *s, const char *suffix);

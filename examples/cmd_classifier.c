@@ -133,8 +133,7 @@ static int train(int argc, char **argv)
     }
     fer_err e;
     data_cfg d;
-    int explicit = a.argc > 1 && ends_with(a.argv[1], ".data");
-    if (cli_data(&a, &d, &e) || (!explicit && !d.names && fer_fail(&e, "%s: not found (run from the fer folder, or give a .data file)", FER_DEFAULT_DATA))) {
+    if (cli_data_required(&a, &d, &e)) {
         fer_ctx_free(ctx);
         return cli_fail(&e);
     }
@@ -177,8 +176,7 @@ static int valid(int argc, char **argv)
     }
     fer_err e;
     data_cfg d;
-    int explicit = a.argc > 1 && ends_with(a.argv[1], ".data");
-    if (cli_data(&a, &d, &e) || (!explicit && !d.names && fer_fail(&e, "%s: not found (run from the fer folder, or give a .data file)", FER_DEFAULT_DATA))) {
+    if (cli_data_required(&a, &d, &e)) {
         fer_ctx_free(ctx);
         return cli_fail(&e);
     }

@@ -26,12 +26,7 @@ int cmd_data(int argc, char **argv)
     args_init(&a, a.argc - 1, a.argv + 1);
     fer_err e;
     data_cfg d;
-    int explicit = a.argc > 1 && ends_with(a.argv[1], ".data");
-    if (cli_data(&a, &d, &e)) return cli_fail(&e);
-    if (!explicit && !d.names) {
-        fer_fail(&e, "%s: not found (run from the fer folder, or give a .data file)", FER_DEFAULT_DATA);
-        return cli_fail(&e);
-    }
+    if (cli_data_required(&a, &d, &e)) return cli_fail(&e);
     if (a.argc != 1) {
         fprintf(stderr, "usage: fer data stats [DATA] [-plot [-o class_distribution.png]]\n");
         data_cfg_free(&d);

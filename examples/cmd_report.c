@@ -93,9 +93,7 @@ int cmd_report(int argc, char **argv)
     }
     fer_err e;
     data_cfg d;
-    int explicit = a.argc > 1 && ends_with(a.argv[1], ".data");
-    if (cli_data(&a, &d, &e) ||
-        (!explicit && !d.names && fer_fail(&e, "%s: not found (run from the fer folder, or give a .data file)", FER_DEFAULT_DATA))) {
+    if (cli_data_required(&a, &d, &e)) {
         fer_ctx_free(ctx);
         return cli_fail(&e);
     }

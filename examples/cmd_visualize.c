@@ -70,11 +70,7 @@ static int parse_class(const char *s, char **names, int classes, int *out, fer_e
 
 static int open_data(args *a, data_cfg *d, int required, fer_err *e)
 {
-    int explicit = a->argc > 1 && ends_with(a->argv[1], ".data");
-    if (cli_data(a, d, e)) return -1;
-    if (required && !explicit && !d->names)
-        return fer_fail(e, "%s: not found (run from the fer folder, or give a .data file)", FER_DEFAULT_DATA);
-    return 0;
+    return required ? cli_data_required(a, d, e) : cli_data(a, d, e);
 }
 
 static int save_and_report(const canvas *c, const char *path, fer_err *e)
