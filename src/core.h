@@ -192,7 +192,7 @@ struct layer {
     size_t workspace_per_thread;
     double flops;               /* forward floating-point operations per sample */
     int stopbackward;           /* no gradient flows below this layer */
-    int frozen;                 /* parameters are not updated */
+    int frozen;                 /* parameters are not updated; runs in inference mode */
     void *priv;                 /* layer-type-specific settings */
 };
 
