@@ -66,4 +66,22 @@ ok "SIGTERM saves and exits 0"
 $FER classifier valid cfg/shallow.cfg $out/a/tiny_final.weights > $out/bad.txt 2>&1 && fail "valid with wrong weights must fail"
 grep -q "tiny_final.weights" $out/bad.txt || fail "error names the weights file"
 ok "mismatched weights rejected"
+# 7. divergence: a NaN/Inf loss stops with a clear message, the checkpoint is untouched
+sed 's/^learning_rate=.*/learning_rate=1e30/; s/^burn_in=.*/burn_in=0/' tests/cfg/tiny.cfg > $out/diverge.cfg
+mkdir -p $out/d && cp $out/a/tiny_final.weights $out/d/diverge_last.weights.keep
+cp $out/d/diverge_last.weights.keep $out/d/diverge_last.weights
+$FER classifier train $out/diverge.cfg -limit 2048 -limit-valid 64 -epochs 2 -threads 2 -quiet -backup $out/d -clear \
+    > $out/diverge.txt 2>&1 && fail "a diverging run must fail"
+grep -q "training diverged" $out/diverge.txt || fail "divergence message: $(cat $out/diverge.txt)"
+cmp -s $out/d/diverge_last.weights $out/d/diverge_last.weights.keep || fail "the last good checkpoint was changed"
+ok "NaN/Inf loss stops training, checkpoint untouched"
+
+# 8. early stopping: with every layer frozen nothing changes, so patience=1 stops after epoch 2
+sed 's/^\[net\]/[net]\npatience=1/; s/^\[convolutional\]/[convolutional]\nfreeze=1/; s/^\[connected\]/[connected]\nfreeze=1/' \
+    tests/cfg/tiny.cfg > $out/patience.cfg
+$FER classifier train $out/patience.cfg -limit 512 -limit-valid 128 -epochs 6 -threads 2 -backup $out/p > $out/patience.txt 2>&1 \
+    || fail "patience run"
+grep -q "early stop" $out/patience.txt || fail "no early stop message"
+[ "$(wc -l < $out/p/patience.log.csv)" -eq 3 ] || fail "early stop should end after 2 epochs"
+ok "early stopping after patience epochs"
 echo "e2e_train: $pass passed, 0 failed"
