@@ -66,21 +66,7 @@ GEMM_INLINE void tile(int rows, int nv, int kc, const float *a, const float *b, 
             if (nv > 1) acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
         }
     }
-    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-    __mmask16 mask[2];   /* the valid columns of each vector */
-    mask[0] = n >= 16 ? 0xffff : (__mmask16)((1u << n) - 1);
-    mask[1] = n >= 32 ? 0xffff : n <= 16 ? 0 : (__mmask16)((1u << (n - 16)) - 1);
-#pragma GCC unroll 14
-    for (int i = 0; i < rows; i++) {
-        if (i >= m) break;
-        float *ci = c + (size_t)i * ldc;
-#pragma GCC unroll 2
-        for (int v = 0; v < nv; v++) {
-            __m512 r = _mm512_mul_ps(va, acc[i][v]);
-            if (beta != 0) r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mask[v], ci + 16 * v), r);
-            _mm512_mask_storeu_ps(ci + 16 * v, mask[v], r);
-        }
-    }
+    tile_store(acc, rows, nv, alpha, beta, c, ldc, m, n);
 }
 
 /* gemm_micro_fn: the full 14x32 tile, or the smallest variant covering m x n. */

@@ -1,7 +1,7 @@
-/* transpose16.h - the 16x16 in-register transpose of 32-bit lanes that the
- * avx512 GEMMs' transposing packers share (fp32 values in gemm_avx512.c,
- * pairs of bf16 values in gemm_bf16.c). Include after gemm_pack.h, in files
- * built with the avx512 flags. */
+/* transpose16.h - what the avx512 GEMMs (fp32 in gemm_avx512.c, bf16 in
+ * gemm_bf16.c) share: the 16x16 in-register transpose of 32-bit lanes for
+ * their transposing packers, and the write-back of a micro-kernel tile.
+ * Include after gemm_pack.h, in files built with the avx512 flags. */
 #ifndef FER_TRANSPOSE16_H
 #define FER_TRANSPOSE16_H
 
@@ -34,6 +34,30 @@ GEMM_INLINE void transpose16(__m512 r[16])
     for (int i = 0; i < 8; i++) {
         r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
         r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
+    }
+}
+
+
+/* C[rows x 16*nv] = alpha * acc + beta * C for the m x n valid part of a
+ * micro-kernel tile; acc[i][v] holds row i, columns 16v .. 16v + 15. Shared
+ * by the fp32 and bf16 micro-kernels (their accumulators are both fp32). */
+GEMM_INLINE void tile_store(__m512 acc[][2], int rows, int nv, float alpha, float beta, float *c, int ldc,
+                            int m, int n)
+{
+    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    __mmask16 mask[2];   /* the valid columns of each vector */
+    mask[0] = n >= 16 ? 0xffff : (__mmask16)((1u << n) - 1);
+    mask[1] = n >= 32 ? 0xffff : n <= 16 ? 0 : (__mmask16)((1u << (n - 16)) - 1);
+#pragma GCC unroll 14
+    for (int i = 0; i < rows; i++) {
+        if (i >= m) break;
+        float *ci = c + (size_t)i * ldc;
+#pragma GCC unroll 2
+        for (int v = 0; v < nv; v++) {
+            __m512 r = _mm512_mul_ps(va, acc[i][v]);
+            if (beta != 0) r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mask[v], ci + 16 * v), r);
+            _mm512_mask_storeu_ps(ci + 16 * v, mask[v], r);
+        }
     }
 }
 
