@@ -666,6 +666,20 @@ static const gcase cases[] = {
                      "[maxpool]\nsize=3\nstride=1\n", 2, 0, 0, 0, 1, 0 },
     { "maxpool 2 stride_x=1 stride_y=2", NET553 "[convolutional]\nfilters=2\nsize=1\nactivation=linear\n"
                                          "[maxpool]\nsize=2\nstride_x=1\nstride_y=2\n", 2, 0, 0, 0, 1, 0 },
+    { "maxpool 3/2 padding=1 on 6x6 (same)", NET662 "[convolutional]\nfilters=2\nsize=1\nactivation=linear\n"
+                                             "[maxpool]\nsize=3\nstride=2\npadding=1\n", 2, 0, 0, 0, 1, 0 },
+    { "maxpool 3/3 on 7x5", "[net]\nwidth=7\nheight=5\nchannels=2\n[convolutional]\nfilters=2\nsize=1\n"
+                            "activation=linear\n[maxpool]\nsize=3\nstride=3\npadding=4\n", 2, 0, 0, 0, 1, 0 },
+    /* the direct depthwise kernel: strides, no padding, odd and 1-wide planes */
+    { "depthwise 3x3 stride 2 on 7x6", "[net]\nwidth=7\nheight=6\nchannels=3\n"
+                                      "[convolutional]\nfilters=3\nsize=3\nstride=2\npad=1\ngroups=3\nactivation=linear\n",
+      3, 0, 0, 0, 1, 0 },
+    { "depthwise 5x5 no pad batch 5", "[net]\nwidth=9\nheight=7\nchannels=2\n"
+                                     "[convolutional]\nfilters=2\nsize=5\ngroups=2\nbatch_normalize=1\nactivation=tanh\n",
+      5, 1, 0, 0, 1, FLOOR_BN_TRAIN },
+    { "depthwise 1x3 stride 3 on 1-high", "[net]\nwidth=10\nheight=1\nchannels=2\n"
+                                         "[convolutional]\nfilters=2\nsize_h=1\nsize_w=3\nstride=3\ngroups=2\n"
+                                         "activation=linear\n", 2, 0, 0, 0, 1, 0 },
     { "avgpool", NET553 "[convolutional]\nfilters=2\nsize=3\npad=1\nactivation=linear\n[avgpool]\n",
       2, 0, 0, 0, 1, 0 },
     /* dropout: identity at inference; in training a fixed, re-seeded mask */

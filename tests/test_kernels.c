@@ -5,7 +5,9 @@
  * C's rows left untouched. Then the BF16 GEMM (when the CPU has
  * AVX512_BF16): against gemm_naive on inputs rounded to bf16 by an
  * independent bit-level rounding (fp32 accumulation error only), against
- * the unrounded product within the bf16 bound, and exactly on ties. */
+ * the unrounded product within the bf16 bound, and exactly on ties.
+ * Last, the direct depthwise kernel against im2col + gemm_naive (forward,
+ * kernel and input gradients) over odd shapes, strides and paddings. */
 #include "check.h"
 #include "kernels/kernels.h"
 
@@ -374,6 +376,59 @@ static void check_bf16(void)
     fer_ctx_free(ctx);
 }
 
+/* Depthwise convolution of one plane three ways: the direct kernel, and
+ * im2col + gemm_naive as the reference (forward: k[1,taps] * col; kernel
+ * gradient: dz[1,n] * col^T; input gradient: col2im of k^T * dz). */
+static void check_depthwise_case(int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, uint64_t *seed)
+{
+    int oh = (h + 2 * ph - kh) / sh + 1, ow = (w + 2 * pw - kw) / sw + 1, taps = kh * kw, n = oh * ow;
+    float *in = malloc(sizeof(float) * h * w), *k = malloc(sizeof(float) * taps), *dz = malloc(sizeof(float) * n);
+    float *col = malloc(sizeof(float) * taps * n), *out = malloc(sizeof(float) * n), *ref = malloc(sizeof(float) * n);
+    float *dk = calloc(taps, sizeof(float)), *dkr = calloc(taps, sizeof(float));
+    float *din = calloc((size_t)h * w, sizeof(float)), *dinr = calloc((size_t)h * w, sizeof(float));
+    float *dcol = malloc(sizeof(float) * taps * n);
+    fill(in, (size_t)h * w, seed);
+    fill(k, taps, seed);
+    fill(dz, n, seed);
+    /* both gradients accumulate: start them from the same non-zero values */
+    for (int i = 0; i < taps; i++) dk[i] = dkr[i] = 0.5f;
+    for (int i = 0; i < h * w; i++) din[i] = dinr[i] = -0.25f;
+    im2col(in, 1, h, w, kh, kw, sh, sw, ph, pw, oh, ow, col, n);
+    gemm_naive(0, 0, 1, n, taps, 1.0f, k, taps, col, n, 0.0f, ref, n);
+    depthwise_forward(in, h, w, k, kh, kw, sh, sw, ph, pw, oh, ow, out);
+    gemm_naive(0, 1, 1, taps, n, 1.0f, dz, n, col, n, 1.0f, dkr, taps);
+    gemm_naive(1, 0, taps, n, 1, 1.0f, k, taps, dz, n, 0.0f, dcol, n);
+    col2im_add(dcol, 1, h, w, kh, kw, sh, sw, ph, pw, oh, ow, dinr, n);
+    depthwise_backward(in, dz, h, w, k, kh, kw, sh, sw, ph, pw, oh, ow, dk, din);
+    for (int i = 0; i < n; i++)
+        CHECK_CLOSE(out[i], ref[i], 1e-5, 1e-5, "depthwise forward %dx%d k%dx%d s%d,%d p%d,%d [%d]", h, w, kh, kw, sh,
+                    sw, ph, pw, i);
+    for (int i = 0; i < taps; i++)
+        CHECK_CLOSE(dk[i], dkr[i], 1e-4, 1e-5, "depthwise dk %dx%d k%dx%d s%d,%d p%d,%d [%d]", h, w, kh, kw, sh, sw,
+                    ph, pw, i);
+    for (int i = 0; i < h * w; i++)
+        CHECK_CLOSE(din[i], dinr[i], 1e-5, 1e-5, "depthwise din %dx%d k%dx%d s%d,%d p%d,%d [%d]", h, w, kh, kw, sh,
+                    sw, ph, pw, i);
+    free(in); free(k); free(dz); free(col); free(out); free(ref); free(dk); free(dkr); free(din); free(dinr);
+    free(dcol);
+}
+
+static void check_depthwise(void)
+{
+    static const int shapes[][8] = {
+        /* h, w, kh, kw, sh, sw, ph, pw */
+        { 7, 9, 3, 3, 1, 1, 1, 1 },   { 7, 9, 3, 3, 2, 2, 1, 1 },   { 8, 8, 3, 3, 1, 1, 0, 0 },
+        { 13, 29, 3, 3, 1, 1, 1, 1 }, { 1, 1, 3, 3, 1, 1, 1, 1 },   { 11, 6, 5, 5, 2, 3, 2, 2 },
+        { 5, 17, 1, 7, 1, 1, 0, 3 },  { 17, 5, 7, 1, 1, 1, 3, 0 },  { 6, 6, 1, 1, 2, 2, 0, 0 },
+        { 4, 23, 3, 3, 3, 1, 4, 4 },  { 60, 60, 3, 3, 1, 1, 1, 1 }, { 9, 31, 3, 2, 1, 2, 0, 1 },
+    };
+    uint64_t seed = 99;
+    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+        const int *c = shapes[i];
+        check_depthwise_case(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], &seed);
+    }
+}
+
 int main(void)
 {
     static const char *const isas[] = { "scalar", "avx2", "avx512" };
@@ -402,5 +457,6 @@ int main(void)
         printf("%s: %d cases, %d failed\n", impls[i].name, impls[i].runs, impls[i].fails);
     fer_ctx_free(ctx);
     check_bf16();
+    check_depthwise();
     return check_summary("test_kernels");
 }

@@ -18,6 +18,15 @@ void im2col(const float *in, int c, int h, int w, int kh, int kw, int sh, int sw
 void col2im_add(const float *col, int c, int h, int w, int kh, int kw, int sh, int sw, int ph,
                 int pw, int oh, int ow, float *din, int ldcol);
 
+/* Depthwise convolution of one plane: out[oy][ox] = sum_ij k[i][j] *
+ * in[oy*sh - ph + i][ox*sw - pw + j] (0 outside); in [h, w], k [kh, kw],
+ * out [oh, ow] (overwritten). The backward pass adds dL/dk to dk and dL/din
+ * to din given dz = dL/dout; either may be NULL. */
+void depthwise_forward(const float *in, int h, int w, const float *k, int kh, int kw, int sh, int sw, int ph,
+                       int pw, int oh, int ow, float *out);
+void depthwise_backward(const float *in, const float *dz, int h, int w, const float *k, int kh, int kw, int sh,
+                        int sw, int ph, int pw, int oh, int ow, float *dk, float *din);
+
 /* Fills the table with the kernels for isa ("auto", "scalar", "avx2", "avx512");
  * fails when the CPU lacks the ISA or it was not built in. */
 int kernels_select(kernel_table *k, const char *isa, fer_err *e);

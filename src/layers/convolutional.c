@@ -29,6 +29,17 @@ static const char *const conv_keys[] = {
 
 #define CONV_MIN_COLUMNS 512
 
+static int is_pointwise(const conv *p)
+{
+    return p->kh == 1 && p->kw == 1 && p->sh == 1 && p->sw == 1 && p->ph == 0 && p->pw == 0;
+}
+
+/* One filter per input channel: runs the direct depthwise kernel. */
+static int is_depthwise(const layer *l, const conv *p)
+{
+    return p->groups > 1 && p->groups == l->c && l->out_c == l->c;
+}
+
 static int conv_make(layer *l, const cfg_file *f, cfg_section *s, network *net, fer_err *e)
 {
     (void)net;
@@ -89,14 +100,11 @@ static int conv_make(layer *l, const cfg_file *f, cfg_section *s, network *net, 
     /* per thread: unfolded columns [ksize, nb*n], a GEMM output / gathered
      * gradient [mg, nb*n], and a private dW [filters, ksize] */
     l->workspace_per_thread = (size_t)ksize * p->nb * n + (size_t)mg * p->nb * n + (size_t)filters * ksize;
+    if (is_depthwise(l, p)) l->workspace_per_thread = 0;   /* direct kernel, no columns */
     l->flops = 2.0 * filters * ksize * (double)n;
     return 0;
 }
 
-static int is_pointwise(const conv *p)
-{
-    return p->kh == 1 && p->kw == 1 && p->sh == 1 && p->sw == 1 && p->ph == 0 && p->pw == 0;
-}
 
 typedef struct conv_job {
     layer *l;
@@ -175,12 +183,52 @@ static void conv_forward_part(void *arg, int t)
     conv_forward_range(j, t, lo, hi);
 }
 
+/* Depthwise forward over planes (sample, channel) [lo, hi). */
+static void dw_forward_part(void *arg, int t)
+{
+    conv_job *j = arg;
+    layer *l = j->l;
+    conv *p = l->priv;
+    int lo, hi, n = l->out_h * l->out_w;
+    split_range(l->batch * l->c, j->net->ctx->nthreads, t, &lo, &hi);
+    const float *w = l->params[p->weights].data;
+    for (int bc = lo; bc < hi; bc++) {
+        int c = bc % l->c;
+        depthwise_forward(j->in + (size_t)bc * l->h * l->w, l->h, l->w, w + (size_t)c * p->kh * p->kw, p->kh,
+                          p->kw, p->sh, p->sw, p->ph, p->pw, l->out_h, l->out_w, j->z + (size_t)bc * n);
+    }
+}
+
+/* Depthwise backward over channels [lo, hi): each thread owns its channels'
+ * kernel gradients and input-gradient planes. */
+static void dw_backward_part(void *arg, int t)
+{
+    conv_job *j = arg;
+    layer *l = j->l;
+    conv *p = l->priv;
+    int lo, hi, n = l->out_h * l->out_w, taps = p->kh * p->kw;
+    split_range(l->c, j->net->ctx->nthreads, t, &lo, &hi);
+    const float *w = l->params[p->weights].data;
+    float *grad = l->params[p->weights].grad;
+    for (int c = lo; c < hi; c++)
+        for (int b = 0; b < l->batch; b++) {
+            size_t bc = (size_t)b * l->c + c;
+            depthwise_backward(j->in + bc * l->h * l->w, j->dz + bc * n, l->h, l->w, w + (size_t)c * taps, p->kh,
+                               p->kw, p->sh, p->sw, p->ph, p->pw, l->out_h, l->out_w,
+                               l->frozen ? NULL : grad + (size_t)c * taps,
+                               j->din ? j->din + bc * l->h * l->w : NULL);
+        }
+}
+
 static void conv_forward(layer *l, network *net, const float *in)
 {
     conv *p = l->priv;
     int nt = net->ctx->nthreads;
     conv_job j = { l, net, in, NULL, NULL, affine_z(l, &p->tail), l->batch < nt };
-    if (j.serial) conv_forward_range(&j, 0, 0, l->batch);
+    if (is_depthwise(l, p)) {
+        if (nt == 1) dw_forward_part(&j, 0);
+        else thread_pool_run(net->ctx->pool, nt, dw_forward_part, &j);
+    } else if (j.serial) conv_forward_range(&j, 0, 0, l->batch);
     else thread_pool_run(net->ctx->pool, nt, conv_forward_part, &j);
     affine_forward(l, net, &p->tail);
 }
@@ -247,6 +295,11 @@ static void conv_backward(layer *l, network *net, const float *in, float *din)
     conv *p = l->priv;
     int nt = net->ctx->nthreads;
     conv_job j = { l, net, in, din, affine_backward(l, net, &p->tail), NULL, l->batch < nt };
+    if (is_depthwise(l, p)) {
+        if (nt == 1) dw_backward_part(&j, 0);
+        else thread_pool_run(net->ctx->pool, nt, dw_backward_part, &j);
+        return;
+    }
     if (j.serial) conv_backward_range(&j, 0, 0, l->batch);
     else thread_pool_run(net->ctx->pool, nt, conv_backward_part, &j);
     if (l->frozen) return;

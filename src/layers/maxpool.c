@@ -5,7 +5,7 @@
  * Keys: size, stride (or stride_x/stride_y), padding. */
 #include "layers.h"
 
-#include <float.h>
+#include <math.h>
 #include <stdlib.h>
 
 typedef struct maxpool {
@@ -51,6 +51,23 @@ typedef struct pool_job {
     int nt;
 } pool_job;
 
+/* One window cell for outputs [lo, hi): r[ox*sw] against the running max. */
+#define POOL_TAP(SW)                                                                                   \
+    for (int ox = lo; ox < hi; ox++) {                                                                 \
+        float v = r[ox * (SW)], m = o[ox];                                                             \
+        int msk = -(v > m); /* a mask, not a branch */                                                 \
+        ai[ox] = (ai[ox] & ~msk) | ((base + ox * (SW)) & msk);                                         \
+        o[ox] = v > m ? v : m;                                                                         \
+    }
+
+static void pool_tap(const float *restrict r, int base, int sw, int lo, int hi, float *restrict o,
+                     int *restrict ai)
+{
+    if (sw == 1) POOL_TAP(1)          /* constant strides vectorize */
+    else if (sw == 2) POOL_TAP(2)
+    else POOL_TAP(sw)
+}
+
 /* Planes (sample, channel) [lo, hi) of the forward pass. */
 static void maxpool_planes(layer *l, const float *in, int lo, int hi)
 {
@@ -90,23 +107,35 @@ static void maxpool_planes(layer *l, const float *in, int lo, int hi)
             }
             continue;
         }
-        for (int oy = 0; oy < l->out_h; oy++)
-            for (int ox = 0; ox < l->out_w; ox++) {
-                float best = -FLT_MAX;
-                int bi = -1;
-                for (int i = 0; i < p->kh; i++) {
-                    int y = oy * p->sh + off + i;
-                    if (y < 0 || y >= l->h) continue;
-                    for (int j = 0; j < p->kw; j++) {
-                        int x = ox * p->sw + off + j;
-                        if (x < 0 || x >= l->w) continue;
-                        float v = src[y * l->w + x];
-                        if (v > best || bi < 0) { best = v; bi = y * l->w + x; }
-                    }
-                }
-                out[oy * l->out_w + ox] = bi < 0 ? 0 : best;
-                a[oy * l->out_w + ox] = bi;
+        int ow = l->out_w;
+        for (int oy = 0; oy < l->out_h; oy++) {
+            float *o = out + oy * ow;
+            int *ai = a + oy * ow;
+            for (int ox = 0; ox < ow; ox++) {
+                o[ox] = -INFINITY;
+                ai[ox] = -1;
             }
+            /* taps in row-major order, each over the outputs whose window
+             * cell is inside the input: the inner loop has no bounds checks
+             * and only selects, so it vectorizes (random data would
+             * mispredict branches); strict > keeps the first maximum.
+             * A window of only -inf or NaN outputs 0 and passes no gradient,
+             * like a window entirely in the padding. */
+            for (int i = 0; i < p->kh; i++) {
+                int y = oy * p->sh + off + i;
+                if (y < 0 || y >= l->h) continue;
+                const float *r = src + y * l->w;
+                for (int j = 0; j < p->kw; j++) {
+                    int x0 = off + j;
+                    int xlo = x0 < 0 ? (-x0 + p->sw - 1) / p->sw : 0;
+                    int xhi = l->w - 1 - x0 < 0 ? 0 : (l->w - 1 - x0) / p->sw + 1;
+                    if (xhi > ow) xhi = ow;
+                    pool_tap(r + x0, y * l->w + x0, p->sw, xlo, xhi, o, ai);
+                }
+            }
+            for (int ox = 0; ox < ow; ox++)
+                if (ai[ox] < 0) o[ox] = 0;
+        }
     }
 }
 
