@@ -18,6 +18,7 @@ static void tap_range(int x0, int s, int w, int ow, int *lo, int *hi)
     *hi = b;
 }
 
+FER_SIMD_CLONES
 void depthwise_forward(const float *in, int h, int w, const float *k, int kh, int kw, int sh, int sw, int ph,
                        int pw, int oh, int ow, float *out)
 {
@@ -43,6 +44,7 @@ void depthwise_forward(const float *in, int h, int w, const float *k, int kh, in
     }
 }
 
+FER_SIMD_CLONES
 void depthwise_backward(const float *in, const float *dz, int h, int w, const float *k, int kh, int kw, int sh,
                         int sw, int ph, int pw, int oh, int ow, float *dk, float *din)
 {
