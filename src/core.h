@@ -111,6 +111,15 @@ float rng_uniform(rng *r);            /* [0, 1) */
 float rng_normal(rng *r);             /* N(0, 1) */
 int rng_int(rng *r, int n);           /* [0, n) */
 
+/* FER_SIMD_CLONES before a plain-C loop kernel builds it for AVX-512, AVX2
+ * and baseline x86-64; the loader picks the version the CPU runs (GCC's
+ * target_clones, resolved once at start-up). Elsewhere it is empty. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(FER_NO_CLONES)
+#define FER_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define FER_SIMD_CLONES
+#endif
+
 /* The fast kernels in use, chosen once when the context is made. */
 typedef struct kernel_table {
     const char *isa;

@@ -18,15 +18,6 @@ void im2col(const float *in, int c, int h, int w, int kh, int kw, int sh, int sw
 void col2im_add(const float *col, int c, int h, int w, int kh, int kw, int sh, int sw, int ph,
                 int pw, int oh, int ow, float *din, int ldcol);
 
-/* FER_SIMD_CLONES before a plain-C loop kernel builds it for AVX-512, AVX2
- * and baseline x86-64; the loader picks the version the CPU runs (GCC's
- * target_clones, resolved once at start-up). Elsewhere it is empty. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(FER_NO_CLONES)
-#define FER_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define FER_SIMD_CLONES
-#endif
-
 /* Depthwise convolution of one plane: out[oy][ox] = sum_ij k[i][j] *
  * in[oy*sh - ph + i][ox*sw - pw + j] (0 outside); in [h, w], k [kh, kw],
  * out [oh, ow] (overwritten). The backward pass adds dL/dk to dk and dL/din
