@@ -123,8 +123,28 @@ void activation_backward(activation a, float *dx, const float *dy, const float *
         return;
     }
     if (a == ACT_RELU) {
-        for (size_t i = 0; i < n; i++) dx[i] += x[i] > 0 ? dy[i] : 0;
+        for (size_t i = 0; i < n; i++) {
+            float g = dy[i], v = x[i];   /* unconditional loads: vectorizes */
+            dx[i] += v > 0 ? g : 0.0f;
+        }
         return;
     }
     for (size_t i = 0; i < n; i++) dx[i] += dy[i] * grad1(a, x[i]);
+}
+
+void activation_gradient(activation a, float *dx, const float *dy, const float *x, size_t n)
+{
+    if (a == ACT_LINEAR) {
+        memcpy(dx, dy, n * sizeof *dx);
+        return;
+    }
+    if (a == ACT_RELU) {
+        /* both loads unconditional, so the select vectorizes */
+        for (size_t i = 0; i < n; i++) {
+            float g = dy[i], v = x[i];
+            dx[i] = v > 0 ? g : 0.0f;
+        }
+        return;
+    }
+    for (size_t i = 0; i < n; i++) dx[i] = dy[i] * grad1(a, x[i]);
 }

@@ -92,6 +92,9 @@ void activation_forward(activation a, float *y, const float *x, int batch,
 void activation_backward(activation a, float *dx, const float *dy, const float *x,
                          int batch, int channels, int spatial, const float *slope,
                          float *dslope);
+/* dx = dy * act'(x) over n values, overwriting dx (no zeroing pass first);
+ * not for PReLU, whose slope gradient needs activation_backward. */
+void activation_gradient(activation a, float *dx, const float *dy, const float *x, size_t n);
 
 /* ---- context: threads, RNG, kernels -------------------------------------- */
 

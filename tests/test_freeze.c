@@ -11,6 +11,7 @@
 #include "check.h"
 #include "train.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -281,6 +282,57 @@ static void test_backward_speedup(void)
     net_free(net);
 }
 
+/* Dropout in training: the dropped fraction is the probability, kept values
+ * are scaled by 1/(1-p), the backward pass uses the same mask, and the mask
+ * is the same with 1 and 2 threads (one random stream per sample). */
+static void test_dropout_mask(void)
+{
+    static const char *const cfg = "[net]\nwidth=33\nheight=17\nchannels=5\n[dropout]\nprobability=0.3\n";
+    float *masks[2] = { NULL, NULL };
+    size_t n = 0;
+    for (int k = 0; k < 2; k++) {
+        fer_ctx *ctx = NULL;
+        network *net = NULL;
+        fer_err e;
+        if (fer_ctx_new(&ctx, k + 1, NULL, &e) || net_from_text(&net, "dropout.cfg", cfg, ctx, &e) ||
+            net_set_batch(net, 16, 1, &e)) {
+            CHECK(0, "dropout net: %s", e.msg);
+            fer_ctx_free(ctx);
+            return;
+        }
+        n = (size_t)net->batch * net->inputs;
+        for (size_t i = 0; i < n; i++) net->input[i] = 1.0f + (float)(i % 3);
+        rng_seed(&net->rng, 42);
+        net->train = 1;
+        net_forward(net);
+        layer *l = &net->layers[0];
+        size_t dropped = 0, bad = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (l->output[i] == 0) dropped++;
+            else if (fabsf(l->output[i] - net->input[i] / 0.7f) > 1e-5f) bad++;
+        }
+        double frac = (double)dropped / (double)n;
+        CHECK(frac > 0.29 && frac < 0.31, "%d thread(s): dropped %.4f of %zu values, want 0.3", k + 1, frac, n);
+        CHECK(bad == 0, "%d thread(s): %zu kept values not scaled by 1/0.7", k + 1, bad);
+        /* backward: din = dout * mask */
+        for (size_t i = 0; i < n; i++) l->doutput[i] = 2.0f;
+        float *din = calloc(n, sizeof(float));
+        l->type->backward(l, net, net->input, din);
+        size_t mismatch = 0;
+        for (size_t i = 0; i < n; i++)
+            if (din[i] != (l->output[i] == 0 ? 0.0f : 2.0f / 0.7f)) mismatch++;
+        CHECK(mismatch == 0, "%d thread(s): %zu input gradients disagree with the mask", k + 1, mismatch);
+        free(din);
+        masks[k] = malloc(n * sizeof(float));
+        memcpy(masks[k], l->output, n * sizeof(float));
+        net_free(net);
+        fer_ctx_free(ctx);
+    }
+    CHECK(!memcmp(masks[0], masks[1], n * sizeof(float)), "the dropout mask depends on the thread count");
+    free(masks[0]);
+    free(masks[1]);
+}
+
 int main(void)
 {
     test_frozen_layers_keep_their_state();
@@ -288,5 +340,6 @@ int main(void)
     test_backward_stops_at_lowest_trainable();
     test_stopbackward();
     test_backward_speedup();
+    test_dropout_mask();
     return check_summary("test_freeze");
 }

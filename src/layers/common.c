@@ -121,9 +121,7 @@ static void tail_backward_part(void *arg, int th)
     if (j->phase == 1) {   /* activation: by samples */
         split_range(l->batch, nt, th, &lo, &hi);
         size_t off = (size_t)lo * l->outputs, n = (size_t)(hi - lo) * l->outputs;
-        float *d = j->dz + off;
-        for (size_t i = 0; i < n; i++) d[i] = 0;
-        activation_backward(l->act, d, l->doutput + off, j->b.pre + off, hi - lo, l->out_c, spatial, NULL, NULL);
+        activation_gradient(l->act, j->dz + off, l->doutput + off, j->b.pre + off, n);
         return;
     }
     split_range(l->out_c, nt, th, &lo, &hi);

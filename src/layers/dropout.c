@@ -3,6 +3,7 @@
  * inference. Key: probability (default 0.5). */
 #include "layers.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,48 @@ static int dropout_make(layer *l, const cfg_file *f, cfg_section *s, network *ne
     return 0;
 }
 
+typedef struct drop_job {
+    layer *l;
+    const float *in;
+    uint64_t seed;      /* one draw from the network's RNG per pass */
+    uint32_t cut;       /* drop when a 24-bit uniform is below this */
+    float keep;         /* 1 / (1 - probability) */
+    int nt;
+} drop_job;
+
+/* Samples [lo, hi): each sample has its own stream (seed, sample), so the
+ * mask does not depend on how many threads share the batch. */
+static void drop_samples(const drop_job *j, int lo, int hi)
+{
+    layer *l = j->l;
+    size_t n = (size_t)l->inputs;
+    for (int b = lo; b < hi; b++) {
+        rng r;
+        rng_seed(&r, j->seed ^ (0x9e3779b97f4a7c15ull * (uint64_t)(b + 1)));
+        const float *x = j->in + (size_t)b * n;
+        float *y = l->output + (size_t)b * n, *m = l->extra + (size_t)b * n;
+        for (size_t i = 0; i < n; i += 2) {   /* two 24-bit uniforms per draw */
+            uint64_t u = rng_next(&r);
+            float m0 = (uint32_t)(u >> 40) < j->cut ? 0.0f : j->keep;
+            m[i] = m0;
+            y[i] = x[i] * m0;
+            if (i + 1 < n) {
+                float m1 = (uint32_t)((u >> 16) & 0xffffff) < j->cut ? 0.0f : j->keep;
+                m[i + 1] = m1;
+                y[i + 1] = x[i + 1] * m1;
+            }
+        }
+    }
+}
+
+static void drop_part(void *arg, int t)
+{
+    drop_job *j = arg;
+    int lo, hi;
+    split_range(j->l->batch, j->nt, t, &lo, &hi);
+    drop_samples(j, lo, hi);
+}
+
 static void dropout_forward(layer *l, network *net, const float *in)
 {
     dropout *p = l->priv;
@@ -37,12 +80,10 @@ static void dropout_forward(layer *l, network *net, const float *in)
         for (size_t i = 0; i < n; i++) l->extra[i] = 1;
         return;
     }
-    float keep = 1.0f / (1.0f - p->p);
-    for (size_t i = 0; i < n; i++) {
-        float m = rng_uniform(&net->rng) < p->p ? 0.0f : keep;
-        l->extra[i] = m;
-        l->output[i] = in[i] * m;
-    }
+    drop_job j = { l, in, rng_next(&net->rng), (uint32_t)(p->p * 16777216.0f), 1.0f / (1.0f - p->p),
+                   net->ctx->nthreads };
+    if (j.nt == 1 || n < 16384) drop_samples(&j, 0, l->batch);
+    else thread_pool_run(net->ctx->pool, j.nt, drop_part, &j);
 }
 
 static void dropout_backward(layer *l, network *net, const float *in, float *din)

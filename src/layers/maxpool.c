@@ -68,6 +68,28 @@ static void pool_tap(const float *restrict r, int base, int sw, int lo, int hi, 
     else POOL_TAP(sw)
 }
 
+/* One output row of a 2x2/2 pool whose windows lie inside the input: masks
+ * and selects instead of branches, so the compiler vectorizes; ties keep
+ * the first cell in row-major order. */
+static void pool_2x2_row(const float *restrict r0, const float *restrict r1, int w, int base, int ow,
+                         float *restrict o, int *restrict ai)
+{
+    for (int ox = 0; ox < ow; ox++) {
+        float v0 = r0[2 * ox], v1 = r0[2 * ox + 1], v2 = r1[2 * ox], v3 = r1[2 * ox + 1];
+        int m1 = -(v1 > v0);
+        float b = v1 > v0 ? v1 : v0;
+        int idx = m1 & 1;
+        int m2 = -(v2 > b);
+        b = v2 > b ? v2 : b;
+        idx = (idx & ~m2) | (w & m2);
+        int m3 = -(v3 > b);
+        b = v3 > b ? v3 : b;
+        idx = (idx & ~m3) | ((w + 1) & m3);
+        o[ox] = b;
+        ai[ox] = base + 2 * ox + idx;
+    }
+}
+
 /* Planes (sample, channel) [lo, hi) of the forward pass. */
 static void maxpool_planes(layer *l, const float *in, int lo, int hi)
 {
@@ -89,21 +111,7 @@ static void maxpool_planes(layer *l, const float *in, int lo, int hi)
                 float *o = out + oy * l->out_w;
                 int *ai = a + oy * l->out_w;
                 int base = 2 * oy * w;
-                /* selects instead of branches, so the compiler vectorizes;
-                 * ties keep the first cell in row-major order */
-                for (int ox = 0; ox < l->out_w; ox++) {
-                    float v0 = r0[2 * ox], v1 = r0[2 * ox + 1], v2 = r1[2 * ox], v3 = r1[2 * ox + 1];
-                    float best = v0;
-                    int idx = 0;
-                    idx = v1 > best ? 1 : idx;
-                    best = v1 > best ? v1 : best;
-                    idx = v2 > best ? w : idx;
-                    best = v2 > best ? v2 : best;
-                    idx = v3 > best ? w + 1 : idx;
-                    best = v3 > best ? v3 : best;
-                    o[ox] = best;
-                    ai[ox] = base + 2 * ox + idx;
-                }
+                pool_2x2_row(r0, r1, w, base, l->out_w, o, ai);
             }
             continue;
         }

@@ -49,9 +49,13 @@ static void shortcut_backward(layer *l, network *net, const float *in, float *di
     if (l->act != ACT_LINEAR) {
         float *d = l->extra + n;
         int pi = layer_prelu_param(l);
-        memset(d, 0, n * sizeof *d);
-        activation_backward(l->act, d, l->doutput, l->extra, l->batch, l->out_c, l->out_h * l->out_w,
-                            pi >= 0 ? l->params[pi].data : NULL, pi >= 0 ? l->params[pi].grad : NULL);
+        if (pi < 0) {
+            activation_gradient(l->act, d, l->doutput, l->extra, n);
+        } else {
+            memset(d, 0, n * sizeof *d);
+            activation_backward(l->act, d, l->doutput, l->extra, l->batch, l->out_c, l->out_h * l->out_w,
+                                l->params[pi].data, l->params[pi].grad);
+        }
         dpre = d;
     }
     if (din)
