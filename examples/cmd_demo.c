@@ -18,8 +18,8 @@
 #include <time.h>
 
 /* The default model: the best small model shipped in weights/. */
-#define DEMO_DEFAULT_CFG "cfg/shallow.cfg"
-#define DEMO_DEFAULT_WEIGHTS "weights/shallow.weights"
+#define DEMO_DEFAULT_CFG "cfg/mini_xception.cfg"
+#define DEMO_DEFAULT_WEIGHTS "weights/mini_xception.weights"
 #define DEMO_DEFAULT_PORT 8080
 
 static const char usage[] =
@@ -218,7 +218,7 @@ int cmd_demo(int argc, char **argv)
         struct stat st;
         if (stat(DEMO_DEFAULT_WEIGHTS, &st) != 0) {
             fer_fail(&e, "%s: the default model's weights are not here (run from the fer folder; if this tree "
-                         "ships none yet, train them: fer classifier train %s, then copy backup/shallow_best.weights "
+                         "ships none yet, train them: fer classifier train %s, then copy backup/mini_xception_final.weights "
                          "there) or give CFG WEIGHTS", DEMO_DEFAULT_WEIGHTS, DEMO_DEFAULT_CFG);
             goto fail;
         }

@@ -125,7 +125,7 @@ expect_error "no_such.jpg" $FER demo $M -i $out/no_such.jpg
 ferabs=$(cd "$(dirname "$FER")" && pwd)/$(basename "$FER")
 facesabs=$(cd $FACES && pwd)
 (cd $out && "$ferabs" demo -i "$facesabs/obama.pgm" > err.out 2> err.txt) && fail "no default weights should fail"
-grep -q -F "weights/shallow.weights" $out/err.txt || fail "missing default weights: $(cat $out/err.txt)"
+grep -q -F "weights/mini_xception.weights" $out/err.txt || fail "missing default weights: $(cat $out/err.txt)"
 ok "errors: camera, cascade, weights, Y4M, options"
 
 # 5. speed on the 640x480 clip (two faces)
