@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct dropout { float p; } dropout;
+typedef struct dropout {
+    float p;
+    int masked;   /* the last forward pass drew a mask into extra (training) */
+} dropout;
 
 static const char *const dropout_keys[] = { "probability", "stopbackward", "freeze", NULL };
 
@@ -75,9 +78,9 @@ static void dropout_forward(layer *l, network *net, const float *in)
 {
     dropout *p = l->priv;
     size_t n = (size_t)l->batch * l->inputs;
-    if (!net->train || p->p == 0) {
+    p->masked = net->train && p->p > 0;
+    if (!p->masked) {   /* identity: no mask to write or read back */
         memcpy(l->output, in, n * sizeof *in);
-        for (size_t i = 0; i < n; i++) l->extra[i] = 1;
         return;
     }
     drop_job j = { l, in, rng_next(&net->rng), (uint32_t)(p->p * 16777216.0f), 1.0f / (1.0f - p->p),
@@ -90,7 +93,12 @@ static void dropout_backward(layer *l, network *net, const float *in, float *din
 {
     (void)net; (void)in;
     if (!din) return;
+    const dropout *p = l->priv;
     size_t n = (size_t)l->batch * l->inputs;
+    if (!p->masked) {
+        for (size_t i = 0; i < n; i++) din[i] += l->doutput[i];
+        return;
+    }
     for (size_t i = 0; i < n; i++) din[i] += l->doutput[i] * l->extra[i];
 }
 
