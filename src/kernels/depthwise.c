@@ -34,8 +34,7 @@ void depthwise_forward(const float *in, int h, int w, const float *k, int kh, in
                 int x0 = j - pw, lo, hi;
                 tap_range(x0, sw, w, ow, &lo, &hi);
                 if (sw == 1) {
-                    const float *s = srow + x0;
-                    for (int ox = lo; ox < hi; ox++) o[ox] += kv * s[ox];
+                    for (int ox = lo; ox < hi; ox++) o[ox] += kv * srow[ox + x0];
                 } else {
                     for (int ox = lo; ox < hi; ox++) o[ox] += kv * srow[ox * sw + x0];
                 }
@@ -74,8 +73,7 @@ void depthwise_backward(const float *in, const float *dz, int h, int w, const fl
                 if (drow) {
                     float kv = k[i * kw + j];
                     if (sw == 1) {
-                        float *t = drow + x0;
-                        for (int ox = lo; ox < hi; ox++) t[ox] += kv * d[ox];
+                        for (int ox = lo; ox < hi; ox++) drow[ox + x0] += kv * d[ox];
                     } else {
                         for (int ox = lo; ox < hi; ox++) drow[ox * sw + x0] += kv * d[ox];
                     }

@@ -53,9 +53,17 @@ void col2im_add(const float *col, int c, int h, int w, int kh, int kw, int sh, i
                     if (y < 0 || y >= h) continue;
                     const float *src = row + oy * ow;
                     float *drow = dst + (size_t)y * w;
-                    for (int ox = 0; ox < ow; ox++) {
-                        int x = ox * sw - pw + j;
-                        if (x >= 0 && x < w) drow[x] += src[ox];
+                    /* the outputs whose column x = ox*sw - pw + j is inside
+                     * [0, w): a range, so the loop needs no check per value
+                     * and vectorizes when sw == 1 */
+                    int x0 = j - pw;
+                    int lo = x0 < 0 ? (-x0 + sw - 1) / sw : 0;
+                    int hi = w - 1 - x0 < 0 ? 0 : (w - 1 - x0) / sw + 1;
+                    if (hi > ow) hi = ow;
+                    if (sw == 1) {
+                        for (int ox = lo; ox < hi; ox++) drow[ox + x0] += src[ox];
+                    } else {
+                        for (int ox = lo; ox < hi; ox++) drow[ox * sw + x0] += src[ox];
                     }
                 }
             }
