@@ -7,17 +7,6 @@
 
 #include <string.h>
 
-/* Outputs ox in [*lo, *hi) read input column ox*s + x0 inside [0, w). */
-static void tap_range(int x0, int s, int w, int ow, int *lo, int *hi)
-{
-    int a = x0 < 0 ? (-x0 + s - 1) / s : 0;
-    int b = w - 1 - x0 < 0 ? 0 : (w - 1 - x0) / s + 1;
-    if (b > ow) b = ow;
-    if (a > b) a = b;
-    *lo = a;
-    *hi = b;
-}
-
 FER_SIMD_CLONES
 void depthwise_forward(const float *in, int h, int w, const float *k, int kh, int kw, int sh, int sw, int ph,
                        int pw, int oh, int ow, float *out)

@@ -56,10 +56,8 @@ void col2im_add(const float *col, int c, int h, int w, int kh, int kw, int sh, i
                     /* the outputs whose column x = ox*sw - pw + j is inside
                      * [0, w): a range, so the loop needs no check per value
                      * and vectorizes when sw == 1 */
-                    int x0 = j - pw;
-                    int lo = x0 < 0 ? (-x0 + sw - 1) / sw : 0;
-                    int hi = w - 1 - x0 < 0 ? 0 : (w - 1 - x0) / sw + 1;
-                    if (hi > ow) hi = ow;
+                    int x0 = j - pw, lo, hi;
+                    tap_range(x0, sw, w, ow, &lo, &hi);
                     if (sw == 1) {
                         for (int ox = lo; ox < hi; ox++) drow[ox + x0] += src[ox];
                     } else {

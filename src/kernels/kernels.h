@@ -18,6 +18,20 @@ void im2col(const float *in, int c, int h, int w, int kh, int kw, int sh, int sw
 void col2im_add(const float *col, int c, int h, int w, int kh, int kw, int sh, int sw, int ph,
                 int pw, int oh, int ow, float *din, int ldcol);
 
+/* The outputs [*lo, *hi) of [0, n) whose input column ox*s + x0 lies in
+ * [0, w): a sliding window's tap clipped to the input once, so loops over
+ * the range need no bounds check per value (im2col's adjoint, depthwise
+ * convolution, pooling). */
+static inline void tap_range(int x0, int s, int w, int n, int *lo, int *hi)
+{
+    int a = x0 < 0 ? (-x0 + s - 1) / s : 0;
+    int b = w - 1 - x0 < 0 ? 0 : (w - 1 - x0) / s + 1;
+    if (b > n) b = n;
+    if (a > b) a = b;
+    *lo = a;
+    *hi = b;
+}
+
 /* Depthwise convolution of one plane: out[oy][ox] = sum_ij k[i][j] *
  * in[oy*sh - ph + i][ox*sw - pw + j] (0 outside); in [h, w], k [kh, kw],
  * out [oh, ow] (overwritten). The backward pass adds dL/dk to dk and dL/din

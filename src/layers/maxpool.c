@@ -134,10 +134,8 @@ static void maxpool_planes(layer *l, const float *in, int lo, int hi)
                 if (y < 0 || y >= l->h) continue;
                 const float *r = src + y * l->w;
                 for (int j = 0; j < p->kw; j++) {
-                    int x0 = off + j;
-                    int xlo = x0 < 0 ? (-x0 + p->sw - 1) / p->sw : 0;
-                    int xhi = l->w - 1 - x0 < 0 ? 0 : (l->w - 1 - x0) / p->sw + 1;
-                    if (xhi > ow) xhi = ow;
+                    int x0 = off + j, xlo, xhi;
+                    tap_range(x0, p->sw, l->w, ow, &xlo, &xhi);
                     pool_tap(r + x0, y * l->w + x0, p->sw, xlo, xhi, o, ai);
                 }
             }
