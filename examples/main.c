@@ -6,6 +6,7 @@
 int cmd_net(int argc, char **argv);
 int cmd_classifier(int argc, char **argv);
 int cmd_partial(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_data(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
@@ -22,6 +23,8 @@ static const command commands[] = {
     { "data", cmd_data, "data stats [DATA]            images per split and class" },
     { "bench", cmd_bench, "bench CFG [-batch N] [-threads N] [-iters N]   training/inference speed, latency, memory" },
     { "partial", cmd_partial, "partial CFG WEIGHTS OUT N     write the first N layers' weights" },
+    { "convert", cmd_convert,
+      "convert CFG IN OUT [-half]    rewrite weights as Darknet float32, or half precision (fer's extension)" },
     { "demo", cmd_demo,
       "demo [DATA] [CFG WEIGHTS] [-c N | -i INPUT] [-o OUT] [-http PORT] [-json] ...   live faces and expressions (fer demo -h)" },
     { "ensemble", cmd_ensemble,

@@ -284,7 +284,8 @@ static int weights_prefix_layers(const network *net, const char *path)
     size_t off = 12 + (hdr[0] * 10 + hdr[1] >= 2 ? 8 : 4);
     for (int i = 0; i < net->n && off <= (size_t)size; i++) {
         if (off == (size_t)size) return i;
-        for (int j = 0; j < net->layers[i].n_params; j++) off += net->layers[i].params[j].n * sizeof(float);
+        for (int j = 0; j < net->layers[i].n_params; j++)
+            off += net->layers[i].params[j].n * (size_t)weights_value_size(hdr);
     }
     return -1;
 }

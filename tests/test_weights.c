@@ -3,11 +3,15 @@
  * saves (written to path.tmp and renamed; no .tmp left; a failed save leaves
  * the old file alone), and rejection with a clear message of truncated,
  * over-long, empty, tiny, wrong-version and non-finite files and of files
- * made for another cfg. Files go to tests/out/. */
+ * made for another cfg; fer's half-precision extension (the binary16
+ * conversion over all 65,536 halves and at hand-computed rounding cases, a
+ * half file's layout, load, partial load, truncation and overflow). Files
+ * go to tests/out/. */
 #include "check.h"
 #include "core.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -407,6 +411,117 @@ static void test_rejections(void)
     net_free(a);
 }
 
+/* binary16 against its definition: every half widens to the float it
+ * denotes and narrows back to itself; rounding cases computed by hand. */
+static void test_half_conversion(void)
+{
+    int bad = 0;
+    for (uint32_t h = 0; h < 65536; h++) {
+        uint32_t e = (h >> 10) & 0x1f, m = h & 0x3ff;
+        float v = half_to_float((uint16_t)h);
+        if (e == 31 && m) {
+            bad += !isnan(v) || (half_from_float(v) & 0x7c00) != 0x7c00 || !(half_from_float(v) & 0x3ff);
+            continue;
+        }
+        double want = e == 31 ? INFINITY : e == 0 ? ldexp(m, -24) : ldexp(1024 + m, (int)e - 25);
+        if (h & 0x8000) want = -want;
+        if ((double)v != want || half_from_float(v) != h) {
+            if (bad++ < 5) CHECK(0, "half 0x%04x -> %g (want %g) -> 0x%04x", h, v, want, half_from_float(v));
+        }
+    }
+    CHECK(bad == 0, "%d of 65536 halves do not round-trip", bad);
+    static const struct {
+        float v;
+        uint16_t h;
+    } cases[] = {
+        { 1.0f, 0x3c00 },         { -2.0f, 0xc000 },          { 1.0f / 3, 0x3555 },
+        { 65504.0f, 0x7bff },     { 65519.99f, 0x7bff },      { 65520.0f, 0x7c00 },
+        { 1.0f + 0x1p-11f, 0x3c00 },                          /* a tie: to the even 1.0 */
+        { 1.0f + 0x3p-11f, 0x3c02 },                          /* a tie: to the even 1+2^-9 */
+        { 1.0f + 0x1p-11f + 0x1p-20f, 0x3c01 },               /* just above the tie */
+        { 0x1p-14f, 0x0400 },     { 0x1p-24f, 0x0001 },       { 0x1p-25f, 0x0000 },   /* a tie: to 0 */
+        { 0x3p-25f, 0x0002 },     { 0x1.8p-24f, 0x0002 },     { 0x1p-25f + 0x1p-40f, 0x0001 },
+        { 0x1.ffcp-15f, 0x0400 }, /* rounds up out of the subnormals */
+        { 1e-30f, 0x0000 },       { -1e-30f, 0x8000 },        { 0x1p-140f, 0x0000 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        CHECK(half_from_float(cases[i].v) == cases[i].h, "half_from_float(%a) = 0x%04x, want 0x%04x", cases[i].v,
+              half_from_float(cases[i].v), cases[i].h);
+    printf("  half conversion: 65536 halves round-trip, %zu rounding cases\n", sizeof cases / sizeof cases[0]);
+}
+
+static void test_half_files(void)
+{
+    network *a = build("a.cfg", cfg_a), *b = build("b.cfg", cfg_a);
+    if (!a || !b) return;
+    randomize(a, 5);
+    a->seen = 777;
+    fer_err e;
+    const char *path = OUT "weights_half.weights";
+    CHECK(weights_save_as(a, path, -1, 1, &e) == 0, "weights_save_as half: %s", e.msg);
+    CHECK(file_size(path) == (long)(20 + 2 * a->n_param_floats), "half file is %ld bytes, expected 20 + 2 * %zu",
+          file_size(path), a->n_param_floats);
+    size_t n;
+    unsigned char *bytes = slurp(path, &n);
+    if (bytes && n >= 22) {
+        CHECK(!memcmp(bytes + 8, "f16", 4), "the revision field is not \"f16\\0\"");
+        uint16_t h0;
+        memcpy(&h0, bytes + 20, 2);
+        CHECK(h0 == half_from_float(a->layers[0].params[0].data[0]), "first value 0x%04x", h0);
+    }
+    free(bytes);
+    CHECK(weights_load(b, path, -1, &e) == 0, "weights_load half: %s", e.msg);
+    CHECK(b->seen == 777, "seen %llu", (unsigned long long)b->seen);
+    int exact = 1;
+    double worst = 0;
+    for (size_t k = 0; k < a->n_param_floats; k++) {
+        float want = half_to_float(half_from_float(a->params[k]));
+        exact &= b->params[k] == want;
+        double rel = fabs((double)b->params[k] - a->params[k]) / fmax(fabs(a->params[k]), 0x1p-14);
+        if (rel > worst) worst = rel;
+    }
+    CHECK(exact, "a loaded half file differs from the rounded values");
+    CHECK(worst <= 0x1p-11 * 1.0001, "relative rounding error %g > 2^-11", worst);
+    /* saved again as float, then as half: the same bytes (rounding is idempotent) */
+    const char *again = OUT "weights_half2.weights";
+    CHECK(weights_save_as(b, again, -1, 1, &e) == 0, "weights_save_as half again: %s", e.msg);
+    size_t n2;
+    unsigned char *b1 = slurp(path, &n), *b2 = slurp(again, &n2);
+    CHECK(b1 && b2 && n == n2 && !memcmp(b1, b2, n), "half -> load -> half is not byte-identical");
+    free(b1);
+    free(b2);
+    /* a partial half file (fer partial of a half model) loads its layers */
+    const char *part = OUT "weights_half_part.weights";
+    CHECK(weights_save_as(a, part, 2, 1, &e) == 0, "half upto=2: %s", e.msg);
+    network *c = build("c.cfg", cfg_a);
+    if (c) {
+        CHECK(weights_load(c, part, 2, &e) == 0, "half upto=2 load: %s", e.msg);
+        CHECK(!memcmp(c->params, b->params, (layer_floats(&a->layers[0]) + layer_floats(&a->layers[1])) * 4),
+              "half upto=2 loaded other values");
+        net_free(c);
+    }
+    /* truncated by one byte: the layer and the sizes are named */
+    bytes = slurp(path, &n);
+    if (bytes) {
+        const char *cut = OUT "weights_half_cut.weights";
+        write_bytes(cut, bytes, n - 1);
+        expect_load_error("half truncated", cfg_a, cut, -1, cut, "truncated at layer", NULL);
+        /* a float file that claims to be half: wrong size for the cfg */
+        free(bytes);
+    }
+    /* a value a half cannot hold: refused, and no file written */
+    const char *over = OUT "weights_half_over.weights";
+    remove(over);
+    a->layers[0].params[0].data[3] = 70000.0f;
+    e.msg[0] = 0;
+    CHECK(weights_save_as(a, over, -1, 1, &e) == -1, "a value of 70000 was saved as a half");
+    CHECK(strstr(e.msg, "does not fit a half") != NULL, "message: %s", e.msg);
+    CHECK(!exists(over), "a refused half save left %s", over);
+    printf("  half files: 20 + 2 bytes per value, worst relative error %.3g, partial, truncation, overflow\n", worst);
+    net_free(a);
+    net_free(b);
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);   /* keep FAIL lines (stderr) next to their context */
@@ -417,5 +532,7 @@ int main(void)
     test_old_header();
     test_atomic();
     test_rejections();
+    test_half_conversion();
+    test_half_files();
     return check_summary("test_weights");
 }
