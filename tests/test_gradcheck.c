@@ -633,6 +633,16 @@ static const gcase cases[] = {
       2, 0, 0, 0, 1, 0 },
     { "conv 2x2 padding=1", NET553 "[convolutional]\nfilters=2\nsize=2\npadding=1\nstride=2\nactivation=linear\n",
       2, 0, 0, 0, 1, 0 },
+    /* one input plane: the direct per-filter kernel instead of im2col + GEMM */
+    { "conv single plane 3x3", "[net]\nwidth=7\nheight=6\nchannels=1\n"
+                               "[convolutional]\nfilters=5\nsize=3\npad=1\nbatch_normalize=1\nactivation=tanh\n",
+      3, 0, 0, 0, 1, 0 },
+    { "conv single plane 5x5 s2 batch 1", "[net]\nwidth=9\nheight=7\nchannels=1\n"
+                                          "[convolutional]\nfilters=3\nsize=5\nstride=2\npad=1\nactivation=linear\n",
+      1, 0, 0, 0, 1, 0 },
+    { "conv single plane 1x3 s3 batch 5", "[net]\nwidth=8\nheight=2\nchannels=1\n"
+                                          "[convolutional]\nfilters=4\nsize_h=1\nsize_w=3\nstride_x=3\nactivation=linear\n",
+      5, 0, 0, 0, 1, 0 },
     /* batch 1 with 2 threads runs the serial path (threaded GEMM); batch 5
      * unfolds several samples side by side */
     { "conv batch 1", NET553 "[convolutional]\nfilters=4\nsize=3\npad=1\nbatch_normalize=1\nactivation=tanh\n",

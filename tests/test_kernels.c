@@ -6,7 +6,7 @@
  * AVX512_BF16): against gemm_naive on inputs rounded to bf16 by an
  * independent bit-level rounding (fp32 accumulation error only), against
  * the unrounded product within the bf16 bound, and exactly on ties.
- * Last, the direct depthwise kernel against im2col + gemm_naive (forward,
+ * Last, the direct depthwise and single-plane kernels against im2col + gemm_naive (forward,
  * kernel and input gradients) over odd shapes, strides and paddings. */
 #include "check.h"
 #include "kernels/kernels.h"
@@ -413,6 +413,47 @@ static void check_depthwise_case(int h, int w, int kh, int kw, int sh, int sw, i
     free(dcol);
 }
 
+/* plane_conv (one input plane, nf filters) against im2col + gemm_naive:
+ * forward k[nf,taps] * col; kernel gradient dz[nf,n] * col^T; input
+ * gradient col2im of k^T * dz. The pad buffer is poisoned first: the kernel
+ * must not depend on what it held. */
+static void check_plane_case(int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, int nf, uint64_t *seed)
+{
+    int oh = (h + 2 * ph - kh) / sh + 1, ow = (w + 2 * pw - kw) / sw + 1, taps = kh * kw, n = oh * ow;
+    size_t np = 2 * plane_conv_pad_floats(oh, ow, kh, kw, sh, sw);
+    float *in = malloc(sizeof(float) * h * w), *k = malloc(sizeof(float) * nf * taps);
+    float *dz = malloc(sizeof(float) * nf * n), *col = malloc(sizeof(float) * taps * n);
+    float *out = malloc(sizeof(float) * nf * n), *ref = malloc(sizeof(float) * nf * n);
+    float *dk = malloc(sizeof(float) * nf * taps), *dkr = malloc(sizeof(float) * nf * taps);
+    float *din = malloc(sizeof(float) * h * w), *dinr = malloc(sizeof(float) * h * w);
+    float *dcol = malloc(sizeof(float) * taps * n), *pad = malloc(sizeof(float) * np);
+    fill(in, (size_t)h * w, seed);
+    fill(k, (size_t)nf * taps, seed);
+    fill(dz, (size_t)nf * n, seed);
+    for (size_t i = 0; i < np; i++) pad[i] = 1e30f;
+    for (int i = 0; i < nf * taps; i++) dk[i] = dkr[i] = 0.5f;
+    for (int i = 0; i < h * w; i++) din[i] = dinr[i] = -0.25f;
+    im2col(in, 1, h, w, kh, kw, sh, sw, ph, pw, oh, ow, col, n);
+    gemm_naive(0, 0, nf, n, taps, 1.0f, k, taps, col, n, 0.0f, ref, n);
+    plane_conv_forward(in, h, w, k, nf, kh, kw, sh, sw, ph, pw, oh, ow, pad, out);
+    gemm_naive(0, 1, nf, taps, n, 1.0f, dz, n, col, n, 1.0f, dkr, taps);
+    gemm_naive(1, 0, taps, n, nf, 1.0f, k, taps, dz, n, 0.0f, dcol, n);
+    col2im_add(dcol, 1, h, w, kh, kw, sh, sw, ph, pw, oh, ow, dinr, n);
+    for (size_t i = 0; i < np; i++) pad[i] = -1e30f;
+    plane_conv_backward(in, dz, h, w, k, nf, kh, kw, sh, sw, ph, pw, oh, ow, pad, dk, din);
+    for (int i = 0; i < nf * n; i++)
+        CHECK_CLOSE(out[i], ref[i], 1e-5, 1e-5, "plane forward %dx%d k%dx%d s%d,%d p%d,%d f%d [%d]", h, w, kh, kw,
+                    sh, sw, ph, pw, nf, i);
+    for (int i = 0; i < nf * taps; i++)
+        CHECK_CLOSE(dk[i], dkr[i], 1e-4, 1e-5, "plane dk %dx%d k%dx%d s%d,%d p%d,%d f%d [%d]", h, w, kh, kw, sh, sw,
+                    ph, pw, nf, i);
+    for (int i = 0; i < h * w; i++)
+        CHECK_CLOSE(din[i], dinr[i], 1e-4, 1e-5, "plane din %dx%d k%dx%d s%d,%d p%d,%d f%d [%d]", h, w, kh, kw, sh,
+                    sw, ph, pw, nf, i);
+    free(in); free(k); free(dz); free(col); free(out); free(ref); free(dk); free(dkr); free(din); free(dinr);
+    free(dcol); free(pad);
+}
+
 static void check_depthwise(void)
 {
     static const int shapes[][8] = {
@@ -426,7 +467,11 @@ static void check_depthwise(void)
     for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
         const int *c = shapes[i];
         check_depthwise_case(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], &seed);
+        check_plane_case(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], 1 + (int)i % 5, &seed);
     }
+    check_plane_case(48, 48, 3, 3, 1, 1, 1, 1, 64, &seed);   /* shallow.cfg's first layer */
+    check_plane_case(75, 75, 3, 3, 2, 2, 0, 0, 7, &seed);    /* inceptionv3.cfg's stem, 3x3/2 valid */
+    check_plane_case(33, 35, 7, 7, 2, 2, 3, 3, 5, &seed);    /* a 7x7/2 stem (49 taps, the limit) */
 }
 
 int main(void)

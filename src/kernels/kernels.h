@@ -41,6 +41,19 @@ void depthwise_forward(const float *in, int h, int w, const float *k, int kh, in
 void depthwise_backward(const float *in, const float *dz, int h, int w, const float *k, int kh, int kw, int sh,
                         int sw, int ph, int pw, int oh, int ow, float *dk, float *din);
 
+/* Convolution of one input plane [h, w] with nf filters k [nf][kh][kw]
+ * into out [nf][oh][ow] (overwritten), through a zero-bordered copy of the
+ * plane in pad (plane_conv_pad_floats; twice that for the backward pass when
+ * din is wanted). The backward pass adds dL/dk to dk [nf][kh][kw] and dL/din
+ * to din [h, w] given dz [nf][oh][ow]; either may be NULL. Kernels of at most
+ * PLANE_CONV_MAX_TAPS taps. */
+#define PLANE_CONV_MAX_TAPS 49
+size_t plane_conv_pad_floats(int oh, int ow, int kh, int kw, int sh, int sw);
+void plane_conv_forward(const float *in, int h, int w, const float *k, int nf, int kh, int kw, int sh, int sw,
+                        int ph, int pw, int oh, int ow, float *pad, float *out);
+void plane_conv_backward(const float *in, const float *dz, int h, int w, const float *k, int nf, int kh, int kw,
+                         int sh, int sw, int ph, int pw, int oh, int ow, float *pad, float *dk, float *din);
+
 /* Fills the table with the kernels for isa ("auto", "scalar", "avx2", "avx512");
  * fails when the CPU lacks the ISA or it was not built in. */
 int kernels_select(kernel_table *k, const char *isa, fer_err *e);

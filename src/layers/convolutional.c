@@ -7,7 +7,10 @@
  * Computation: im2col + GEMM. When a batch has at least as many samples as
  * threads, each thread takes a range of samples; several samples with small
  * outputs are unfolded side by side so each GEMM has >= ~512 columns. Below
- * that (batch 1, latency), samples run one by one with a parallel GEMM. */
+ * that (batch 1, latency), samples run one by one with a parallel GEMM.
+ * Two shapes skip im2col: depthwise convolutions, and convolutions of a
+ * single input plane (a grayscale first layer, where the GEMM's K would be
+ * the kernel's 9 or 25 taps), which runs plane_conv's direct kernel. */
 #include "layers.h"
 
 #include <stdlib.h>
@@ -38,6 +41,24 @@ static int is_pointwise(const conv *p)
 static int is_depthwise(const layer *l, const conv *p)
 {
     return p->groups > 1 && p->groups == l->c && l->out_c == l->c;
+}
+
+/* One input plane, no groups, a small kernel: plane_conv's direct kernel. */
+static int is_single_plane(const layer *l, const conv *p)
+{
+    return l->c == 1 && p->groups == 1 && p->kh * p->kw <= PLANE_CONV_MAX_TAPS;
+}
+
+/* Floats of a thread's first workspace slice: unfolded columns, or the
+ * bordered plane and its gradient for plane_conv. */
+static size_t col_floats(const layer *l, const conv *p)
+{
+    size_t n = (size_t)l->out_h * l->out_w, cols = (size_t)(l->c / p->groups) * p->kh * p->kw * p->nb * n;
+    if (is_single_plane(l, p)) {
+        size_t pad = 2 * plane_conv_pad_floats(l->out_h, l->out_w, p->kh, p->kw, p->sh, p->sw);
+        if (pad > cols) cols = pad;
+    }
+    return cols;
 }
 
 static int conv_make(layer *l, const cfg_file *f, cfg_section *s, network *net, fer_err *e)
@@ -99,7 +120,7 @@ static int conv_make(layer *l, const cfg_file *f, cfg_section *s, network *net, 
     int mg = filters / p->groups;
     /* per thread: unfolded columns [ksize, nb*n], a GEMM output / gathered
      * gradient [mg, nb*n], and a private dW [filters, ksize] */
-    l->workspace_per_thread = (size_t)ksize * p->nb * n + (size_t)mg * p->nb * n + (size_t)filters * ksize;
+    l->workspace_per_thread = col_floats(l, p) + (size_t)mg * p->nb * n + (size_t)filters * ksize;
     if (is_depthwise(l, p)) l->workspace_per_thread = 0;   /* direct kernel, no columns */
     l->flops = 2.0 * filters * ksize * (double)n;
     return 0;
@@ -121,9 +142,9 @@ static void slices(const layer *l, const network *net, int t, float **col, float
 {
     const conv *p = l->priv;
     size_t n = (size_t)l->out_h * l->out_w;
-    int ksize = l->c / p->groups * p->kh * p->kw, mg = l->out_c / p->groups;
+    int mg = l->out_c / p->groups;
     *col = net->workspace + (size_t)t * net->workspace_per_thread;
-    *tmp = *col + (size_t)ksize * p->nb * n;
+    *tmp = *col + col_floats(l, p);
     *dw = *tmp + (size_t)mg * p->nb * n;
 }
 
@@ -220,6 +241,49 @@ static void dw_backward_part(void *arg, int t)
         }
 }
 
+/* Single-plane forward: thread t takes a range of samples, or with fewer
+ * samples than threads (latency) a range of each sample's filters. */
+static void plane_forward_part(void *arg, int t)
+{
+    conv_job *j = arg;
+    layer *l = j->l;
+    conv *p = l->priv;
+    float *pad, *tmp, *dw;
+    slices(l, j->net, t, &pad, &tmp, &dw);
+    int nt = j->net->ctx->nthreads, n = l->out_h * l->out_w, taps = p->kh * p->kw;
+    int b_lo = 0, b_hi = l->batch, f_lo = 0, f_hi = l->out_c;
+    if (l->batch >= nt) split_range(l->batch, nt, t, &b_lo, &b_hi);
+    else split_range(l->out_c, nt, t, &f_lo, &f_hi);
+    const float *w = l->params[p->weights].data + (size_t)f_lo * taps;
+    for (int b = b_lo; b < b_hi && f_hi > f_lo; b++)
+        plane_conv_forward(j->in + (size_t)b * l->inputs, l->h, l->w, w, f_hi - f_lo, p->kh, p->kw, p->sh, p->sw,
+                           p->ph, p->pw, l->out_h, l->out_w, pad, j->z + (size_t)b * l->outputs + (size_t)f_lo * n);
+}
+
+/* Single-plane backward over samples [lo, hi): kernel gradients into the
+ * thread's private dW (summed by conv_backward), input gradients per sample. */
+static void plane_backward_range(const conv_job *j, int t, int lo, int hi)
+{
+    layer *l = j->l;
+    conv *p = l->priv;
+    float *pad, *tmp, *dw;
+    slices(l, j->net, t, &pad, &tmp, &dw);
+    memset(dw, 0, (size_t)l->out_c * p->kh * p->kw * sizeof *dw);
+    for (int b = lo; b < hi; b++)
+        plane_conv_backward(j->in + (size_t)b * l->inputs, j->dz + (size_t)b * l->outputs, l->h, l->w,
+                            l->params[p->weights].data, l->out_c, p->kh, p->kw, p->sh, p->sw, p->ph, p->pw,
+                            l->out_h, l->out_w, pad, l->frozen ? NULL : dw,
+                            j->din ? j->din + (size_t)b * l->inputs : NULL);
+}
+
+static void plane_backward_part(void *arg, int t)
+{
+    conv_job *j = arg;
+    int lo, hi;
+    split_range(j->l->batch, j->net->ctx->nthreads, t, &lo, &hi);
+    plane_backward_range(j, t, lo, hi);
+}
+
 static void conv_forward(layer *l, network *net, const float *in)
 {
     conv *p = l->priv;
@@ -228,6 +292,9 @@ static void conv_forward(layer *l, network *net, const float *in)
     if (is_depthwise(l, p)) {
         if (nt == 1) dw_forward_part(&j, 0);
         else thread_pool_run(net->ctx->pool, nt, dw_forward_part, &j);
+    } else if (is_single_plane(l, p)) {
+        if (nt == 1) plane_forward_part(&j, 0);
+        else thread_pool_run(net->ctx->pool, nt, plane_forward_part, &j);
     } else if (j.serial) conv_forward_range(&j, 0, 0, l->batch);
     else thread_pool_run(net->ctx->pool, nt, conv_forward_part, &j);
     affine_forward(l, net, &p->tail);
@@ -300,7 +367,9 @@ static void conv_backward(layer *l, network *net, const float *in, float *din)
         else thread_pool_run(net->ctx->pool, nt, dw_backward_part, &j);
         return;
     }
-    if (j.serial) conv_backward_range(&j, 0, 0, l->batch);
+    if (is_single_plane(l, p) && j.serial) plane_backward_range(&j, 0, 0, l->batch);
+    else if (is_single_plane(l, p)) thread_pool_run(net->ctx->pool, nt, plane_backward_part, &j);
+    else if (j.serial) conv_backward_range(&j, 0, 0, l->batch);
     else thread_pool_run(net->ctx->pool, nt, conv_backward_part, &j);
     if (l->frozen) return;
     int used = j.serial ? 1 : nt;
