@@ -5,12 +5,26 @@
  * tap to tap, which defeats store-to-load forwarding. Here the plane is first
  * copied into a zero-bordered buffer wide enough that every output chunk of
  * 16 reads inside it, so each chunk of each filter sums all its taps in
- * registers and is stored once. */
+ * registers and is stored once. The chunk is a GNU C vector (GCC and Clang
+ * lower it to one zmm, two ymm, four xmm or NEON registers): with small
+ * float arrays GCC fell back to scalar code. */
 #include "kernels.h"
 
 #include <string.h>
 
 #define CHUNK 16
+typedef float chunk __attribute__((vector_size(CHUNK * sizeof(float))));
+
+/* *v = 16 floats from p, p + s, ..., p + 15s (unaligned). A macro: a
+ * function returning a chunk would be built for the baseline ISA. */
+#define LOAD_CHUNK(v, p, s)                                           \
+    do {                                                              \
+        if ((s) == 1) {                                               \
+            memcpy(&(v), (p), sizeof(chunk));                         \
+        } else {                                                      \
+            for (int q_ = 0; q_ < CHUNK; q_++) (v)[q_] = (p)[q_ * (s)]; \
+        }                                                             \
+    } while (0)
 
 /* The zero-bordered plane: Hp rows of Wp, where row r, column c hold input
  * (r - ph, c - pw). Wide enough for outputs up to ceil(ow / 16) * 16. */
@@ -37,35 +51,78 @@ static void fill_pad(const float *in, int h, int w, int ph, int pw, int hp, int 
         if (y + ph >= 0) memcpy(pad + (size_t)(y + ph) * wp + pw, in + (size_t)y * w, (size_t)cols * sizeof *in);
 }
 
-FER_SIMD_CLONES
-void plane_conv_forward(const float *in, int h, int w, const float *k, int nf, int kh, int kw, int sh, int sw,
-                        int ph, int pw, int oh, int ow, float *pad, float *out)
+/* The forward pass over the bordered plane. Inlined with constant kh, kw
+ * for the common kernels, so that a chunk's taps and the accumulators stay
+ * in registers: each chunk's tap vectors are loaded once and shared by all
+ * filters, whose sums are independent (no chain across filters). */
+static inline __attribute__((always_inline)) void forward_chunks(const float *pad, int wp, const float *k, int nf,
+                                                                 int kh, int kw, int sh, int sw, int oh, int ow,
+                                                                 float *out)
 {
-    int hp, wp, taps = kh * kw;
+    int taps = kh * kw;
     size_t n = (size_t)oh * ow;
-    pad_dims(oh, ow, kh, kw, sh, sw, &hp, &wp);
-    fill_pad(in, h, w, ph, pw, hp, wp, pad);
     for (int oy = 0; oy < oh; oy++)
         for (int ox0 = 0; ox0 < ow; ox0 += CHUNK) {
             int m = ow - ox0 < CHUNK ? ow - ox0 : CHUNK;
             const float *base = pad + (size_t)oy * sh * wp + (size_t)ox0 * sw;
+            chunk v[PLANE_CONV_MAX_TAPS];   /* v[i*kw + j]: the inputs of tap (i, j) */
+            for (int i = 0; i < kh; i++)
+                for (int j = 0; j < kw; j++) LOAD_CHUNK(v[i * kw + j], base + (size_t)i * wp + j, sw);
             for (int f = 0; f < nf; f++) {
                 const float *kf = k + (size_t)f * taps;
-                float acc[CHUNK] = { 0 };
-                for (int i = 0; i < kh; i++)
-                    for (int j = 0; j < kw; j++) {
-                        float kv = kf[i * kw + j];
-                        const float *s = base + (size_t)i * wp + j;
-                        if (sw == 1)
-                            for (int q = 0; q < CHUNK; q++) acc[q] += kv * s[q];
-                        else
-                            for (int q = 0; q < CHUNK; q++) acc[q] += kv * s[q * sw];
-                    }
+                chunk acc = kf[0] * v[0];
+                for (int t = 1; t < taps; t++) acc += kf[t] * v[t];
                 float *o = out + f * n + (size_t)oy * ow + ox0;
-                if (m == CHUNK) memcpy(o, acc, sizeof acc);
-                else memcpy(o, acc, (size_t)m * sizeof *o);
+                if (m == CHUNK) memcpy(o, &acc, sizeof acc);   /* a constant size: one store */
+                else memcpy(o, &acc, (size_t)m * sizeof(float));
             }
         }
+}
+
+FER_SIMD_CLONES
+void plane_conv_forward(const float *in, int h, int w, const float *k, int nf, int kh, int kw, int sh, int sw,
+                        int ph, int pw, int oh, int ow, float *pad, float *out)
+{
+    int hp, wp;
+    pad_dims(oh, ow, kh, kw, sh, sw, &hp, &wp);
+    fill_pad(in, h, w, ph, pw, hp, wp, pad);
+    if (kh == 3 && kw == 3 && sw == 1) forward_chunks(pad, wp, k, nf, 3, 3, sh, 1, oh, ow, out);
+    else if (kh == 5 && kw == 5 && sw == 1) forward_chunks(pad, wp, k, nf, 5, 5, sh, 1, oh, ow, out);
+    else forward_chunks(pad, wp, k, nf, kh, kw, sh, sw, oh, ow, out);
+}
+
+/* The kernel gradient over the bordered plane, per filter: the tap sums by
+ * lane stay in registers across the plane (constant kh, kw as above). */
+static inline __attribute__((always_inline)) void kernel_grad_chunks(const float *pad, int wp, const float *dz,
+                                                                     int nf, int kh, int kw, int sh, int sw, int oh,
+                                                                     int ow, float *dk)
+{
+    int taps = kh * kw;
+    size_t n = (size_t)oh * ow;
+    for (int f = 0; f < nf; f++) {
+        chunk acc[PLANE_CONV_MAX_TAPS];   /* acc[t]: tap t's partial sums, by lane */
+        for (int t = 0; t < taps; t++) acc[t] = (chunk){ 0 };
+        for (int oy = 0; oy < oh; oy++)
+            for (int ox0 = 0; ox0 < ow; ox0 += CHUNK) {
+                int m = ow - ox0 < CHUNK ? ow - ox0 : CHUNK;
+                chunk dv = { 0 };
+                const float *d = dz + f * n + (size_t)oy * ow + ox0;
+                if (m == CHUNK) memcpy(&dv, d, sizeof dv);
+                else memcpy(&dv, d, (size_t)m * sizeof(float));
+                const float *base = pad + (size_t)oy * sh * wp + (size_t)ox0 * sw;
+                for (int i = 0; i < kh; i++)
+                    for (int j = 0; j < kw; j++) {
+                        chunk v;
+                        LOAD_CHUNK(v, base + (size_t)i * wp + j, sw);
+                        acc[i * kw + j] += dv * v;
+                    }
+            }
+        for (int t = 0; t < taps; t++) {
+            float sum = 0;
+            for (int q = 0; q < CHUNK; q++) sum += acc[t][q];
+            dk[(size_t)f * taps + t] += sum;
+        }
+    }
 }
 
 FER_SIMD_CLONES
@@ -77,31 +134,9 @@ void plane_conv_backward(const float *in, const float *dz, int h, int w, const f
     pad_dims(oh, ow, kh, kw, sh, sw, &hp, &wp);
     if (dk) {
         fill_pad(in, h, w, ph, pw, hp, wp, pad);
-        for (int f = 0; f < nf; f++) {
-            float acc[PLANE_CONV_MAX_TAPS][CHUNK];   /* acc[t][q]: tap t's partial sums, by lane */
-            memset(acc, 0, (size_t)taps * sizeof acc[0]);
-            for (int oy = 0; oy < oh; oy++)
-                for (int ox0 = 0; ox0 < ow; ox0 += CHUNK) {
-                    int m = ow - ox0 < CHUNK ? ow - ox0 : CHUNK;
-                    float dv[CHUNK] = { 0 };
-                    memcpy(dv, dz + f * n + (size_t)oy * ow + ox0, (size_t)m * sizeof *dv);
-                    const float *base = pad + (size_t)oy * sh * wp + (size_t)ox0 * sw;
-                    for (int i = 0; i < kh; i++)
-                        for (int j = 0; j < kw; j++) {
-                            const float *s = base + (size_t)i * wp + j;
-                            float *a = acc[i * kw + j];
-                            if (sw == 1)
-                                for (int q = 0; q < CHUNK; q++) a[q] += dv[q] * s[q];
-                            else
-                                for (int q = 0; q < CHUNK; q++) a[q] += dv[q] * s[q * sw];
-                        }
-                }
-            for (int t = 0; t < taps; t++) {
-                float sum = 0;
-                for (int q = 0; q < CHUNK; q++) sum += acc[t][q];
-                dk[(size_t)f * taps + t] += sum;
-            }
-        }
+        if (kh == 3 && kw == 3 && sw == 1) kernel_grad_chunks(pad, wp, dz, nf, 3, 3, sh, 1, oh, ow, dk);
+        else if (kh == 5 && kw == 5 && sw == 1) kernel_grad_chunks(pad, wp, dz, nf, 5, 5, sh, 1, oh, ow, dk);
+        else kernel_grad_chunks(pad, wp, dz, nf, kh, kw, sh, sw, oh, ow, dk);
     }
     if (!din) return;
     /* the gradient of the bordered plane, then its interior added to din */
@@ -112,11 +147,11 @@ void plane_conv_backward(const float *in, const float *dz, int h, int w, const f
             int m = ow - ox0 < CHUNK ? ow - ox0 : CHUNK;
             float *base = dpad + (size_t)oy * sh * wp + (size_t)ox0 * sw;
             for (int t = 0; t < taps; t++) {
-                float g[CHUNK] = { 0 };   /* g[q] = sum_f k[f][t] * dz[f][oy][ox0 + q] */
+                chunk g = { 0 };   /* g[q] = sum_f k[f][t] * dz[f][oy][ox0 + q] */
                 for (int f = 0; f < nf; f++) {
-                    float kv = k[(size_t)f * taps + t];
-                    const float *d = dz + f * n + (size_t)oy * ow + ox0;
-                    for (int q = 0; q < m; q++) g[q] += kv * d[q];
+                    chunk d = { 0 };
+                    memcpy(&d, dz + f * n + (size_t)oy * ow + ox0, (size_t)m * sizeof(float));
+                    g += k[(size_t)f * taps + t] * d;
                 }
                 float *s = base + (size_t)(t / kw) * wp + t % kw;
                 if (sw == 1)
