@@ -1,10 +1,12 @@
 /* gemm_parallel.c - splits one GEMM into independent row (or column) blocks
- * and runs them on the context's thread pool with the selected kernel. */
+ * and runs them on the context's thread pool with the selected kernel; a
+ * product with at most GEMM_DOT_MAX_M rows and B transposed (a dense layer
+ * at batch 1-4) runs as dot products (gemm_dot), split by columns. */
 #include "kernels.h"
 
 typedef struct gemm_job {
     const kernel_table *k;
-    int ta, tb, M, N, K, lda, ldb, ldc, parts, by_rows;
+    int ta, tb, M, N, K, lda, ldb, ldc, parts, by_rows, dot;
     float alpha, beta;
     const float *A, *B;
     float *C;
@@ -16,7 +18,10 @@ static void gemm_part(void *arg, int t)
     int total = j->by_rows ? j->M : j->N;
     int lo = (int)((long long)total * t / j->parts), hi = (int)((long long)total * (t + 1) / j->parts);
     if (hi <= lo) return;
-    if (j->by_rows) {
+    if (j->dot) {
+        gemm_dot(j->M, hi - lo, j->K, j->alpha, j->A, j->lda, j->B + (size_t)lo * j->ldb, j->ldb, j->beta,
+                 j->C + lo, j->ldc);
+    } else if (j->by_rows) {
         const float *A = j->ta ? j->A + lo : j->A + (size_t)lo * j->lda;
         j->k->gemm(j->ta, j->tb, hi - lo, j->N, j->K, j->alpha, A, j->lda, j->B, j->ldb, j->beta,
                    j->C + (size_t)lo * j->ldc, j->ldc);
@@ -32,10 +37,12 @@ void gemm_parallel(fer_ctx *ctx, int ta, int tb, int M, int N, int K, float alph
 {
     int nt = ctx->nthreads;
     double work = (double)M * N * K;
+    int dot = !ta && tb && M <= GEMM_DOT_MAX_M && N > 0 && K > 0 && alpha != 0;
     if (nt <= 1 || work < 65536.0) {
-        ctx->k.gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        if (dot) gemm_dot(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        else ctx->k.gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
-    gemm_job j = { &ctx->k, ta, tb, M, N, K, lda, ldb, ldc, nt, M >= N, alpha, beta, A, B, C };
+    gemm_job j = { &ctx->k, ta, tb, M, N, K, lda, ldb, ldc, nt, !dot && M >= N, dot, alpha, beta, A, B, C };
     thread_pool_run(ctx->pool, nt, gemm_part, &j);
 }

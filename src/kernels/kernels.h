@@ -54,6 +54,14 @@ void plane_conv_forward(const float *in, int h, int w, const float *k, int nf, i
 void plane_conv_backward(const float *in, const float *dz, int h, int w, const float *k, int nf, int kh, int kw,
                          int sh, int sw, int ph, int pw, int oh, int ow, float *pad, float *dk, float *din);
 
+/* gemm_naive's contract for ta = 0, tb = 1 (C[M,N] = alpha A[M,K] B[N,K]^T
+ * + beta C), as dot products of rows, fp32, no packing: for a dense layer at
+ * batch <= GEMM_DOT_MAX_M, where packing the weights would cost more than the
+ * product. gemm_parallel picks it. */
+#define GEMM_DOT_MAX_M 4
+void gemm_dot(int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb, float beta,
+              float *C, int ldc);
+
 /* Fills the table with the kernels for isa ("auto", "scalar", "avx2", "avx512");
  * fails when the CPU lacks the ISA or it was not built in. */
 int kernels_select(kernel_table *k, const char *isa, fer_err *e);
