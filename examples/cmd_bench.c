@@ -59,6 +59,12 @@ static void profile_layers(network *net, int iters)
     free(fw);
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
 int cmd_bench(int argc, char **argv)
 {
     args a;
@@ -126,6 +132,8 @@ int cmd_bench(int argc, char **argv)
     if (net_set_batch(net, 1, 0, &e)) goto fail;
     fill_random(net, &r);
     int n1 = iters * 10;
+    double *dts = fer_alloc((size_t)n1, sizeof *dts, &e);
+    if (!dts) goto fail;
     double best = 1e9, sum = 0;
     for (int it = -3; it < n1; it++) {
         double t0 = now();
@@ -133,10 +141,15 @@ int cmd_bench(int argc, char **argv)
         double dt = now() - t0;
         if (it >= 0) {
             sum += dt;
+            dts[it] = dt;
             if (dt < best) best = dt;
         }
     }
+    qsort(dts, (size_t)n1, sizeof *dts, cmp_double);
+    double median = n1 % 2 ? dts[n1 / 2] : (dts[n1 / 2 - 1] + dts[n1 / 2]) / 2;
+    fer_free(dts);
     printf("latency_ms_batch1: %.3f\n", 1e3 * sum / n1);
+    printf("latency_ms_batch1_median: %.3f\n", 1e3 * median);
     printf("latency_ms_batch1_best: %.3f\n", 1e3 * best);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
