@@ -109,7 +109,7 @@ static void on_signal(int sig)
 }
 
 static const char train_usage[] =
-    "usage: fer classifier train [DATA] CFG [WEIGHTS] [-epochs N] [-seed N] [-clear] [-backup DIR]\n"
+    "usage: fer classifier train [DATA] CFG [WEIGHTS] [-epochs N] [-lr X] [-seed N] [-clear] [-backup DIR]\n"
     "                            [-limit N] [-limit-valid N] [-stop-after N] [-threads N] [-isa ISA] [-bf16] [-quiet]\n";
 
 static int train(int argc, char **argv)
@@ -119,6 +119,7 @@ static int train(int argc, char **argv)
     train_args t;
     memset(&t, 0, sizeof t);
     t.epochs = args_int(&a, "-epochs", 0);
+    t.lr = args_float(&a, "-lr", 0);
     t.seed = (uint64_t)args_int(&a, "-seed", 1);
     t.clear = args_flag(&a, "-clear");
     t.backup = args_str(&a, "-backup", NULL);
@@ -137,7 +138,7 @@ static int train(int argc, char **argv)
         fer_ctx_free(ctx);
         return cli_fail(&e);
     }
-    if (a.argc < 2 || a.argc > 3) {
+    if (a.argc < 2 || a.argc > 3 || t.lr < 0) {
         fputs(train_usage, stderr);
         data_cfg_free(&d);
         fer_ctx_free(ctx);

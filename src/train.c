@@ -328,6 +328,10 @@ int train_classifier(const train_args *a, fer_ctx *ctx, fer_err *e)
 
     if (net_from_cfg(&net, a->cfg, ctx, e)) goto done;
     net_options *o = &net->opt;
+    if (a->lr > 0) {
+        o->learning_rate = a->lr;
+        if (o->min_lr > o->learning_rate) o->min_lr = o->learning_rate;
+    }
     if (net->loss_layer < 0) {
         fer_fail(e, "%s: no [softmax] layer: nothing to train against", a->cfg);
         goto done;

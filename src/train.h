@@ -89,6 +89,7 @@ typedef struct train_args {
     data_cfg *data;
     int clear;                   /* reset counters: fine-tuning */
     int epochs;                  /* overrides [net] epochs when > 0 */
+    float lr;                    /* overrides [net] learning_rate when > 0 (a warm restart with clear) */
     uint64_t seed;
     int limit_train, limit_valid;/* use only the first N images (tests); 0 = all */
     int stop_after;              /* stop after this many epochs in this run (tests); 0 = off */

@@ -84,4 +84,13 @@ $FER classifier train $out/patience.cfg -limit 512 -limit-valid 128 -epochs 6 -t
 grep -q "early stop" $out/patience.txt || fail "no early stop message"
 [ "$(wc -l < $out/p/patience.log.csv)" -eq 3 ] || fail "early stop should end after 2 epochs"
 ok "early stopping after patience epochs"
+
+# 9. a warm restart: -clear starts a new schedule from the given weights and
+# -lr replaces [net] learning_rate (0.02 in tiny.cfg): halfway through a
+# 2-epoch cosine the rate is 0.005/2, not 0.02/2
+$FER classifier train tests/cfg/tiny.cfg $out/a/tiny_final.weights -clear -lr 0.005 -epochs 2 -stop-after 1 \
+    -limit 1024 -limit-valid 64 -seed 7 -threads 2 -quiet -backup $out/w > $out/warm.txt 2>&1 || fail "warm restart: $(cat $out/warm.txt)"
+lr=$(awk -F, 'NR == 2 { print $6 }' $out/w/tiny.log.csv)
+awk -v lr="$lr" 'BEGIN { exit !(lr > 0.002 && lr < 0.003) }' || fail "-lr 0.005: the rate after epoch 1 of 2 is $lr, expected ~0.0025"
+ok "-clear -lr: a warm restart at a new rate (lr after epoch 1 of 2: $lr)"
 echo "e2e_train: $pass passed, 0 failed"
