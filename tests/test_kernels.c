@@ -7,9 +7,11 @@
  * independent bit-level rounding (fp32 accumulation error only), against
  * the unrounded product within the bf16 bound, and exactly on ties.
  * Last, the direct depthwise and single-plane kernels against im2col + gemm_naive (forward,
- * kernel and input gradients) over odd shapes, strides and paddings. */
+ * kernel and input gradients) over odd shapes, strides and paddings, and
+ * batch norm's kernels against their double-precision twins. */
 #include "check.h"
 #include "kernels/kernels.h"
+#include "kernels/norm.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -482,6 +484,60 @@ static void check_depthwise(void)
     check_plane_case(33, 35, 7, 7, 2, 2, 3, 3, 5, &seed);    /* a 7x7/2 stem (49 taps, the limit) */
 }
 
+/* Batch norm (training statistics, forward and backward) and the bias
+ * gradient against their plain double-precision twins, on plane sizes below,
+ * at and above the 16-lane partial sums, with an offset mean (the variance
+ * pass must subtract it first). Two channel ranges cover c0 > 0. */
+static void check_batchnorm_case(int batch, int C, int spatial, uint64_t *seed)
+{
+    size_t n = (size_t)batch * C * spatial;
+    float *z = malloc(n * sizeof *z), *y = malloc(n * sizeof *y), *yr = malloc(n * sizeof *yr);
+    float *dy = malloc(n * sizeof *dy), *dz = malloc(n * sizeof *dz), *dzr = malloc(n * sizeof *dzr);
+    float *v = calloc((size_t)C * 12, sizeof *v);
+    float *mean = v, *var = v + C, *rm = v + 2 * C, *rv = v + 3 * C, *meanr = v + 4 * C, *varr = v + 5 * C;
+    float *rmr = v + 6 * C, *rvr = v + 7 * C, *scale = v + 8 * C, *bias = v + 9 * C, *ds = v + 10 * C;
+    float *dsr = v + 11 * C;
+    float db[64] = { 0 }, dbr[64] = { 0 }, dbias_sum[64] = { 0 };
+    fill(z, n, seed);
+    fill(dy, n, seed);
+    for (size_t i = 0; i < n; i++) z[i] = 3.0f + 2.0f * z[i];
+    fill(scale, (size_t)C, seed);
+    fill(bias, (size_t)C, seed);
+    for (int c = 0; c < C; c++) rv[c] = rvr[c] = 1.0f;
+    int half = C / 2;
+    batchnorm_forward_train(z, y, mean, var, rm, rv, scale, bias, batch, C, spatial, 0.1f, 0, half);
+    batchnorm_forward_train(z, y, mean, var, rm, rv, scale, bias, batch, C, spatial, 0.1f, half, C);
+    batchnorm_forward_train_naive(z, yr, meanr, varr, rmr, rvr, scale, bias, batch, C, spatial, 0.1f);
+    batchnorm_backward(dz, dy, z, mean, var, NULL, NULL, scale, ds, db, batch, C, spatial, 1, 0, half);
+    batchnorm_backward(dz, dy, z, mean, var, NULL, NULL, scale, ds, db, batch, C, spatial, 1, half, C);
+    batchnorm_backward_naive(dzr, dy, z, meanr, varr, scale, dsr, dbr, batch, C, spatial);
+    bias_backward(dbias_sum, dy, batch, C, spatial, 0, C);
+    double cnt = (double)batch * spatial;
+    for (int c = 0; c < C; c++) {
+        CHECK_CLOSE(mean[c], meanr[c], 1e-6, 1e-6, "bn mean b%d C%d s%d [%d]", batch, C, spatial, c);
+        CHECK_CLOSE(var[c], varr[c], 1e-5, 1e-6, "bn var b%d C%d s%d [%d]", batch, C, spatial, c);
+        CHECK_CLOSE(rm[c], rmr[c], 1e-6, 1e-6, "bn rolling mean [%d]", c);
+        CHECK_CLOSE(rv[c], rvr[c], 1e-5, 1e-6, "bn rolling var [%d]", c);
+        CHECK_CLOSE(db[c], dbr[c], 1e-7 * cnt, 1e-6, "bn dbias b%d C%d s%d [%d]", batch, C, spatial, c);
+        CHECK_CLOSE(ds[c], dsr[c], 1e-7 * cnt, 1e-6, "bn dscale b%d C%d s%d [%d]", batch, C, spatial, c);
+        CHECK_CLOSE(dbias_sum[c], dbr[c], 1e-7 * cnt, 1e-6, "bias_backward b%d C%d s%d [%d]", batch, C, spatial, c);
+    }
+    for (size_t i = 0; i < n; i++) {
+        CHECK_CLOSE(y[i], yr[i], 1e-4, 1e-4, "bn forward b%d C%d s%d [%zu]", batch, C, spatial, i);
+        CHECK_CLOSE(dz[i], dzr[i], 1e-4, 1e-4, "bn backward b%d C%d s%d [%zu]", batch, C, spatial, i);
+    }
+    free(z); free(y); free(yr); free(dy); free(dz); free(dzr); free(v);
+}
+
+static void check_batchnorm(void)
+{
+    static const int shapes[][3] = { { 3, 5, 1 }, { 2, 3, 7 }, { 5, 4, 16 }, { 3, 6, 37 }, { 64, 3, 2304 },
+                                     { 1, 7, 50 }, { 17, 64, 9 } };
+    uint64_t seed = 5;
+    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++)
+        check_batchnorm_case(shapes[i][0], shapes[i][1], shapes[i][2], &seed);
+}
+
 int main(void)
 {
     static const char *const isas[] = { "scalar", "avx2", "avx512" };
@@ -511,5 +567,6 @@ int main(void)
     fer_ctx_free(ctx);
     check_bf16();
     check_depthwise();
+    check_batchnorm();
     return check_summary("test_kernels");
 }

@@ -3,11 +3,69 @@
  * Training normalizes with the biased batch variance and updates the rolling
  * variance with the unbiased one (as PyTorch does); eps = FER_BN_EPS.
  * The normalized value xhat = (z - mean) / sqrt(var + eps) is recomputed in
- * the backward pass instead of being stored. */
+ * the backward pass instead of being stored.
+ *
+ * The sums over a plane run in 16 interleaved partial sums: GCC keeps a float
+ * reduction in source order (one scalar add after another, 3-4 cycles each)
+ * unless the order is spelled out like this, and then vectorizes it. */
 #include "kernels.h"
 #include "norm.h"
 
 #include <math.h>
+
+#define LANES 16
+
+/* sum of p[0, n) */
+static inline float plane_sum(const float *p, int n)
+{
+    float part[LANES] = { 0 };
+    int i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int q = 0; q < LANES; q++) part[q] += p[i + q];
+    float s = 0;
+    for (; i < n; i++) s += p[i];
+    for (int q = 0; q < LANES; q++) s += part[q];
+    return s;
+}
+
+/* sum of (p[i] - m)^2 over [0, n) */
+static inline float plane_sum_sq(const float *p, int n, float m)
+{
+    float part[LANES] = { 0 };
+    int i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int q = 0; q < LANES; q++) {
+            float d = p[i + q] - m;
+            part[q] += d * d;
+        }
+    float s = 0;
+    for (; i < n; i++) s += (p[i] - m) * (p[i] - m);
+    for (int q = 0; q < LANES; q++) s += part[q];
+    return s;
+}
+
+/* *s1 = sum of dy, *s2 = sum of dy * (z - m), over [0, n) */
+static inline void plane_sums_dy(const float *dy, const float *z, int n, float m, float *s1, float *s2)
+{
+    float p1[LANES] = { 0 }, p2[LANES] = { 0 };
+    int i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int q = 0; q < LANES; q++) {
+            p1[q] += dy[i + q];
+            p2[q] += dy[i + q] * (z[i + q] - m);
+        }
+    float a = 0, b = 0;
+    for (; i < n; i++) {
+        a += dy[i];
+        b += dy[i] * (z[i] - m);
+    }
+    for (int q = 0; q < LANES; q++) {
+        a += p1[q];
+        b += p2[q];
+    }
+    *s1 = a;
+    *s2 = b;
+}
 
 void batchnorm_forward_train(const float *z, float *y, float *mean, float *var, float *rolling_mean,
                              float *rolling_var, const float *scale, const float *bias, int batch, int C,
@@ -17,22 +75,9 @@ void batchnorm_forward_train(const float *z, float *y, float *mean, float *var, 
     for (int c = c0; c < c1; c++) {
         /* two passes in float blocks summed in double: exact enough, vectorizable */
         double s = 0, ss = 0;
-        for (int b = 0; b < batch; b++) {
-            const float *p = z + ((size_t)b * C + c) * spatial;
-            float part = 0;
-            for (int i = 0; i < spatial; i++) part += p[i];
-            s += part;
-        }
+        for (int b = 0; b < batch; b++) s += plane_sum(z + ((size_t)b * C + c) * spatial, spatial);
         float m = (float)(s / (double)count);
-        for (int b = 0; b < batch; b++) {
-            const float *p = z + ((size_t)b * C + c) * spatial;
-            float part = 0;
-            for (int i = 0; i < spatial; i++) {
-                float d = p[i] - m;
-                part += d * d;
-            }
-            ss += part;
-        }
+        for (int b = 0; b < batch; b++) ss += plane_sum_sq(z + ((size_t)b * C + c) * spatial, spatial, m);
         double v = ss / (double)count;
         mean[c] = m;
         var[c] = (float)v;
@@ -72,11 +117,8 @@ void batchnorm_backward(float *dz, const float *dy, const float *z, const float 
         double sdy = 0, sdyx = 0;
         for (int b = 0; b < batch; b++) {
             size_t o = ((size_t)b * C + c) * spatial;
-            float p1 = 0, p2 = 0;
-            for (int i = 0; i < spatial; i++) {
-                p1 += dy[o + i];
-                p2 += dy[o + i] * (z[o + i] - mu);
-            }
+            float p1, p2;
+            plane_sums_dy(dy + o, z + o, spatial, mu, &p1, &p2);
             sdy += p1;
             sdyx += p2;
         }
@@ -116,10 +158,7 @@ void bias_backward(float *dbias, const float *dy, int batch, int C, int spatial,
 {
     for (int c = c0; c < c1; c++) {
         double s = 0;
-        for (int b = 0; b < batch; b++) {
-            const float *p = dy + ((size_t)b * C + c) * spatial;
-            for (int i = 0; i < spatial; i++) s += p[i];
-        }
+        for (int b = 0; b < batch; b++) s += plane_sum(dy + ((size_t)b * C + c) * spatial, spatial);
         dbias[c] += (float)s;
     }
 }
