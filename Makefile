@@ -8,7 +8,9 @@
 CC ?= cc
 OPT ?= -O3
 CFLAGS ?= $(OPT) -g
-ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wshadow -Iinclude -Isrc -pthread $(CFLAGS)
+# -fno-math-errno: fer never reads errno after libm calls, and with it GCC
+# may inline and vectorize sqrtf (the Adam update, batch norm)
+ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wshadow -fno-math-errno -Iinclude -Isrc -pthread $(CFLAGS)
 LDLIBS = -lm -pthread
 ARCH := $(shell $(CC) -dumpmachine)
 

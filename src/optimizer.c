@@ -27,54 +27,131 @@ void optimizer_free(optimizer *opt)
     opt->m = opt->v = NULL;
 }
 
-double optimizer_step(optimizer *opt, network *net, float lr, float scale)
+/* One optimizer step split across the thread pool: part t of every trainable
+ * tensor's elements (the update is elementwise, so any split gives the same
+ * bits). Phase 0 sums the squared gradient for clipping, phase 1 updates. */
+typedef struct step_job {
+    optimizer *opt;
+    network *net;
+    float lr, scale, c1, c2;
+    int phase, parts;
+    double norm2[256];   /* phase 0: per part */
+} step_job;
+
+static void tensor_range(const param *p, const step_job *j, int t, size_t *lo, size_t *hi)
 {
+    *lo = p->n * (size_t)t / (size_t)j->parts;
+    *hi = p->n * (size_t)(t + 1) / (size_t)j->parts;
+}
+
+/* sum of g[k]^2 in 16 spelled-out partial sums (so that it vectorizes) */
+static double sum_squares(const float *g, size_t n)
+{
+    float part[16] = { 0 };
+    size_t k = 0;
+    double s = 0;
+    for (; k + 16 <= n; k += 16) {
+        for (int q = 0; q < 16; q++) part[q] += g[k + q] * g[k + q];
+        if ((k & 4095) == 4080) {   /* flush to double every 4096 values */
+            for (int q = 0; q < 16; q++) {
+                s += part[q];
+                part[q] = 0;
+            }
+        }
+    }
+    for (; k < n; k++) s += (double)g[k] * g[k];
+    for (int q = 0; q < 16; q++) s += part[q];
+    return s;
+}
+
+static void sgd_update(float *restrict w, float *restrict m, const float *restrict g, size_t n, float lr,
+                       float scale, float wd, float mom, int nesterov)
+{
+    if (nesterov) {
+        for (size_t k = 0; k < n; k++) {
+            float gk = g[k] * scale + wd * w[k];
+            m[k] = mom * m[k] + gk;
+            w[k] -= lr * (gk + mom * m[k]);
+        }
+    } else {
+        for (size_t k = 0; k < n; k++) {
+            float gk = g[k] * scale + wd * w[k];
+            m[k] = mom * m[k] + gk;
+            w[k] -= lr * m[k];
+        }
+    }
+}
+
+static void adam_update(float *restrict w, float *restrict m, float *restrict v, const float *restrict g, size_t n,
+                        const net_options *o, float lr, float scale, float wd, float c1, float c2)
+{
+    float b1 = o->beta1, b2 = o->beta2, eps = o->epsilon;
+    int adamw = o->optimizer == OPT_ADAMW;
+    for (size_t k = 0; k < n; k++) {
+        float gk = g[k] * scale + (adamw ? 0 : wd * w[k]);
+        m[k] = b1 * m[k] + (1 - b1) * gk;
+        v[k] = b2 * v[k] + (1 - b2) * gk * gk;
+        float step = (m[k] / c1) / (sqrtf(v[k] / c2) + eps);
+        if (adamw) w[k] -= lr * wd * w[k];
+        w[k] -= lr * step;
+    }
+}
+
+static void step_part(void *arg, int t)
+{
+    step_job *j = arg;
+    network *net = j->net;
     const net_options *o = &net->opt;
     double norm2 = 0;
     for (int i = 0; i < net->n; i++) {
         layer *l = &net->layers[i];
-        for (int j = 0; j < l->n_params; j++) {
-            param *p = &l->params[j];
-            if (!p->trainable || l->frozen) continue;
-            for (size_t k = 0; k < p->n; k++) norm2 += (double)p->grad[k] * p->grad[k];
-        }
-    }
-    double norm = sqrt(norm2) * scale;
-    if (o->clip > 0 && norm > o->clip) scale *= (float)(o->clip / norm);
-    opt->t++;
-    float b1 = o->beta1, b2 = o->beta2;
-    float c1 = 1.0f - powf(b1, (float)opt->t), c2 = 1.0f - powf(b2, (float)opt->t);
-    for (int i = 0; i < net->n; i++) {
-        layer *l = &net->layers[i];
         if (l->frozen) continue;
-        for (int j = 0; j < l->n_params; j++) {
-            param *p = &l->params[j];
+        for (int jj = 0; jj < l->n_params; jj++) {
+            param *p = &l->params[jj];
             if (!p->trainable) continue;
-            size_t off = (size_t)(p->data - net->params);
-            float *m = opt->m + off, *v = opt->v + off, *w = p->data;
-            const float *g = p->grad;
-            float wd = p->decay ? o->decay : 0;
-            switch (o->optimizer) {
-            case OPT_SGD:
-                for (size_t k = 0; k < p->n; k++) {
-                    float gk = g[k] * scale + wd * w[k];
-                    m[k] = o->momentum * m[k] + gk;
-                    w[k] -= lr * (o->nesterov ? gk + o->momentum * m[k] : m[k]);
-                }
-                break;
-            case OPT_ADAM:
-            case OPT_ADAMW:
-                for (size_t k = 0; k < p->n; k++) {
-                    float gk = g[k] * scale + (o->optimizer == OPT_ADAM ? wd * w[k] : 0);
-                    m[k] = b1 * m[k] + (1 - b1) * gk;
-                    v[k] = b2 * v[k] + (1 - b2) * gk * gk;
-                    float step = (m[k] / c1) / (sqrtf(v[k] / c2) + o->epsilon);
-                    if (o->optimizer == OPT_ADAMW) w[k] -= lr * wd * w[k];
-                    w[k] -= lr * step;
-                }
-                break;
+            size_t lo, hi;
+            tensor_range(p, j, t, &lo, &hi);
+            if (hi <= lo) continue;
+            if (j->phase == 0) {
+                norm2 += sum_squares(p->grad + lo, hi - lo);
+                continue;
             }
+            size_t off = (size_t)(p->data - net->params) + lo;
+            float wd = p->decay ? o->decay : 0;
+            if (o->optimizer == OPT_SGD)
+                sgd_update(p->data + lo, j->opt->m + off, p->grad + lo, hi - lo, j->lr, j->scale, wd, o->momentum,
+                           o->nesterov);
+            else
+                adam_update(p->data + lo, j->opt->m + off, j->opt->v + off, p->grad + lo, hi - lo, o, j->lr,
+                            j->scale, wd, j->c1, j->c2);
         }
     }
+    if (j->phase == 0) j->norm2[t] = norm2;
+}
+
+double optimizer_step(optimizer *opt, network *net, float lr, float scale)
+{
+    const net_options *o = &net->opt;
+    step_job j = { .opt = opt, .net = net, .lr = lr, .scale = scale, .phase = 0 };
+    j.parts = net->ctx ? net->ctx->nthreads : 1;
+    if (j.parts > 256) j.parts = 256;
+    /* small networks (the tests') are not worth waking the pool for */
+    int threaded = j.parts > 1 && net->n_param_floats >= 65536;
+    if (!threaded) j.parts = 1;
+    double norm = 0;
+    if (o->clip > 0) {
+        if (threaded) thread_pool_run(net->ctx->pool, j.parts, step_part, &j);
+        else step_part(&j, 0);
+        double norm2 = 0;
+        for (int t = 0; t < j.parts; t++) norm2 += j.norm2[t];
+        norm = sqrt(norm2) * scale;
+        if (norm > o->clip) j.scale *= (float)(o->clip / norm);
+    }
+    opt->t++;
+    j.c1 = 1.0f - powf(o->beta1, (float)opt->t);
+    j.c2 = 1.0f - powf(o->beta2, (float)opt->t);
+    j.phase = 1;
+    if (threaded) thread_pool_run(net->ctx->pool, j.parts, step_part, &j);
+    else step_part(&j, 0);
     return norm;
 }

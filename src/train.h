@@ -50,7 +50,9 @@ int optimizer_init(optimizer *opt, const network *net, fer_err *e);
 void optimizer_free(optimizer *opt);
 /* One update from net->grads (already averaged over the batch); scale
  * multiplies the gradients first (e.g. 1/subdivisions). Frozen layers and
- * non-trainable tensors are left untouched. Returns the gradient norm. */
+ * non-trainable tensors are left untouched. Runs on net->ctx's threads.
+ * Returns the gradient norm (scaled) when [net] clip is set, else 0 (the
+ * norm is computed only for clipping). */
 double optimizer_step(optimizer *opt, network *net, float lr, float scale);
 
 typedef struct schedule_state {
