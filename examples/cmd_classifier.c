@@ -2,8 +2,8 @@
 #include "cli.h"
 #include "train.h"
 
+#include <math.h>
 #include <signal.h>
-
 #include <stdlib.h>
 #include <string.h>
 
@@ -119,7 +119,7 @@ static int train(int argc, char **argv)
     train_args t;
     memset(&t, 0, sizeof t);
     t.epochs = args_int(&a, "-epochs", 0);
-    t.lr = args_float(&a, "-lr", 0);
+    const char *lr = args_str(&a, "-lr", NULL);
     t.seed = (uint64_t)args_int(&a, "-seed", 1);
     t.clear = args_flag(&a, "-clear");
     t.backup = args_str(&a, "-backup", NULL);
@@ -138,7 +138,17 @@ static int train(int argc, char **argv)
         fer_ctx_free(ctx);
         return cli_fail(&e);
     }
-    if (a.argc < 2 || a.argc > 3 || t.lr < 0) {
+    if (lr) {
+        char *end;
+        t.lr = strtof(lr, &end);
+        if (end == lr || *end || !isfinite(t.lr) || t.lr <= 0) {
+            fprintf(stderr, "fer classifier train: -lr %s: the learning rate must be a number > 0\n", lr);
+            data_cfg_free(&d);
+            fer_ctx_free(ctx);
+            return 2;
+        }
+    }
+    if (a.argc < 2 || a.argc > 3) {
         fputs(train_usage, stderr);
         data_cfg_free(&d);
         fer_ctx_free(ctx);

@@ -29,7 +29,9 @@ void optimizer_free(optimizer *opt)
 
 /* One optimizer step split across the thread pool: part t of every trainable
  * tensor's elements (the update is elementwise, so any split gives the same
- * bits). Phase 0 sums the squared gradient for clipping, phase 1 updates. */
+ * bits). Phase 0 sums the squared gradient for clipping (its summation order,
+ * and so the last bits of a clipped step, depend on the thread count), phase
+ * 1 updates. */
 typedef struct step_job {
     optimizer *opt;
     network *net;
@@ -44,23 +46,16 @@ static void tensor_range(const param *p, const step_job *j, int t, size_t *lo, s
     *hi = p->n * (size_t)(t + 1) / (size_t)j->parts;
 }
 
-/* sum of g[k]^2 in 16 spelled-out partial sums (so that it vectorizes) */
+/* sum of g[k]^2 in double (a float square overflows past ~1.8e19) over 8
+ * spelled-out partial sums, so that it vectorizes */
 static double sum_squares(const float *g, size_t n)
 {
-    float part[16] = { 0 };
+    double part[8] = { 0 }, s = 0;
     size_t k = 0;
-    double s = 0;
-    for (; k + 16 <= n; k += 16) {
-        for (int q = 0; q < 16; q++) part[q] += g[k + q] * g[k + q];
-        if ((k & 4095) == 4080) {   /* flush to double every 4096 values */
-            for (int q = 0; q < 16; q++) {
-                s += part[q];
-                part[q] = 0;
-            }
-        }
-    }
+    for (; k + 8 <= n; k += 8)
+        for (int q = 0; q < 8; q++) part[q] += (double)g[k + q] * g[k + q];
     for (; k < n; k++) s += (double)g[k] * g[k];
-    for (int q = 0; q < 16; q++) s += part[q];
+    for (int q = 0; q < 8; q++) s += part[q];
     return s;
 }
 

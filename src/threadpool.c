@@ -4,7 +4,8 @@
  * Waking a sleeping thread costs tens of microseconds (more in a VM), and a
  * batch-1 forward pass runs ~30 parallel regions of ~50-100 us each, so both
  * sides spin briefly before they sleep: a worker watches the job counter for
- * SPIN_ROUNDS pauses after its last job (~0.1 ms) and only then waits on the
+ * SPIN_ROUNDS pause instructions after its last job (tens of microseconds to
+ * ~0.25 ms, by CPU) and only then waits on the
  * condition variable; the caller watches the count of unfinished indices
  * the same way before it waits. A job is published under the mutex, and the
  * caller broadcasts only when a worker sleeps. */
@@ -94,7 +95,12 @@ thread_pool *thread_pool_new(int nthreads, fer_err *e)
     atomic_init(&p->pending, 0);
     if (nthreads > 1) {
         p->threads = calloc((size_t)nthreads - 1, sizeof *p->threads);
-        if (!p->threads) { thread_pool_free(p); fer_fail(e, "out of memory"); return NULL; }
+        if (!p->threads) {
+            p->nthreads = 1;   /* no workers to join */
+            thread_pool_free(p);
+            fer_fail(e, "out of memory");
+            return NULL;
+        }
         for (int i = 0; i < nthreads - 1; i++)
             if (pthread_create(&p->threads[i], NULL, worker, p)) {
                 p->nthreads = i + 1;

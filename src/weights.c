@@ -2,7 +2,8 @@
  * Header: int32 major, minor, revision; then `seen` (images trained on) as
  * uint64 when major*10+minor >= 2, else uint32. Then each layer's parameter
  * tensors in order as little-endian float32 (see each layer for its order).
- * fer writes version 0.2.5. Files are written to a temporary and renamed.
+ * fer writes version 0.2.5 (0.2.f16 for the extension below). Files are
+ * written to a temporary and renamed.
  *
  * fer's extension, for shipping large models: revision FER_HALF_REVISION
  * (the bytes "f16\0") marks a file whose values are IEEE binary16 (2 bytes
@@ -34,8 +35,7 @@ uint16_t half_from_float(float v)
     if (x < 0x38800000) {                       /* below 2^-14: a subnormal half, units of 2^-24 */
         int shift = 126 - (int)(x >> 23);       /* value = mant * 2^-24 >> shift */
         if (shift > 25) return sign;
-        uint32_t mant = (x & 0x7fffff) | 0x800000;
-        if ((x >> 23) == 0) return sign;        /* float subnormals are far below 2^-25 */
+        uint32_t mant = (x & 0x7fffff) | 0x800000;   /* float subnormals returned above (shift > 25) */
         uint32_t q = mant >> shift, rem = mant & ((1u << shift) - 1), halfway = 1u << (shift - 1);
         if (rem > halfway || (rem == halfway && (q & 1))) q++;
         return sign | (uint16_t)q;

@@ -93,4 +93,22 @@ $FER classifier train tests/cfg/tiny.cfg $out/a/tiny_final.weights -clear -lr 0.
 lr=$(awk -F, 'NR == 2 { print $6 }' $out/w/tiny.log.csv)
 awk -v lr="$lr" 'BEGIN { exit !(lr > 0.002 && lr < 0.003) }' || fail "-lr 0.005: the rate after epoch 1 of 2 is $lr, expected ~0.0025"
 ok "-clear -lr: a warm restart at a new rate (lr after epoch 1 of 2: $lr)"
+for bad in nan inf 0 -1 abc 1e-3x; do
+    $FER classifier train tests/cfg/tiny.cfg -lr $bad -limit 512 -quiet -backup $out/w > $out/badlr.txt 2>&1
+    [ $? -eq 2 ] && grep -q -- "-lr $bad" $out/badlr.txt || fail "-lr $bad was not refused: $(cat $out/badlr.txt)"
+done
+ok "-lr nan/inf/0/-1/abc/1e-3x refused"
+
+# 10. fer convert: half precision and back; half the bytes, the same predictions
+$FER convert tests/cfg/tiny.cfg $out/a/tiny_final.weights $out/half.weights -half > /dev/null || fail "convert -half"
+$FER convert tests/cfg/tiny.cfg $out/half.weights $out/back.weights > /dev/null || fail "convert back"
+full=$(stat -c %s $out/a/tiny_final.weights); half=$(stat -c %s $out/half.weights)
+[ $(( (full - 20) / 2 + 20 )) -eq $half ] || fail "half file is $half bytes for a $full-byte file"
+[ "$(stat -c %s $out/back.weights)" -eq $full ] || fail "converted back to $(stat -c %s $out/back.weights) bytes"
+a1=$($FER classifier valid tests/cfg/tiny.cfg $out/a/tiny_final.weights -threads 2 | tail -1)
+a2=$($FER classifier valid tests/cfg/tiny.cfg $out/half.weights -threads 2 | tail -1)
+echo "  accuracy float32: $a1, half: $a2"
+awk -v x="${a1#accuracy: }" -v y="${a2#accuracy: }" 'BEGIN { d = x - y; exit !(d < 0.003 && d > -0.003) }' \
+    || fail "half weights changed the accuracy: $a1 vs $a2"
+ok "fer convert -half: $half of $full bytes, $a2 vs $a1"
 echo "e2e_train: $pass passed, 0 failed"

@@ -464,6 +464,24 @@ static void check_plane_case(int h, int w, int kh, int kw, int sh, int sw, int p
     free(dcol); free(pad);
 }
 
+/* Input columns that no output reads (5x10, 3x3 stride 2: column 9)
+ * hold Inf: the kernel gradient must stay finite (the lanes past the last
+ * output must not multiply a zero dz by it). */
+static void check_plane_unread_inf(void)
+{
+    int h = 5, w = 10, oh = 2, ow = 4;
+    float in[50], k[9], dz[8], out[8], dk[9] = { 0 };
+    float *pad = malloc(2 * plane_conv_pad_floats(oh, ow, 3, 3, 2, 2) * sizeof *pad);
+    for (int i = 0; i < h * w; i++) in[i] = i % w == 9 ? INFINITY : 0.5f;
+    for (int i = 0; i < 9; i++) k[i] = 0.25f;
+    for (int i = 0; i < 8; i++) dz[i] = 1.0f;
+    plane_conv_forward(in, h, w, k, 1, 3, 3, 2, 2, 0, 0, oh, ow, pad, out);
+    plane_conv_backward(in, dz, h, w, k, 1, 3, 3, 2, 2, 0, 0, oh, ow, pad, dk, NULL);
+    for (int i = 0; i < 8; i++) CHECK(out[i] == 9 * 0.125f, "unread Inf column: out[%d] = %g", i, out[i]);
+    for (int i = 0; i < 9; i++) CHECK(dk[i] == 4.0f, "unread Inf column: dk[%d] = %g, expected 4", i, dk[i]);
+    free(pad);
+}
+
 static void check_depthwise(void)
 {
     static const int shapes[][8] = {
@@ -482,6 +500,7 @@ static void check_depthwise(void)
     check_plane_case(48, 48, 3, 3, 1, 1, 1, 1, 64, &seed);   /* shallow.cfg's first layer */
     check_plane_case(75, 75, 3, 3, 2, 2, 0, 0, 7, &seed);    /* inceptionv3.cfg's stem, 3x3/2 valid */
     check_plane_case(33, 35, 7, 7, 2, 2, 3, 3, 5, &seed);    /* a 7x7/2 stem (49 taps, the limit) */
+    check_plane_unread_inf();
 }
 
 /* Batch norm (training statistics, forward and backward) and the bias

@@ -57,7 +57,9 @@ void plane_conv_backward(const float *in, const float *dz, int h, int w, const f
 /* gemm_naive's contract for ta = 0, tb = 1 (C[M,N] = alpha A[M,K] B[N,K]^T
  * + beta C), as dot products of rows, fp32, no packing: for a dense layer at
  * batch <= GEMM_DOT_MAX_M, where packing the weights would cost more than the
- * product. gemm_parallel picks it. */
+ * product. gemm_parallel picks it, also under -bf16: such products are then
+ * exact fp32, so a dense layer's outputs at batch <= 4 differ in the last
+ * bits from the same inputs in a larger (bf16) batch. */
 #define GEMM_DOT_MAX_M 4
 void gemm_dot(int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb, float beta,
               float *C, int ldc);

@@ -42,10 +42,16 @@ size_t plane_conv_pad_floats(int oh, int ow, int kh, int kw, int sh, int sw)
     return (size_t)hp * wp;
 }
 
-static void fill_pad(const float *in, int h, int w, int ph, int pw, int hp, int wp, float *pad)
+/* Copies only the input columns some output reads ((ow-1)*sw + kw - pw of
+ * them at most): the lanes past the last output read the zeros beyond, so
+ * an Inf in an unread column cannot reach the kernel gradient as 0 * Inf. */
+static void fill_pad(const float *in, int h, int w, int ph, int pw, int hp, int wp, int ow, int kw, int sw,
+                     float *pad)
 {
     memset(pad, 0, (size_t)hp * wp * sizeof *pad);
     int cols = w < wp - pw ? w : wp - pw;
+    int used = (ow - 1) * sw + kw - pw;
+    if (cols > used) cols = used;
     if (cols <= 0) return;
     for (int y = 0; y < h && y + ph < hp; y++)
         if (y + ph >= 0) memcpy(pad + (size_t)(y + ph) * wp + pw, in + (size_t)y * w, (size_t)cols * sizeof *in);
@@ -85,7 +91,7 @@ void plane_conv_forward(const float *in, int h, int w, const float *k, int nf, i
 {
     int hp, wp;
     pad_dims(oh, ow, kh, kw, sh, sw, &hp, &wp);
-    fill_pad(in, h, w, ph, pw, hp, wp, pad);
+    fill_pad(in, h, w, ph, pw, hp, wp, ow, kw, sw, pad);
     if (kh == 3 && kw == 3 && sw == 1) forward_chunks(pad, wp, k, nf, 3, 3, sh, 1, oh, ow, out);
     else if (kh == 5 && kw == 5 && sw == 1) forward_chunks(pad, wp, k, nf, 5, 5, sh, 1, oh, ow, out);
     else forward_chunks(pad, wp, k, nf, kh, kw, sh, sw, oh, ow, out);
@@ -133,7 +139,7 @@ void plane_conv_backward(const float *in, const float *dz, int h, int w, const f
     size_t n = (size_t)oh * ow;
     pad_dims(oh, ow, kh, kw, sh, sw, &hp, &wp);
     if (dk) {
-        fill_pad(in, h, w, ph, pw, hp, wp, pad);
+        fill_pad(in, h, w, ph, pw, hp, wp, ow, kw, sw, pad);
         if (kh == 3 && kw == 3 && sw == 1) kernel_grad_chunks(pad, wp, dz, nf, 3, 3, sh, 1, oh, ow, dk);
         else if (kh == 5 && kw == 5 && sw == 1) kernel_grad_chunks(pad, wp, dz, nf, 5, 5, sh, 1, oh, ow, dk);
         else kernel_grad_chunks(pad, wp, dz, nf, kh, kw, sh, sw, oh, ow, dk);

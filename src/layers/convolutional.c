@@ -118,7 +118,8 @@ static int conv_make(layer *l, const cfg_file *f, cfg_section *s, network *net, 
     p->nb = (int)((CONV_MIN_COLUMNS + n - 1) / n);
     if (p->nb > 64) p->nb = 64;
     int mg = filters / p->groups;
-    /* per thread: unfolded columns [ksize, nb*n], a GEMM output / gathered
+    /* per thread: unfolded columns [ksize, nb*n] (or plane_conv's bordered
+     * plane and its gradient, if larger: col_floats), a GEMM output / gathered
      * gradient [mg, nb*n], and a private dW [filters, ksize] */
     l->workspace_per_thread = col_floats(l, p) + (size_t)mg * p->nb * n + (size_t)filters * ksize;
     if (is_depthwise(l, p)) l->workspace_per_thread = 0;   /* direct kernel, no columns */
