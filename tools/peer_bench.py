@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """peer_bench.py - the same network as a fer cfg, timed in PyTorch and in
-OpenCV's dnn module on random data, side by side with `fer bench` in one
-invocation, printing images/s and the ratios. For benchmarking only.
+OpenCV's dnn module on random data, side by side with `fer bench` (fp32, and
+-bf16 where the CPU has AVX512_BF16) in one invocation, printing images/s and
+the ratios. For benchmarking only.
 
 usage: /usr/bin/python3 tools/peer_bench.py CFG [--fer ./fer] [--batch 64]
            [--threads 2] [--iters 10] [--opencv-cfg CFG2]
@@ -187,9 +188,9 @@ def bench_opencv(cfg, batch, threads, iters):
     return infer, lat, cv2.__version__
 
 
-def bench_fer(fer, cfg, batch, threads, iters):
-    out = subprocess.run([fer, "bench", cfg, "-batch", str(batch), "-threads", str(threads), "-iters", str(iters)],
-                         check=True, capture_output=True, text=True).stdout
+def bench_fer(fer, cfg, batch, threads, iters, extra=()):
+    out = subprocess.run([fer, "bench", cfg, "-batch", str(batch), "-threads", str(threads), "-iters", str(iters),
+                          *extra], check=True, capture_output=True, text=True).stdout
     vals = dict(re.findall(r"^(\w+): ([0-9.]+)$", out, re.M))
     return {k: float(v) for k, v in vals.items()}, out
 
@@ -203,21 +204,34 @@ def main():
     ap.add_argument("--iters", type=int, default=10)
     ap.add_argument("--opencv-cfg")
     a = ap.parse_args()
-    fer, raw = bench_fer(a.fer, a.cfg, a.batch, a.threads, a.iters)
-    print("fer %s batch %d threads %d" % (a.cfg, a.batch, a.threads))
-    print("  fer:     train %7.1f img/s  infer %7.1f img/s  latency %6.2f ms  (%s, peak RSS %.0f MB)"
-          % (fer["train_img_per_s"], fer["infer_img_per_s"], fer["latency_ms_batch1"],
-             re.search(r"^isa: (\w+)", raw, re.M).group(1), fer["peak_rss_mb"]))
+    runs = []   # (label, numbers): fp32, and bf16 where the CPU has it
+    for label, extra in (("fp32", ()), ("bf16", ("-bf16",))):
+        try:
+            fer, raw = bench_fer(a.fer, a.cfg, a.batch, a.threads, a.iters, extra)
+        except subprocess.CalledProcessError as e:
+            print("  fer %s: skipped (%s)" % (label, (e.stderr or "").strip().splitlines()[-1:] or e))
+            continue
+        runs.append((label, fer))
+        if label == "fp32":
+            print("fer %s batch %d threads %d (%s)" % (a.cfg, a.batch, a.threads,
+                                                     re.search(r"^isa: (\w+)", raw, re.M).group(1)))
+        print("  fer %s: train %7.1f img/s  infer %7.1f img/s  latency %6.2f ms (median %.2f)  peak RSS %.0f MB"
+              % (label, fer["train_img_per_s"], fer["infer_img_per_s"], fer["latency_ms_batch1"],
+                 fer.get("latency_ms_batch1_median", float("nan")), fer["peak_rss_mb"]))
     try:
         tt, ti, tl, ver = bench_torch(a.cfg, a.batch, a.threads, a.iters)
-        print("  pytorch: train %7.1f img/s  infer %7.1f img/s  latency %6.2f ms  (torch %s)" % (tt, ti, tl, ver))
-        print("  ratio fer/pytorch: train %.2fx  infer %.2fx" % (fer["train_img_per_s"] / tt, fer["infer_img_per_s"] / ti))
+        print("  pytorch:  train %7.1f img/s  infer %7.1f img/s  latency %6.2f ms  (torch %s)" % (tt, ti, tl, ver))
+        for label, fer in runs:
+            print("  ratio fer %s / pytorch: train %.2fx  infer %.2fx"
+                  % (label, fer["train_img_per_s"] / tt, fer["infer_img_per_s"] / ti))
     except ImportError as e:
         print("  pytorch: skipped (%s)" % e)
     try:
         oi, ol, ver = bench_opencv(a.opencv_cfg or a.cfg, a.batch, a.threads, a.iters)
-        print("  opencv:  infer %7.1f img/s  latency %6.2f ms  (OpenCV %s dnn, %s)" % (oi, ol, ver, a.opencv_cfg or a.cfg))
-        print("  ratio fer/opencv: infer %.2fx  latency %.2fx" % (fer["infer_img_per_s"] / oi, ol / fer["latency_ms_batch1"]))
+        print("  opencv:   infer %7.1f img/s  latency %6.2f ms  (OpenCV %s dnn, %s)" % (oi, ol, ver, a.opencv_cfg or a.cfg))
+        for label, fer in runs:
+            print("  ratio fer %s / opencv: infer %.2fx  latency %.2fx"
+                  % (label, fer["infer_img_per_s"] / oi, ol / fer["latency_ms_batch1"]))
     except ImportError as e:
         print("  opencv: skipped (%s)" % e)
 
