@@ -283,7 +283,10 @@ static int weights_prefix_layers(const network *net, const char *path)
     if (size < 0 || hdr[0] < 0 || hdr[1] < 0 || hdr[0] >= 1000 || hdr[1] >= 1000) return -1;   /* weights_load explains */
     size_t off = 12 + (hdr[0] * 10 + hdr[1] >= 2 ? 8 : 4);
     for (int i = 0; i < net->n && off <= (size_t)size; i++) {
-        if (off == (size_t)size) return i;
+        if (off == (size_t)size) {
+            while (i < net->n && net->layers[i].n_params == 0) i++;   /* e.g. the final [softmax] */
+            return i;
+        }
         for (int j = 0; j < net->layers[i].n_params; j++)
             off += net->layers[i].params[j].n * (size_t)weights_value_size(hdr);
     }
@@ -295,7 +298,7 @@ static int weights_prefix_layers(const network *net, const char *path)
 static int load_start_weights(network *net, const train_args *a, fer_err *e)
 {
     int upto = a->clear ? weights_prefix_layers(net, a->weights) : -1;
-    if (upto < 0) return weights_load(net, a->weights, -1, e);
+    if (upto < 0 || upto == net->n) return weights_load(net, a->weights, -1, e);
     if (weights_load(net, a->weights, upto, e)) return -1;
     if (!a->quiet)
         fprintf(stderr, "loaded the first %d of %d layers from %s; the layers above start fresh\n", upto, net->n,

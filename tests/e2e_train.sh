@@ -89,7 +89,9 @@ ok "early stopping after patience epochs"
 # -lr replaces [net] learning_rate (0.02 in tiny.cfg): halfway through a
 # 2-epoch cosine the rate is 0.005/2, not 0.02/2
 $FER classifier train tests/cfg/tiny.cfg $out/a/tiny_final.weights -clear -lr 0.005 -epochs 2 -stop-after 1 \
-    -limit 1024 -limit-valid 64 -seed 7 -threads 2 -quiet -backup $out/w > $out/warm.txt 2>&1 || fail "warm restart: $(cat $out/warm.txt)"
+    -limit 1024 -limit-valid 64 -seed 7 -threads 2 -backup $out/w > $out/warm.txt 2>&1 || fail "warm restart: $(cat $out/warm.txt)"
+# a whole weights file (its last layer, [softmax], has no parameters) is not a partial one
+grep -q "loaded the first" $out/warm.txt && fail "a full weights file was reported as partial: $(grep 'loaded the first' $out/warm.txt)"
 lr=$(awk -F, 'NR == 2 { print $6 }' $out/w/tiny.log.csv)
 awk -v lr="$lr" 'BEGIN { exit !(lr > 0.002 && lr < 0.003) }' || fail "-lr 0.005: the rate after epoch 1 of 2 is $lr, expected ~0.0025"
 ok "-clear -lr: a warm restart at a new rate (lr after epoch 1 of 2: $lr)"
