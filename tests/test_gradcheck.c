@@ -650,6 +650,19 @@ static const gcase cases[] = {
     { "conv batch 5 groups stride", "[net]\nwidth=6\nheight=5\nchannels=4\n"
                                     "[convolutional]\nfilters=4\nsize=3\nstride=2\npad=1\ngroups=2\nactivation=linear\n",
       5, 0, 0, 0, 1, 0 },
+    /* 3x3 stride 1 with >= 8 channels in and out and a batch of >= 2
+     * (threads): forward and input gradient by Winograd F(2x2, 3x3); odd
+     * output sizes leave partial tiles; padding 0 and 2 make the input
+     * gradient's padding 2 and 0 */
+    { "conv winograd pad 1 on 5x4", "[net]\nwidth=5\nheight=4\nchannels=8\n"
+                                    "[convolutional]\nfilters=9\nsize=3\npad=1\nbatch_normalize=1\nactivation=tanh\n",
+      3, 1, 0, 0, 1, FLOOR_BN_TRAIN },
+    { "conv winograd no pad on 6x5", "[net]\nwidth=6\nheight=5\nchannels=9\n"
+                                     "[convolutional]\nfilters=8\nsize=3\nactivation=linear\n",
+      2, 0, 0, 0, 1, 0 },
+    { "conv winograd padding=2 on 3x3", "[net]\nwidth=3\nheight=3\nchannels=8\n"
+                                        "[convolutional]\nfilters=8\nsize=3\npadding=2\nactivation=linear\n",
+      4, 0, 0, 0, 1, 0 },
     /* large enough (batch * outputs >= 16384) for the threaded maxpool and
      * batch-norm/activation tail; smooth after the pool, so that parameter
      * probes cross no kink */

@@ -54,6 +54,27 @@ void plane_conv_forward(const float *in, int h, int w, const float *k, int nf, i
 void plane_conv_backward(const float *in, const float *dz, int h, int w, const float *k, int nf, int kh, int kw,
                          int sh, int sw, int ph, int pw, int oh, int ow, float *pad, float *dk, float *din);
 
+/* 3x3 stride-1 convolution by Winograd's F(2x2, 3x3) (winograd.c explains
+ * the transforms). The convolution of C input planes [h, w] (zero padding
+ * ph, pw <= 2) with M filters is, over th x tw tiles of 2x2 outputs
+ * (th = ceil(oh/2), tw = ceil(ow/2)):
+ *   winograd_filters:  U [16][M][C] from w [M][C][3][3], for filters
+ *                      [m_lo, m_hi); flip = 1 instead writes U [16][C][M]
+ *                      from the filters rotated by 180 degrees, the
+ *                      filters of the input gradient
+ *   winograd_input:    V [16][C][ldv], columns t0 .. t0 + th*tw - 1, from
+ *                      in [C][h][w]; plane: winograd_plane_floats scratch
+ *   (caller)           M_xi [M][ldm] = U_xi [M][C] * V_xi [C][ldv], 16 GEMMs
+ *   winograd_output:   out [M][oh][ow] = (add ? out + : ) the outputs of
+ *                      columns t0 .. of M [16][M][ldm]. */
+#define WINOGRAD_MAX_TW 64   /* winograd_output works through rows of tiles in runs of this many */
+void winograd_filters(const float *w, int M, int C, int flip, int m_lo, int m_hi, float *U);
+size_t winograd_plane_floats(int th, int tw);
+void winograd_input(const float *in, int C, int h, int w, int ph, int pw, int th, int tw, float *plane,
+                    float *V, size_t ldv, size_t t0);
+void winograd_output(const float *Mt, int M, size_t ldm, size_t t0, int th, int tw, int oh, int ow, int add,
+                     float *out);
+
 /* gemm_naive's contract for ta = 0, tb = 1 (C[M,N] = alpha A[M,K] B[N,K]^T
  * + beta C), as dot products of rows, fp32, no packing: for a dense layer at
  * batch <= GEMM_DOT_MAX_M, where packing the weights would cost more than the

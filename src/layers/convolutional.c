@@ -23,6 +23,8 @@ typedef struct conv {
     affine_tail tail;
     int weights;            /* param index */
     int nb;                 /* samples unfolded side by side per GEMM */
+    int wino;               /* batched passes run Winograd F(2x2, 3x3) */
+    int wino_cs;            /* samples per Winograd GEMM block */
 } conv;
 
 static const char *const conv_keys[] = {
@@ -49,6 +51,42 @@ static int is_single_plane(const layer *l, const conv *p)
     return l->c == 1 && p->groups == 1 && p->kh * p->kw <= PLANE_CONV_MAX_TAPS;
 }
 
+/* A 3x3 stride-1 convolution of several channels: with a batch of at least
+ * one sample per thread, its forward pass and input gradient run as
+ * Winograd F(2x2, 3x3) (16 multiply-adds per 2x2 outputs and channel pair
+ * instead of 36); the kernel gradient stays im2col + GEMM. Padding up to 2
+ * (the input gradient is then a convolution with padding 2 - pad). */
+#define WINO_MIN_CHANNELS 8
+#define WINO_TILES 256   /* about this many 2x2 tiles per GEMM */
+
+static int is_winograd(const layer *l, const conv *p)
+{
+    return p->kh == 3 && p->kw == 3 && p->sh == 1 && p->sw == 1 && p->groups == 1 && p->ph <= 2 &&
+           p->pw <= 2 && l->c >= WINO_MIN_CHANNELS && l->out_c >= WINO_MIN_CHANNELS;
+}
+
+/* Tiles per sample of the forward pass (output grid) and of the input
+ * gradient (input grid); the larger sizes the buffers. */
+static int wino_tiles(const layer *l)
+{
+    int fw = ((l->out_h + 1) / 2) * ((l->out_w + 1) / 2), bw = ((l->h + 1) / 2) * ((l->w + 1) / 2);
+    return fw > bw ? fw : bw;
+}
+
+static size_t wino_plane(const layer *l)
+{
+    size_t a = winograd_plane_floats((l->out_h + 1) / 2, (l->out_w + 1) / 2);
+    size_t b = winograd_plane_floats((l->h + 1) / 2, (l->w + 1) / 2);
+    return ((a > b ? a : b) + 15) & ~(size_t)15;
+}
+
+/* A thread's Winograd scratch: the bordered plane, V and M. */
+static size_t wino_floats(const layer *l, const conv *p)
+{
+    if (!p->wino) return 0;
+    return wino_plane(l) + (size_t)16 * (l->c + l->out_c) * p->wino_cs * wino_tiles(l);
+}
+
 /* Floats of a thread's first workspace slice: unfolded columns, or the
  * bordered plane and its gradient for plane_conv. */
 static size_t col_floats(const layer *l, const conv *p)
@@ -59,6 +97,15 @@ static size_t col_floats(const layer *l, const conv *p)
         if (pad > cols) cols = pad;
     }
     return cols;
+}
+
+/* The part of a thread's slice before its private dW: the unfolded columns
+ * and GEMM output, or the Winograd scratch, whichever is larger. */
+static size_t front_floats(const layer *l, const conv *p)
+{
+    size_t n = (size_t)l->out_h * l->out_w, a = col_floats(l, p) + (size_t)(l->out_c / p->groups) * p->nb * n;
+    size_t b = wino_floats(l, p);
+    return a > b ? a : b;
 }
 
 static int conv_make(layer *l, const cfg_file *f, cfg_section *s, network *net, fer_err *e)
@@ -117,11 +164,17 @@ static int conv_make(layer *l, const cfg_file *f, cfg_section *s, network *net, 
     size_t n = (size_t)l->out_h * l->out_w;
     p->nb = (int)((CONV_MIN_COLUMNS + n - 1) / n);
     if (p->nb > 64) p->nb = 64;
-    int mg = filters / p->groups;
     /* per thread: unfolded columns [ksize, nb*n] (or plane_conv's bordered
-     * plane and its gradient, if larger: col_floats), a GEMM output / gathered
-     * gradient [mg, nb*n], and a private dW [filters, ksize] */
-    l->workspace_per_thread = col_floats(l, p) + (size_t)mg * p->nb * n + (size_t)filters * ksize;
+     * plane and its gradient, if larger: col_floats) and a GEMM output /
+     * gathered gradient [filters/groups, nb*n], or the Winograd scratch if
+     * larger (front_floats); then a private dW [filters, ksize] */
+    p->wino = is_winograd(l, p);
+    if (p->wino) {
+        int tiles = wino_tiles(l);
+        p->wino_cs = tiles >= WINO_TILES ? 1 : WINO_TILES / tiles;
+        l->extra_fixed += (size_t)16 * l->c * l->out_c;   /* U, after the affine tail's part */
+    }
+    l->workspace_per_thread = front_floats(l, p) + (size_t)filters * ksize;
     if (is_depthwise(l, p)) l->workspace_per_thread = 0;   /* direct kernel, no columns */
     l->flops = 2.0 * filters * ksize * (double)n;
     return 0;
@@ -142,11 +195,67 @@ typedef struct conv_job {
 static void slices(const layer *l, const network *net, int t, float **col, float **tmp, float **dw)
 {
     const conv *p = l->priv;
-    size_t n = (size_t)l->out_h * l->out_w;
-    int mg = l->out_c / p->groups;
     *col = net->workspace + (size_t)t * net->workspace_per_thread;
     *tmp = *col + col_floats(l, p);
-    *dw = *tmp + (size_t)mg * p->nb * n;
+    *dw = *col + front_floats(l, p);
+}
+
+/* The transformed filters U [16][..][..] at the end of the layer's extra. */
+static float *wino_u(const layer *l)
+{
+    return l->extra + (size_t)l->batch * l->extra_per_sample + l->extra_fixed - (size_t)16 * l->c * l->out_c;
+}
+
+typedef struct wino_filters_job { const layer *l; int flip, nt; } wino_filters_job;
+
+static void wino_filters_part(void *arg, int t)
+{
+    const wino_filters_job *j = arg;
+    const layer *l = j->l;
+    const conv *p = l->priv;
+    int lo, hi;
+    split_range(l->out_c, j->nt, t, &lo, &hi);
+    winograd_filters(l->params[p->weights].data, l->out_c, l->c, j->flip, lo, hi, wino_u(l));
+}
+
+static void wino_prepare(layer *l, network *net, int flip)
+{
+    wino_filters_job j = { l, flip, net->ctx->nthreads };
+    if (j.nt == 1) wino_filters_part(&j, 0);
+    else thread_pool_run(net->ctx->pool, j.nt, wino_filters_part, &j);
+}
+
+/* Winograd over samples [lo, hi) of thread t: the forward pass (z =) from
+ * in when din is NULL, else the input gradient (din +=) from dz. */
+static void wino_range(const conv_job *j, int t, int lo, int hi, int grad)
+{
+    layer *l = j->l;
+    conv *p = l->priv;
+    float *plane = j->net->workspace + (size_t)t * j->net->workspace_per_thread;
+    int cin = grad ? l->out_c : l->c, cout = grad ? l->c : l->out_c;
+    int ih = grad ? l->out_h : l->h, iw = grad ? l->out_w : l->w;
+    int oh = grad ? l->h : l->out_h, ow = grad ? l->w : l->out_w;
+    int ph = grad ? 2 - p->ph : p->ph, pw = grad ? 2 - p->pw : p->pw;
+    int th = (oh + 1) / 2, tw = (ow + 1) / 2, tiles = th * tw;
+    size_t isz = (size_t)cin * ih * iw, osz = (size_t)cout * oh * ow;
+    const float *src = grad ? j->dz : j->in;
+    float *dst = grad ? j->din : j->z;
+    const float *U = wino_u(l);
+    const kernel_table *k = &j->net->ctx->k;
+    for (int b0 = lo; b0 < hi; b0 += p->wino_cs) {
+        int cnt = hi - b0 < p->wino_cs ? hi - b0 : p->wino_cs;
+        size_t T = (size_t)cnt * tiles;
+        float *V = plane + wino_plane(l), *Mt = V + (size_t)16 * cin * T;
+        for (int s = 0; s < cnt; s++)
+            winograd_input(src + (size_t)(b0 + s) * isz, cin, ih, iw, ph, pw, th, tw, plane, V, T,
+                           (size_t)s * tiles);
+        for (int x = 0; x < 16; x++)
+            k->gemm(0, 0, cout, (int)T, cin, 1.0f, U + (size_t)x * cout * cin, cin, V + (size_t)x * cin * T,
+                    (int)T, 0.0f, Mt + (size_t)x * cout * T, (int)T);
+        for (int s = 0; s < cnt; s++)
+            winograd_output(Mt, cout, T, (size_t)s * tiles, th, tw, oh, ow, grad,
+                            dst + (size_t)(b0 + s) * osz);
+    }
 }
 
 static void run_gemm(const conv_job *j, int ta, int tb, int M, int N, int K, const float *A, int lda,
@@ -154,6 +263,16 @@ static void run_gemm(const conv_job *j, int ta, int tb, int M, int N, int K, con
 {
     if (j->serial) gemm_parallel(j->net->ctx, ta, tb, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
     else j->net->ctx->k.gemm(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
+}
+
+/* A single sample's output with few positions per channel (e.g. 6x6 = 36)
+ * and many channels: the GEMM's columns would fill its 32-wide register
+ * tiles poorly (36 of 64), so batch-1 inference computes the transposed
+ * product instead, where the positions become rows (tiles of 14 or 8). */
+static int narrow_output(int mg, int n)
+{
+    int tiles = (n + 31) / 32;
+    return mg >= 32 && 4 * n < 3 * 32 * tiles;
 }
 
 /* Unfolds group g of samples [b0, b0+cnt) side by side into col [ksize, cnt*n]. */
@@ -184,8 +303,15 @@ static void conv_forward_range(const conv_job *j, int t, int lo, int hi)
             if (cnt == 1 && is_pointwise(p)) src = j->in + (size_t)b0 * l->inputs + (size_t)g * cg * l->h * l->w;
             else unfold(l, p, j->in, b0, cnt, g, col);
             if (cnt == 1) {
-                run_gemm(j, 0, 0, mg, n, ksize, wg, ksize, src, n, 0.0f,
-                         j->z + (size_t)b0 * l->outputs + (size_t)g * mg * n, n);
+                float *z = j->z + (size_t)b0 * l->outputs + (size_t)g * mg * n;
+                if (j->serial && narrow_output(mg, n)) {
+                    /* z^T[n, mg] = col^T W^T, then transposed into place */
+                    run_gemm(j, 1, 1, n, mg, ksize, src, n, wg, ksize, 0.0f, tmp, mg);
+                    for (int m = 0; m < mg; m++)
+                        for (int q = 0; q < n; q++) z[(size_t)m * n + q] = tmp[(size_t)q * mg + m];
+                } else {
+                    run_gemm(j, 0, 0, mg, n, ksize, wg, ksize, src, n, 0.0f, z, n);
+                }
                 continue;
             }
             run_gemm(j, 0, 0, mg, cnt * n, ksize, wg, ksize, src, cnt * n, 0.0f, tmp, cnt * n);
@@ -197,12 +323,23 @@ static void conv_forward_range(const conv_job *j, int t, int lo, int hi)
     }
 }
 
+/* Winograd runs in this pass: a Winograd shape, a batch of at least one
+ * sample per thread, and fp32. Under -bf16 the GEMMs run twice as fast and
+ * the (scalar) transforms then cost as much as they save: measured on
+ * shallow.cfg, batch 64, no faster. */
+static int wino_active(const conv_job *j)
+{
+    const conv *p = j->l->priv;
+    return p->wino && !j->serial && !j->net->ctx->k.bf16;
+}
+
 static void conv_forward_part(void *arg, int t)
 {
     conv_job *j = arg;
     int lo, hi;
     split_range(j->l->batch, j->net->ctx->nthreads, t, &lo, &hi);
-    conv_forward_range(j, t, lo, hi);
+    if (wino_active(j)) wino_range(j, t, lo, hi, 0);
+    else conv_forward_range(j, t, lo, hi);
 }
 
 /* Depthwise forward over planes (sample, channel) [lo, hi). */
@@ -296,8 +433,12 @@ static void conv_forward(layer *l, network *net, const float *in)
     } else if (is_single_plane(l, p)) {
         if (nt == 1) plane_forward_part(&j, 0);
         else thread_pool_run(net->ctx->pool, nt, plane_forward_part, &j);
-    } else if (j.serial) conv_forward_range(&j, 0, 0, l->batch);
-    else thread_pool_run(net->ctx->pool, nt, conv_forward_part, &j);
+    } else if (j.serial) {
+        conv_forward_range(&j, 0, 0, l->batch);
+    } else {
+        if (wino_active(&j)) wino_prepare(l, net, 0);
+        thread_pool_run(net->ctx->pool, nt, conv_forward_part, &j);
+    }
     affine_forward(l, net, &p->tail);
 }
 
@@ -336,7 +477,7 @@ static void conv_backward_range(const conv_job *j, int t, int lo, int hi)
                 /* dW[mg, ksize] += dz[mg, cnt*n] * col[ksize, cnt*n]^T */
                 run_gemm(j, 0, 1, mg, ksize, ld, dz, ld, src, ld, 1.0f, dw + (size_t)g * mg * ksize, ksize);
             }
-            if (!j->din) continue;
+            if (!j->din || wino_active(j)) continue;
             float *din0 = j->din + (size_t)b0 * l->inputs + (size_t)g * cg * l->h * l->w;
             if (direct) {   /* din[ksize, n] += W^T[ksize, mg] * dz[mg, n] */
                 run_gemm(j, 1, 0, ksize, n, mg, wg, ksize, dz, n, 1.0f, din0, n);
@@ -348,6 +489,7 @@ static void conv_backward_range(const conv_job *j, int t, int lo, int hi)
                            l->out_w, din0 + (size_t)s * l->inputs, ld);
         }
     }
+    if (j->din && wino_active(j)) wino_range(j, t, lo, hi, 1);
 }
 
 static void conv_backward_part(void *arg, int t)
@@ -371,7 +513,10 @@ static void conv_backward(layer *l, network *net, const float *in, float *din)
     if (is_single_plane(l, p) && j.serial) plane_backward_range(&j, 0, 0, l->batch);
     else if (is_single_plane(l, p)) thread_pool_run(net->ctx->pool, nt, plane_backward_part, &j);
     else if (j.serial) conv_backward_range(&j, 0, 0, l->batch);
-    else thread_pool_run(net->ctx->pool, nt, conv_backward_part, &j);
+    else {
+        if (wino_active(&j) && din) wino_prepare(l, net, 1);
+        thread_pool_run(net->ctx->pool, nt, conv_backward_part, &j);
+    }
     if (l->frozen) return;
     int used = j.serial ? 1 : nt;
     size_t nw = (size_t)l->out_c * (l->c / p->groups) * p->kh * p->kw;
