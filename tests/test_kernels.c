@@ -467,8 +467,9 @@ static void check_plane_case(int h, int w, int kh, int kw, int sh, int sw, int p
 /* Winograd F(2x2, 3x3) (winograd_filters/input/output + 16 gemm_naive)
  * against im2col + gemm_naive: the forward pass of C planes [h, w] with M
  * filters, padding p, into a poisoned output; and the input gradient as
- * the convolution of dz with the flipped filters (padding 2 - p), added to
- * din, against col2im of W^T dz. */
+ * the convolution of dz with the flipped filters (padding 2 - p: U with
+ * winograd_flip's indices, transposed), added to din, against col2im of
+ * W^T dz. */
 static void check_winograd_case(int C, int M, int h, int w, int p, uint64_t *seed)
 {
     int oh = h + 2 * p - 2, ow = w + 2 * p - 2, n = oh * ow, K = C * 9;
@@ -493,20 +494,18 @@ static void check_winograd_case(int C, int M, int h, int w, int p, uint64_t *see
     gemm_naive(1, 0, K, n, M, 1.0f, k, K, dz, n, 0.0f, col, n);
     col2im_add(col, C, h, w, 3, 3, 1, 1, p, p, oh, ow, dinr, n);
     /* forward, the filters split in two ranges as two threads would */
-    winograd_filters(k, M, C, 0, 0, M / 2, U);
-    winograd_filters(k, M, C, 0, M / 2, M, U);
+    winograd_filters(k, M, C, 0, M / 2, U);
+    winograd_filters(k, M, C, M / 2, M, U);
     winograd_input(in, C, h, w, p, p, th, tw, plane, V, T, 0);
     for (int x = 0; x < 16; x++)
         gemm_naive(0, 0, M, (int)T, C, 1.0f, U + (size_t)x * M * C, C, V + (size_t)x * C * T, (int)T, 0.0f,
                    Mt + (size_t)x * M * T, (int)T);
     winograd_output(Mt, M, T, 0, th, tw, oh, ow, 0, out);
-    /* input gradient */
-    winograd_filters(k, M, C, 1, 0, M / 3, U);
-    winograd_filters(k, M, C, 1, M / 3, M, U);
+    /* input gradient: the same U, flipped and transposed */
     winograd_input(dz, M, oh, ow, 2 - p, 2 - p, bth, btw, plane, V, bT, 0);
     for (int x = 0; x < 16; x++)
-        gemm_naive(0, 0, C, (int)bT, M, 1.0f, U + (size_t)x * C * M, M, V + (size_t)x * M * bT, (int)bT, 0.0f,
-                   Mt + (size_t)x * C * bT, (int)bT);
+        gemm_naive(1, 0, C, (int)bT, M, 1.0f, U + (size_t)winograd_flip(x) * M * C, C, V + (size_t)x * M * bT,
+                   (int)bT, 0.0f, Mt + (size_t)x * C * bT, (int)bT);
     winograd_output(Mt, C, bT, 0, bth, btw, h, w, 1, din);
     for (int i = 0; i < M * n; i++)
         CHECK_CLOSE(out[i], ref[i], 1e-4, 1e-5, "winograd forward C%d M%d %dx%d p%d [%d]", C, M, h, w, p, i);
@@ -521,7 +520,8 @@ static void check_winograd(void)
     static const int shapes[][5] = {
         /* C, M, h, w, pad */
         { 3, 5, 7, 5, 1 },  { 8, 4, 6, 9, 0 },   { 2, 3, 4, 4, 2 },  { 16, 16, 12, 12, 1 }, { 1, 1, 3, 3, 0 },
-        { 5, 2, 1, 1, 1 },  { 2, 2, 3, 131, 1 }, { 7, 9, 13, 2, 2 }, { 4, 6, 2, 8, 0 },
+        { 5, 2, 1, 1, 1 },  { 2, 2, 3, 131, 1 }, { 7, 9, 13, 2, 2 }, { 4, 6, 2, 8, 0 },   { 2, 2, 2, 601, 1 },
+        { 3, 2, 40, 40, 1 },
     };
     uint64_t seed = 7;
     for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++)

@@ -59,16 +59,22 @@ void plane_conv_backward(const float *in, const float *dz, int h, int w, const f
  * ph, pw <= 2) with M filters is, over th x tw tiles of 2x2 outputs
  * (th = ceil(oh/2), tw = ceil(ow/2)):
  *   winograd_filters:  U [16][M][C] from w [M][C][3][3], for filters
- *                      [m_lo, m_hi); flip = 1 instead writes U [16][C][M]
- *                      from the filters rotated by 180 degrees, the
- *                      filters of the input gradient
+ *                      [m_lo, m_hi)
  *   winograd_input:    V [16][C][ldv], columns t0 .. t0 + th*tw - 1, from
  *                      in [C][h][w]; plane: winograd_plane_floats scratch
  *   (caller)           M_xi [M][ldm] = U_xi [M][C] * V_xi [C][ldv], 16 GEMMs
  *   winograd_output:   out [M][oh][ow] = (add ? out + : ) the outputs of
- *                      columns t0 .. of M [16][M][ldm]. */
-#define WINOGRAD_MAX_TW 64   /* winograd_output works through rows of tiles in runs of this many */
-void winograd_filters(const float *w, int M, int C, int flip, int m_lo, int m_hi, float *U);
+ *                      columns t0 .. of M [16][M][ldm].
+ * The input gradient (din [C][h][w] from dz [M][oh][ow], padding 2 - p) is
+ * the same with U reused: M'_xi [C][ldm] = U_flip(xi)^T [C][M] * V_xi
+ * [M][ldv], V from dz. */
+#define WINOGRAD_OUT_RUN 256   /* winograd_output transforms up to this many tiles at a time */
+void winograd_filters(const float *w, int M, int C, int m_lo, int m_hi, float *U);
+static inline int winograd_flip(int xi)
+{
+    static const int swap03[4] = { 3, 1, 2, 0 };
+    return 4 * swap03[xi / 4] + swap03[xi % 4];
+}
 size_t winograd_plane_floats(int th, int tw);
 void winograd_input(const float *in, int C, int h, int w, int ph, int pw, int th, int tw, float *plane,
                     float *V, size_t ldv, size_t t0);

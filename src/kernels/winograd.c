@@ -14,165 +14,243 @@
  *   A^T = [1 1 1 0; 0 1 -1 -1]
  * Layouts (xi = 4 * row + column of the 4x4 transform domain):
  *   U [16][M][C]      V [16][C][ldv]      M [16][M][ldm]
- * where a tile's column in V and M is t0 + ty * tw + tx. */
+ * where a tile's column in V and M is t0 + ty * tw + tx.
+ * The input gradient is the convolution of dz with the filters rotated by
+ * 180 degrees and transposed (M <-> C). Rotating g reverses the columns of
+ * G g, and G P = Q G with Q the swap of rows 0 and 3 (rows 1 and 2 of G are
+ * symmetric), so G rot(g) G^T = Q U Q: the rotated filters' transform is U
+ * with the transform indices 0 and 3 swapped in both directions
+ * (winograd_flip), and the transposition is the GEMM's op(A) = A^T. */
 #include "kernels.h"
 
 #include <string.h>
 
-/* u = G g G^T for one 3x3 filter g (row-major). */
-static void filter_transform(const float g[9], float u[16])
-{
-    float t[4][3];
-    for (int j = 0; j < 3; j++) {
-        t[0][j] = g[j];
-        t[1][j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
-        t[2][j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
-        t[3][j] = g[6 + j];
-    }
-    for (int i = 0; i < 4; i++) {
-        u[4 * i] = t[i][0];
-        u[4 * i + 1] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
-        u[4 * i + 2] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
-        u[4 * i + 3] = t[i][2];
-    }
-}
-
-void winograd_filters(const float *w, int M, int C, int flip, int m_lo, int m_hi, float *U)
+FER_SIMD_CLONES
+void winograd_filters(const float *w, int M, int C, int m_lo, int m_hi, float *U)
 {
     size_t plane = (size_t)M * C;
-    float u[16], gf[9];
-    if (!flip) {
-        for (int m = m_lo; m < m_hi; m++)
-            for (int c = 0; c < C; c++) {
-                filter_transform(w + ((size_t)m * C + c) * 9, u);
-                for (int x = 0; x < 16; x++) U[x * plane + (size_t)m * C + c] = u[x];
-            }
-        return;
-    }
-    /* U [16][C][M]: filters m_lo .. m_hi - 1 of each channel c, written in
-     * order along M */
-    for (int c = 0; c < C; c++)
-        for (int m = m_lo; m < m_hi; m++) {
-            const float *g = w + ((size_t)m * C + c) * 9;
-            for (int i = 0; i < 9; i++) gf[i] = g[8 - i];   /* rotated by 180 degrees */
-            filter_transform(gf, u);
-            for (int x = 0; x < 16; x++) U[x * plane + (size_t)c * M + m] = u[x];
+    for (int m = m_lo; m < m_hi; m++) {
+        const float *g = w + (size_t)m * C * 9;
+        float *u = U + (size_t)m * C;
+        for (int c = 0; c < C; c++) {
+            const float *k = g + (size_t)c * 9;
+            /* G g: rows t0 .. t3 of three columns */
+            float t00 = k[0], t01 = k[1], t02 = k[2];
+            float t10 = 0.5f * (k[0] + k[3] + k[6]), t11 = 0.5f * (k[1] + k[4] + k[7]);
+            float t12 = 0.5f * (k[2] + k[5] + k[8]);
+            float t20 = 0.5f * (k[0] - k[3] + k[6]), t21 = 0.5f * (k[1] - k[4] + k[7]);
+            float t22 = 0.5f * (k[2] - k[5] + k[8]);
+            float t30 = k[6], t31 = k[7], t32 = k[8];
+            /* (G g) G^T */
+            u[c] = t00;
+            u[plane + c] = 0.5f * (t00 + t01 + t02);
+            u[2 * plane + c] = 0.5f * (t00 - t01 + t02);
+            u[3 * plane + c] = t02;
+            u[4 * plane + c] = t10;
+            u[5 * plane + c] = 0.5f * (t10 + t11 + t12);
+            u[6 * plane + c] = 0.5f * (t10 - t11 + t12);
+            u[7 * plane + c] = t12;
+            u[8 * plane + c] = t20;
+            u[9 * plane + c] = 0.5f * (t20 + t21 + t22);
+            u[10 * plane + c] = 0.5f * (t20 - t21 + t22);
+            u[11 * plane + c] = t22;
+            u[12 * plane + c] = t30;
+            u[13 * plane + c] = 0.5f * (t30 + t31 + t32);
+            u[14 * plane + c] = 0.5f * (t30 - t31 + t32);
+            u[15 * plane + c] = t32;
         }
+    }
 }
 
-/* The bordered plane is stored with each row split into its even and odd
- * columns (tw + 1 each), so that tile tx reads columns 2tx .. 2tx + 3 as
- * even[tx], odd[tx], even[tx + 1], odd[tx + 1]: unit stride in tx, and the
- * loops over a row of tiles vectorize. */
-size_t winograd_plane_floats(int th, int tw) { return (size_t)(2 * th + 2) * 2 * (tw + 1); }
+/* The scratch of winograd_input: the bordered plane split by the parity
+ * of row and column into four quarter planes, each twice: [th + 1][tw],
+ * once as is and once shifted left by one column. Tile t = ty * tw + tx
+ * (rows 2ty .. 2ty + 3, columns 2tx .. 2tx + 3 of the bordered plane)
+ * then reads each of its 16 inputs at index t or t + tw of one of the
+ * eight: unit stride in t, so one loop over all tiles of a plane
+ * vectorizes and writes V's columns directly. Then one bordered row. */
+size_t winograd_plane_floats(int th, int tw) { return 8 * (size_t)(th + 1) * tw + 2 * (size_t)tw + 4; }
 
-/* One row of tiles: the 16 transformed values of tiles 0 .. tw - 1 from the
- * four split plane rows r[0..3] (even half, then odd half at + half). */
-static void input_row(const float *r0, const float *r1, const float *r2, const float *r3, int half, int tw,
-                      float *restrict v, size_t vplane)
+/* The eight planes: [row parity][column parity][shifted]. */
+typedef struct quarters { const float *restrict p[2][2][2]; } quarters;
+
+/* GNU C vectors of 16 floats (GCC/Clang lower them to the clone's ISA):
+ * GCC does not vectorize the tile loops below by itself (16 output
+ * streams), so they are written for 16 tiles at a time. */
+typedef float lanes __attribute__((vector_size(16 * sizeof(float))));
+#define LOAD(v, p) memcpy(&(v), (p), sizeof(lanes))
+#define STORE(p, v) memcpy((p), &(v), sizeof(lanes))
+
+/* The transform of one group of tiles: T is float for a single tile, lanes
+ * for 16. */
+#define INPUT_TRANSFORM(T, GET, PUT)                                                          \
+    do {                                                                                      \
+        T a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3;                     \
+        GET(a0, ee, 0); GET(a1, eo, 0); GET(a2, ee1, 0); GET(a3, eo1, 0);                     \
+        GET(b0, oe, 0); GET(b1, oo, 0); GET(b2, oe1, 0); GET(b3, oo1, 0);                     \
+        GET(c0, ee, tw); GET(c1, eo, tw); GET(c2, ee1, tw); GET(c3, eo1, tw);                 \
+        GET(d0, oe, tw); GET(d1, oo, tw); GET(d2, oe1, tw); GET(d3, oo1, tw);                 \
+        T s00 = a0 - c0, s01 = a1 - c1, s02 = a2 - c2, s03 = a3 - c3;                         \
+        T s10 = b0 + c0, s11 = b1 + c1, s12 = b2 + c2, s13 = b3 + c3;                         \
+        T s20 = c0 - b0, s21 = c1 - b1, s22 = c2 - b2, s23 = c3 - b3;                         \
+        T s30 = b0 - d0, s31 = b1 - d1, s32 = b2 - d2, s33 = b3 - d3;                         \
+        PUT(0, s00 - s02); PUT(1, s01 + s02); PUT(2, s02 - s01); PUT(3, s01 - s03);           \
+        PUT(4, s10 - s12); PUT(5, s11 + s12); PUT(6, s12 - s11); PUT(7, s11 - s13);           \
+        PUT(8, s20 - s22); PUT(9, s21 + s22); PUT(10, s22 - s21); PUT(11, s21 - s23);         \
+        PUT(12, s30 - s32); PUT(13, s31 + s32); PUT(14, s32 - s31); PUT(15, s31 - s33);       \
+    } while (0)
+
+/* The 16 transformed values of tiles t = 0 .. n - 1 into v[x * vplane + t]:
+ * d[r][q] of a tile comes from rows 2ty .. 2ty + 3 (even, odd, next even
+ * at + tw, next odd at + tw); B^T d row by row, then (B^T d) B column by
+ * column. */
+FER_SIMD_CLONES
+static void input_tiles(const float *ee, const float *ee1, const float *eo, const float *eo1, const float *oe,
+                        const float *oe1, const float *oo, const float *oo1, int tw, int n, float *v,
+                        size_t vplane)
 {
-    const float *e0 = r0, *o0 = r0 + half, *e1 = r1, *o1 = r1 + half;
-    const float *e2 = r2, *o2 = r2 + half, *e3 = r3, *o3 = r3 + half;
-    float *restrict v0 = v, *restrict v1 = v + vplane, *restrict v2 = v + 2 * vplane, *restrict v3 = v + 3 * vplane;
-    float *restrict v4 = v + 4 * vplane, *restrict v5 = v + 5 * vplane, *restrict v6 = v + 6 * vplane;
-    float *restrict v7 = v + 7 * vplane, *restrict v8 = v + 8 * vplane, *restrict v9 = v + 9 * vplane;
-    float *restrict v10 = v + 10 * vplane, *restrict v11 = v + 11 * vplane, *restrict v12 = v + 12 * vplane;
-    float *restrict v13 = v + 13 * vplane, *restrict v14 = v + 14 * vplane, *restrict v15 = v + 15 * vplane;
-    for (int tx = 0; tx < tw; tx++) {
-        /* B^T d, row by row: s_i[q] for the tile's columns q = 0..3 */
-        float a0 = e0[tx], a1 = o0[tx], a2 = e0[tx + 1], a3 = o0[tx + 1];
-        float b0 = e1[tx], b1 = o1[tx], b2 = e1[tx + 1], b3 = o1[tx + 1];
-        float c0 = e2[tx], c1 = o2[tx], c2 = e2[tx + 1], c3 = o2[tx + 1];
-        float d0 = e3[tx], d1 = o3[tx], d2 = e3[tx + 1], d3 = o3[tx + 1];
-        float s00 = a0 - c0, s01 = a1 - c1, s02 = a2 - c2, s03 = a3 - c3;
-        float s10 = b0 + c0, s11 = b1 + c1, s12 = b2 + c2, s13 = b3 + c3;
-        float s20 = c0 - b0, s21 = c1 - b1, s22 = c2 - b2, s23 = c3 - b3;
-        float s30 = b0 - d0, s31 = b1 - d1, s32 = b2 - d2, s33 = b3 - d3;
-        /* (B^T d) B, column by column */
-        v0[tx] = s00 - s02; v1[tx] = s01 + s02; v2[tx] = s02 - s01; v3[tx] = s01 - s03;
-        v4[tx] = s10 - s12; v5[tx] = s11 + s12; v6[tx] = s12 - s11; v7[tx] = s11 - s13;
-        v8[tx] = s20 - s22; v9[tx] = s21 + s22; v10[tx] = s22 - s21; v11[tx] = s21 - s23;
-        v12[tx] = s30 - s32; v13[tx] = s31 + s32; v14[tx] = s32 - s31; v15[tx] = s31 - s33;
+    int t = 0;
+    for (; t + 16 <= n; t += 16) {
+#define GETV(x, p, off) LOAD(x, p + t + (off))
+#define PUTV(i, e)                                  \
+    do {                                            \
+        lanes r_ = (e);                             \
+        STORE(v + (size_t)(i) * vplane + t, r_);    \
+    } while (0)
+        INPUT_TRANSFORM(lanes, GETV, PUTV);
+#undef GETV
+#undef PUTV
+    }
+    for (; t < n; t++) {
+#define GETS(x, p, off) x = p[t + (off)]
+#define PUTS(i, e) v[(size_t)(i) * vplane + t] = (e)
+        INPUT_TRANSFORM(float, GETS, PUTS);
+#undef GETS
+#undef PUTS
+    }
+}
+
+/* Splits one bordered row r[0 .. 2tw + 2) into its even and odd columns,
+ * each as is and shifted by one. */
+FER_SIMD_CLONES
+static void split_row(const float *restrict r, int tw, float *restrict e, float *restrict e1, float *restrict o,
+                      float *restrict o1)
+{
+    for (int x = 0; x < tw; x++) {
+        e[x] = r[2 * x];
+        o[x] = r[2 * x + 1];
+        e1[x] = r[2 * x + 2];
+        o1[x] = r[2 * x + 3];
     }
 }
 
 void winograd_input(const float *in, int C, int h, int w, int ph, int pw, int th, int tw, float *plane,
                     float *V, size_t ldv, size_t t0)
 {
-    int half = tw + 1, rowlen = 2 * half, phgt = 2 * th + 2;
-    size_t vplane = (size_t)C * ldv;
-    memset(plane, 0, (size_t)rowlen * phgt * sizeof *plane);
+    size_t q = (size_t)(th + 1) * tw, vplane = (size_t)C * ldv;
+    float *qp[2][2][2];   /* [row parity][column parity][shifted] */
+    for (int i = 0; i < 8; i++) qp[i >> 2][(i >> 1) & 1][i & 1] = plane + i * q;
+    float *row = plane + 8 * q;   /* 2tw + 4 floats */
+    int rowlen = 2 * tw + 2;
+    /* rows of the bordered plane outside the input are zero in every
+     * channel: zero them once; a row inside is rewritten whole */
+    memset(plane, 0, 8 * q * sizeof *plane);
+    memset(row, 0, (size_t)(rowlen + 2) * sizeof *row);
+    int ncopy = w;
+    if (pw + ncopy > rowlen) ncopy = rowlen - pw;
     for (int c = 0; c < C; c++) {
-        /* row y of the plane = input row y - ph, column x = input column
-         * x - pw; the zero border stays zero (the same cells each channel) */
         const float *src = in + (size_t)c * h * w;
-        for (int y = 0; y < phgt; y++) {
-            int iy = y - ph;
-            if (iy < 0 || iy >= h) continue;
-            float *row = plane + (size_t)y * rowlen;
-            const float *s = src + (size_t)iy * w;
-            for (int ix = 0; ix < w; ix++) {
-                int x = ix + pw;
-                row[(x & 1) * half + (x >> 1)] = s[ix];
-            }
+        for (int iy = 0; iy < h; iy++) {
+            int y = iy + ph;   /* bordered row y = input row y - ph */
+            if (y > 2 * th + 1) break;
+            memcpy(row + pw, src + (size_t)iy * w, (size_t)ncopy * sizeof *row);
+            size_t at = (size_t)(y >> 1) * tw;
+            split_row(row, tw, qp[y & 1][0][0] + at, qp[y & 1][0][1] + at, qp[y & 1][1][0] + at,
+                      qp[y & 1][1][1] + at);
         }
-        float *v = V + (size_t)c * ldv + t0;
-        for (int ty = 0; ty < th; ty++) {
-            const float *r0 = plane + (size_t)(2 * ty) * rowlen;
-            input_row(r0, r0 + rowlen, r0 + 2 * rowlen, r0 + 3 * rowlen, half, tw, v + (size_t)ty * tw, vplane);
-        }
+        input_tiles(qp[0][0][0], qp[0][0][1], qp[0][1][0], qp[0][1][1], qp[1][0][0], qp[1][0][1], qp[1][1][0],
+                    qp[1][1][1], tw, th * tw, V + (size_t)c * ldv + t0, vplane);
     }
+}
+
+#define OUTPUT_TRANSFORM(T, GET, PUT)                                                              \
+    do {                                                                                          \
+        T a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15;                    \
+        GET(a0, 0); GET(a1, 1); GET(a2, 2); GET(a3, 3); GET(a4, 4); GET(a5, 5); GET(a6, 6);        \
+        GET(a7, 7); GET(a8, 8); GET(a9, 9); GET(a10, 10); GET(a11, 11); GET(a12, 12);              \
+        GET(a13, 13); GET(a14, 14); GET(a15, 15);                                                 \
+        T r0 = a0 + a4 + a8, r1 = a1 + a5 + a9, r2 = a2 + a6 + a10, r3 = a3 + a7 + a11;            \
+        T q0 = a4 - a8 - a12, q1 = a5 - a9 - a13, q2 = a6 - a10 - a14, q3 = a7 - a11 - a15;        \
+        PUT(0, r0 + r1 + r2); PUT(1, r1 - r2 - r3); PUT(2, q0 + q1 + q2); PUT(3, q1 - q2 - q3);    \
+    } while (0)
+
+/* The four outputs of n tiles from their 16 transform-domain values
+ * a[x * stride + t] (A^T a A: two rows, then two columns): y[0] (row 0,
+ * column 0), y[1] (0, 1), y[2] (1, 0), y[3] (1, 1), each [n]. */
+FER_SIMD_CLONES
+static void output_tiles(const float *a, size_t stride, int n, float *y)
+{
+    int t = 0;
+    for (; t + 16 <= n; t += 16) {
+#define GETV(x, i) LOAD(x, a + (size_t)(i) * stride + t)
+#define PUTV(i, e)                          \
+    do {                                    \
+        lanes r_ = (e);                     \
+        STORE(y + (size_t)(i) * n + t, r_); \
+    } while (0)
+        OUTPUT_TRANSFORM(lanes, GETV, PUTV);
+#undef GETV
+#undef PUTV
+    }
+    for (; t < n; t++) {
+#define GETS(x, i) x = a[(size_t)(i) * stride + t]
+#define PUTS(i, e) y[(size_t)(i) * n + t] = (e)
+        OUTPUT_TRANSFORM(float, GETS, PUTS);
+#undef GETS
+#undef PUTS
+    }
+}
+
+/* out[2i] (+)= a[i], out[2i + 1] (+)= b[i] for i < pairs. */
+FER_SIMD_CLONES
+static void interleave(const float *restrict a, const float *restrict b, int pairs, int add, float *restrict out)
+{
+    if (add)
+        for (int i = 0; i < pairs; i++) {
+            out[2 * i] += a[i];
+            out[2 * i + 1] += b[i];
+        }
+    else
+        for (int i = 0; i < pairs; i++) {
+            out[2 * i] = a[i];
+            out[2 * i + 1] = b[i];
+        }
 }
 
 void winograd_output(const float *Mt, int M, size_t ldm, size_t t0, int th, int tw, int oh, int ow, int add,
                      float *out)
 {
     size_t mplane = (size_t)M * ldm;
-    float y[4][WINOGRAD_MAX_TW];   /* one row of tiles' outputs: (row 0, col 0), (0, 1), (1, 0), (1, 1) */
+    float y[4 * WINOGRAD_OUT_RUN];
+    int pairs = ow / 2, odd = ow & 1;   /* an odd width: the last tile has one column */
+    int rows = tw <= WINOGRAD_OUT_RUN ? WINOGRAD_OUT_RUN / tw : 1;   /* rows of tiles per run */
     for (int m = 0; m < M; m++) {
         float *o = out + (size_t)m * oh * ow;
-        for (int ty = 0; ty < th; ty++)
-            for (int t1 = 0; t1 < tw; t1 += WINOGRAD_MAX_TW) {
-                int n = tw - t1 < WINOGRAD_MAX_TW ? tw - t1 : WINOGRAD_MAX_TW;
-                const float *a = Mt + (size_t)m * ldm + t0 + (size_t)ty * tw + t1;
-                for (int i = 0; i < n; i++) {
-                    float a0 = a[i], a1 = a[mplane + i], a2 = a[2 * mplane + i], a3 = a[3 * mplane + i];
-                    float a4 = a[4 * mplane + i], a5 = a[5 * mplane + i], a6 = a[6 * mplane + i];
-                    float a7 = a[7 * mplane + i], a8 = a[8 * mplane + i], a9 = a[9 * mplane + i];
-                    float a10 = a[10 * mplane + i], a11 = a[11 * mplane + i], a12 = a[12 * mplane + i];
-                    float a13 = a[13 * mplane + i], a14 = a[14 * mplane + i], a15 = a[15 * mplane + i];
-                    /* A^T a: two rows */
-                    float r0 = a0 + a4 + a8, r1 = a1 + a5 + a9, r2 = a2 + a6 + a10, r3 = a3 + a7 + a11;
-                    float q0 = a4 - a8 - a12, q1 = a5 - a9 - a13, q2 = a6 - a10 - a14, q3 = a7 - a11 - a15;
-                    y[0][i] = r0 + r1 + r2;
-                    y[1][i] = r1 - r2 - r3;
-                    y[2][i] = q0 + q1 + q2;
-                    y[3][i] = q1 - q2 - q3;
-                }
-                for (int r = 0; r < 2; r++) {
-                    int yy = 2 * ty + r;
-                    if (yy >= oh) break;
-                    float *row = o + (size_t)yy * ow + 2 * t1;
-                    int pairs = n, last = 0;   /* the last tile of an odd width has one column */
-                    if (2 * (t1 + n) > ow) {
-                        pairs = n - 1;
-                        last = 1;
+        for (int ty0 = 0; ty0 < th; ty0 += rows) {
+            int nr = th - ty0 < rows ? th - ty0 : rows;
+            for (int tx0 = 0; tx0 < tw; tx0 += WINOGRAD_OUT_RUN) {
+                /* nr whole rows of tiles, or (nr == 1) a run of one row */
+                int nx = tw - tx0 < WINOGRAD_OUT_RUN ? tw - tx0 : WINOGRAD_OUT_RUN, n = nr * nx;
+                output_tiles(Mt + (size_t)m * ldm + t0 + (size_t)ty0 * tw + tx0, mplane, n, y);
+                int np = pairs - tx0 < nx ? pairs - tx0 : nx, last = odd && tx0 + nx == tw;
+                for (int rr = 0; rr < nr; rr++)
+                    for (int r = 0; r < 2 && 2 * (ty0 + rr) + r < oh; r++) {
+                        float *row = o + (size_t)(2 * (ty0 + rr) + r) * ow + 2 * tx0;
+                        const float *ya = y + 2 * r * n + (size_t)rr * nx, *yb = ya + n;
+                        interleave(ya, yb, np, add, row);
+                        if (last) row[2 * np] = add ? row[2 * np] + ya[np] : ya[np];
                     }
-                    const float *ya = y[2 * r], *yb = y[2 * r + 1];
-                    if (add) {
-                        for (int i = 0; i < pairs; i++) {
-                            row[2 * i] += ya[i];
-                            row[2 * i + 1] += yb[i];
-                        }
-                        if (last) row[2 * pairs] += ya[pairs];
-                    } else {
-                        for (int i = 0; i < pairs; i++) {
-                            row[2 * i] = ya[i];
-                            row[2 * i + 1] = yb[i];
-                        }
-                        if (last) row[2 * pairs] = ya[pairs];
-                    }
-                }
             }
+        }
     }
 }

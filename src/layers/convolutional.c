@@ -206,7 +206,7 @@ static float *wino_u(const layer *l)
     return l->extra + (size_t)l->batch * l->extra_per_sample + l->extra_fixed - (size_t)16 * l->c * l->out_c;
 }
 
-typedef struct wino_filters_job { const layer *l; int flip, nt; } wino_filters_job;
+typedef struct wino_filters_job { const layer *l; int nt; } wino_filters_job;
 
 static void wino_filters_part(void *arg, int t)
 {
@@ -215,12 +215,13 @@ static void wino_filters_part(void *arg, int t)
     const conv *p = l->priv;
     int lo, hi;
     split_range(l->out_c, j->nt, t, &lo, &hi);
-    winograd_filters(l->params[p->weights].data, l->out_c, l->c, j->flip, lo, hi, wino_u(l));
+    winograd_filters(l->params[p->weights].data, l->out_c, l->c, lo, hi, wino_u(l));
 }
 
-static void wino_prepare(layer *l, network *net, int flip)
+/* U from the weights: by the forward pass; the backward pass reuses it. */
+static void wino_prepare(layer *l, network *net)
 {
-    wino_filters_job j = { l, flip, net->ctx->nthreads };
+    wino_filters_job j = { l, net->ctx->nthreads };
     if (j.nt == 1) wino_filters_part(&j, 0);
     else thread_pool_run(net->ctx->pool, j.nt, wino_filters_part, &j);
 }
@@ -249,9 +250,16 @@ static void wino_range(const conv_job *j, int t, int lo, int hi, int grad)
         for (int s = 0; s < cnt; s++)
             winograd_input(src + (size_t)(b0 + s) * isz, cin, ih, iw, ph, pw, th, tw, plane, V, T,
                            (size_t)s * tiles);
-        for (int x = 0; x < 16; x++)
-            k->gemm(0, 0, cout, (int)T, cin, 1.0f, U + (size_t)x * cout * cin, cin, V + (size_t)x * cin * T,
-                    (int)T, 0.0f, Mt + (size_t)x * cout * T, (int)T);
+        for (int x = 0; x < 16; x++) {
+            float *mx = Mt + (size_t)x * cout * T;
+            const float *vx = V + (size_t)x * cin * T;
+            if (grad)   /* U [16][out_c][c]: the flipped index, transposed */
+                k->gemm(1, 0, cout, (int)T, cin, 1.0f, U + (size_t)winograd_flip(x) * cout * cin, cout, vx,
+                        (int)T, 0.0f, mx, (int)T);
+            else
+                k->gemm(0, 0, cout, (int)T, cin, 1.0f, U + (size_t)x * cout * cin, cin, vx, (int)T, 0.0f, mx,
+                        (int)T);
+        }
         for (int s = 0; s < cnt; s++)
             winograd_output(Mt, cout, T, (size_t)s * tiles, th, tw, oh, ow, grad,
                             dst + (size_t)(b0 + s) * osz);
@@ -323,14 +331,13 @@ static void conv_forward_range(const conv_job *j, int t, int lo, int hi)
     }
 }
 
-/* Winograd runs in this pass: a Winograd shape, a batch of at least one
- * sample per thread, and fp32. Under -bf16 the GEMMs run twice as fast and
- * the (scalar) transforms then cost as much as they save: measured on
- * shallow.cfg, batch 64, no faster. */
+/* Winograd runs in this pass: a Winograd shape and a batch of at least one
+ * sample per thread (at batch 1, the filter transform would cost more than
+ * it saves). */
 static int wino_active(const conv_job *j)
 {
     const conv *p = j->l->priv;
-    return p->wino && !j->serial && !j->net->ctx->k.bf16;
+    return p->wino && !j->serial;
 }
 
 static void conv_forward_part(void *arg, int t)
@@ -436,7 +443,7 @@ static void conv_forward(layer *l, network *net, const float *in)
     } else if (j.serial) {
         conv_forward_range(&j, 0, 0, l->batch);
     } else {
-        if (wino_active(&j)) wino_prepare(l, net, 0);
+        if (wino_active(&j)) wino_prepare(l, net);
         thread_pool_run(net->ctx->pool, nt, conv_forward_part, &j);
     }
     affine_forward(l, net, &p->tail);
@@ -513,10 +520,7 @@ static void conv_backward(layer *l, network *net, const float *in, float *din)
     if (is_single_plane(l, p) && j.serial) plane_backward_range(&j, 0, 0, l->batch);
     else if (is_single_plane(l, p)) thread_pool_run(net->ctx->pool, nt, plane_backward_part, &j);
     else if (j.serial) conv_backward_range(&j, 0, 0, l->batch);
-    else {
-        if (wino_active(&j) && din) wino_prepare(l, net, 1);
-        thread_pool_run(net->ctx->pool, nt, conv_backward_part, &j);
-    }
+    else thread_pool_run(net->ctx->pool, nt, conv_backward_part, &j);
     if (l->frozen) return;
     int used = j.serial ? 1 : nt;
     size_t nw = (size_t)l->out_c * (l->c / p->groups) * p->kh * p->kw;
