@@ -465,67 +465,72 @@ static void check_plane_case(int h, int w, int kh, int kw, int sh, int sw, int p
 }
 
 /* Winograd F(2x2, 3x3) (winograd_filters/input/output + 16 gemm_naive)
- * against im2col + gemm_naive: the forward pass of C planes [h, w] with M
- * filters, padding p, into a poisoned output; and the input gradient as
- * the convolution of dz with the flipped filters (padding 2 - p: U with
- * winograd_flip's indices, transposed), added to din, against col2im of
- * W^T dz. */
-static void check_winograd_case(int C, int M, int h, int w, int p, uint64_t *seed)
+ * against im2col + gemm_naive, on a batch of cnt samples: the forward pass
+ * of C planes [h, w] with M filters, padding p, into a poisoned output; and
+ * the input gradient as the convolution of dz with the flipped filters
+ * (padding 2 - p: U with winograd_flip's indices, transposed), added to
+ * din, against col2im of W^T dz. */
+static void check_winograd_case(int C, int M, int h, int w, int p, int cnt, uint64_t *seed)
 {
     int oh = h + 2 * p - 2, ow = w + 2 * p - 2, n = oh * ow, K = C * 9;
     int th = (oh + 1) / 2, tw = (ow + 1) / 2, bth = (h + 1) / 2, btw = (w + 1) / 2;
-    size_t T = (size_t)th * tw, bT = (size_t)bth * btw, TT = T > bT ? T : bT, CM = C > M ? C : M;
-    size_t planef = winograd_plane_floats(th, tw) > winograd_plane_floats(bth, btw) ? winograd_plane_floats(th, tw)
-                                                                                   : winograd_plane_floats(bth, btw);
-    float *in = malloc(sizeof(float) * C * h * w), *k = malloc(sizeof(float) * M * K);
-    float *dz = malloc(sizeof(float) * M * n), *col = malloc(sizeof(float) * K * n);
-    float *out = malloc(sizeof(float) * M * n), *ref = malloc(sizeof(float) * M * n);
-    float *din = malloc(sizeof(float) * C * h * w), *dinr = malloc(sizeof(float) * C * h * w);
+    size_t T = (size_t)cnt * th * tw, bT = (size_t)cnt * bth * btw, TT = T > bT ? T : bT, CM = C > M ? C : M;
+    size_t pa = winograd_plane_floats(th, tw, cnt), pb = winograd_plane_floats(bth, btw, cnt);
+    size_t planef = pa > pb ? pa : pb, isz = (size_t)C * h * w, osz = (size_t)M * n;
+    float *in = malloc(sizeof(float) * cnt * isz), *k = malloc(sizeof(float) * M * K);
+    float *dz = malloc(sizeof(float) * cnt * osz), *col = malloc(sizeof(float) * K * n);
+    float *out = malloc(sizeof(float) * cnt * osz), *ref = malloc(sizeof(float) * cnt * osz);
+    float *din = malloc(sizeof(float) * cnt * isz), *dinr = malloc(sizeof(float) * cnt * isz);
     float *U = malloc(sizeof(float) * 16 * C * M), *V = malloc(sizeof(float) * 16 * CM * TT);
     float *Mt = malloc(sizeof(float) * 16 * CM * TT), *plane = malloc(sizeof(float) * planef);
-    fill(in, (size_t)C * h * w, seed);
+    fill(in, cnt * isz, seed);
     fill(k, (size_t)M * K, seed);
-    fill(dz, (size_t)M * n, seed);
+    fill(dz, cnt * osz, seed);
     for (size_t i = 0; i < planef; i++) plane[i] = 1e30f;   /* must not matter */
-    for (int i = 0; i < M * n; i++) out[i] = NAN;
-    for (int i = 0; i < C * h * w; i++) din[i] = dinr[i] = -0.25f;
-    im2col(in, C, h, w, 3, 3, 1, 1, p, p, oh, ow, col, n);
-    gemm_naive(0, 0, M, n, K, 1.0f, k, K, col, n, 0.0f, ref, n);
-    gemm_naive(1, 0, K, n, M, 1.0f, k, K, dz, n, 0.0f, col, n);
-    col2im_add(col, C, h, w, 3, 3, 1, 1, p, p, oh, ow, dinr, n);
+    for (size_t i = 0; i < cnt * osz; i++) out[i] = NAN;
+    for (size_t i = 0; i < cnt * isz; i++) din[i] = dinr[i] = -0.25f;
+    for (int s = 0; s < cnt; s++) {
+        im2col(in + s * isz, C, h, w, 3, 3, 1, 1, p, p, oh, ow, col, n);
+        gemm_naive(0, 0, M, n, K, 1.0f, k, K, col, n, 0.0f, ref + s * osz, n);
+        gemm_naive(1, 0, K, n, M, 1.0f, k, K, dz + s * osz, n, 0.0f, col, n);
+        col2im_add(col, C, h, w, 3, 3, 1, 1, p, p, oh, ow, dinr + s * isz, n);
+    }
     /* forward, the filters split in two ranges as two threads would */
     winograd_filters(k, M, C, 0, M / 2, U);
     winograd_filters(k, M, C, M / 2, M, U);
-    winograd_input(in, C, h, w, p, p, th, tw, plane, V, T, 0);
+    winograd_input(in, isz, cnt, C, h, w, p, p, th, tw, plane, V, T);
     for (int x = 0; x < 16; x++)
         gemm_naive(0, 0, M, (int)T, C, 1.0f, U + (size_t)x * M * C, C, V + (size_t)x * C * T, (int)T, 0.0f,
                    Mt + (size_t)x * M * T, (int)T);
-    winograd_output(Mt, M, T, 0, th, tw, oh, ow, 0, out);
+    winograd_output(Mt, M, T, cnt, th, tw, oh, ow, 0, out, osz);
     /* input gradient: the same U, flipped and transposed */
-    winograd_input(dz, M, oh, ow, 2 - p, 2 - p, bth, btw, plane, V, bT, 0);
+    winograd_input(dz, osz, cnt, M, oh, ow, 2 - p, 2 - p, bth, btw, plane, V, bT);
     for (int x = 0; x < 16; x++)
         gemm_naive(1, 0, C, (int)bT, M, 1.0f, U + (size_t)winograd_flip(x) * M * C, C, V + (size_t)x * M * bT,
                    (int)bT, 0.0f, Mt + (size_t)x * C * bT, (int)bT);
-    winograd_output(Mt, C, bT, 0, bth, btw, h, w, 1, din);
-    for (int i = 0; i < M * n; i++)
-        CHECK_CLOSE(out[i], ref[i], 1e-4, 1e-5, "winograd forward C%d M%d %dx%d p%d [%d]", C, M, h, w, p, i);
-    for (int i = 0; i < C * h * w; i++)
-        CHECK_CLOSE(din[i], dinr[i], 1e-4, 1e-5, "winograd din C%d M%d %dx%d p%d [%d]", C, M, h, w, p, i);
+    winograd_output(Mt, C, bT, cnt, bth, btw, h, w, 1, din, isz);
+    for (size_t i = 0; i < cnt * osz; i++)
+        CHECK_CLOSE(out[i], ref[i], 1e-4, 1e-5, "winograd forward C%d M%d %dx%d p%d x%d [%zu]", C, M, h, w, p, cnt,
+                    i);
+    for (size_t i = 0; i < cnt * isz; i++)
+        CHECK_CLOSE(din[i], dinr[i], 1e-4, 1e-5, "winograd din C%d M%d %dx%d p%d x%d [%zu]", C, M, h, w, p, cnt, i);
     free(in); free(k); free(dz); free(col); free(out); free(ref); free(din); free(dinr); free(U); free(V);
     free(Mt); free(plane);
 }
 
 static void check_winograd(void)
 {
-    static const int shapes[][5] = {
-        /* C, M, h, w, pad */
-        { 3, 5, 7, 5, 1 },  { 8, 4, 6, 9, 0 },   { 2, 3, 4, 4, 2 },  { 16, 16, 12, 12, 1 }, { 1, 1, 3, 3, 0 },
-        { 5, 2, 1, 1, 1 },  { 2, 2, 3, 131, 1 }, { 7, 9, 13, 2, 2 }, { 4, 6, 2, 8, 0 },   { 2, 2, 2, 601, 1 },
-        { 3, 2, 40, 40, 1 },
+    static const int shapes[][6] = {
+        /* C, M, h, w, pad, samples */
+        { 3, 5, 7, 5, 1, 1 },  { 8, 4, 6, 9, 0, 3 },   { 2, 3, 4, 4, 2, 2 },  { 16, 16, 12, 12, 1, 2 },
+        { 1, 1, 3, 3, 0, 5 },  { 5, 2, 1, 1, 1, 17 },  { 2, 2, 3, 131, 1, 2 }, { 7, 9, 13, 2, 2, 3 },
+        { 4, 6, 2, 8, 0, 1 },  { 2, 2, 2, 601, 1, 1 }, { 3, 2, 40, 40, 1, 1 }, { 6, 5, 6, 6, 1, 28 },
+        { 3, 4, 5, 5, 1, 40 },
     };
     uint64_t seed = 7;
     for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++)
-        check_winograd_case(shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3], shapes[i][4], &seed);
+        check_winograd_case(shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3], shapes[i][4], shapes[i][5],
+                            &seed);
 }
 
 /* Input columns that no output reads (5x10, 3x3 stride 2: column 9)

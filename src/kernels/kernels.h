@@ -60,11 +60,13 @@ void plane_conv_backward(const float *in, const float *dz, int h, int w, const f
  * (th = ceil(oh/2), tw = ceil(ow/2)):
  *   winograd_filters:  U [16][M][C] from w [M][C][3][3], for filters
  *                      [m_lo, m_hi)
- *   winograd_input:    V [16][C][ldv], columns t0 .. t0 + th*tw - 1, from
- *                      in [C][h][w]; plane: winograd_plane_floats scratch
+ *   winograd_input:    V [16][C][ldv], columns 0 .. cnt*th*tw - 1 (tile
+ *                      (s * th + ty) * tw + tx), from cnt samples in
+ *                      [cnt][C][h][w] (sample stride `stride`); plane:
+ *                      winograd_plane_floats scratch
  *   (caller)           M_xi [M][ldm] = U_xi [M][C] * V_xi [C][ldv], 16 GEMMs
- *   winograd_output:   out [M][oh][ow] = (add ? out + : ) the outputs of
- *                      columns t0 .. of M [16][M][ldm].
+ *   winograd_output:   out [cnt][M][oh][ow] (sample stride `stride`) =
+ *                      (add ? out + : ) the outputs of M [16][M][ldm].
  * The input gradient (din [C][h][w] from dz [M][oh][ow], padding 2 - p) is
  * the same with U reused: M'_xi [C][ldm] = U_flip(xi)^T [C][M] * V_xi
  * [M][ldv], V from dz. */
@@ -75,11 +77,11 @@ static inline int winograd_flip(int xi)
     static const int swap03[4] = { 3, 1, 2, 0 };
     return 4 * swap03[xi / 4] + swap03[xi % 4];
 }
-size_t winograd_plane_floats(int th, int tw);
-void winograd_input(const float *in, int C, int h, int w, int ph, int pw, int th, int tw, float *plane,
-                    float *V, size_t ldv, size_t t0);
-void winograd_output(const float *Mt, int M, size_t ldm, size_t t0, int th, int tw, int oh, int ow, int add,
-                     float *out);
+size_t winograd_plane_floats(int th, int tw, int cnt);
+void winograd_input(const float *in, size_t stride, int cnt, int C, int h, int w, int ph, int pw, int th, int tw,
+                    float *plane, float *V, size_t ldv);
+void winograd_output(const float *Mt, int M, size_t ldm, int cnt, int th, int tw, int oh, int ow, int add,
+                     float *out, size_t stride);
 
 /* gemm_naive's contract for ta = 0, tb = 1 (C[M,N] = alpha A[M,K] B[N,K]^T
  * + beta C), as dot products of rows, fp32, no packing: for a dense layer at

@@ -62,17 +62,15 @@ void winograd_filters(const float *w, int M, int C, int m_lo, int m_hi, float *U
     }
 }
 
-/* The scratch of winograd_input: the bordered plane split by the parity
- * of row and column into four quarter planes, each twice: [th + 1][tw],
- * once as is and once shifted left by one column. Tile t = ty * tw + tx
- * (rows 2ty .. 2ty + 3, columns 2tx .. 2tx + 3 of the bordered plane)
- * then reads each of its 16 inputs at index t or t + tw of one of the
- * eight: unit stride in t, so one loop over all tiles of a plane
+/* The scratch of winograd_input: for n = cnt * th * tw tiles, sixteen
+ * planes [n], one for each (row parity, row pair down or not, column
+ * parity, column pair shifted or not) of the bordered input: plane
+ * [rp][dn][cp][sh] holds at t = (s * th + ty) * tw + tx the value of row
+ * 2 (ty + dn) + rp, column 2 (tx + sh) + cp of sample s's bordered plane.
+ * Each of a tile's 16 inputs is then at index t of one plane: unit stride
+ * in t across rows of tiles and samples, so one loop over all tiles
  * vectorizes and writes V's columns directly. Then one bordered row. */
-size_t winograd_plane_floats(int th, int tw) { return 8 * (size_t)(th + 1) * tw + 2 * (size_t)tw + 4; }
-
-/* The eight planes: [row parity][column parity][shifted]. */
-typedef struct quarters { const float *restrict p[2][2][2]; } quarters;
+size_t winograd_plane_floats(int th, int tw, int cnt) { return 16 * (size_t)cnt * th * tw + 2 * (size_t)tw + 4; }
 
 /* GNU C vectors of 16 floats (GCC/Clang lower them to the clone's ISA):
  * GCC does not vectorize the tile loops below by itself (16 output
@@ -86,10 +84,10 @@ typedef float lanes __attribute__((vector_size(16 * sizeof(float))));
 #define INPUT_TRANSFORM(T, GET, PUT)                                                          \
     do {                                                                                      \
         T a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3;                     \
-        GET(a0, ee, 0); GET(a1, eo, 0); GET(a2, ee1, 0); GET(a3, eo1, 0);                     \
-        GET(b0, oe, 0); GET(b1, oo, 0); GET(b2, oe1, 0); GET(b3, oo1, 0);                     \
-        GET(c0, ee, tw); GET(c1, eo, tw); GET(c2, ee1, tw); GET(c3, eo1, tw);                 \
-        GET(d0, oe, tw); GET(d1, oo, tw); GET(d2, oe1, tw); GET(d3, oo1, tw);                 \
+        GET(a0, 0); GET(a1, 2); GET(a2, 1); GET(a3, 3);       /* row 2ty */                   \
+        GET(b0, 8); GET(b1, 10); GET(b2, 9); GET(b3, 11);     /* row 2ty + 1 */               \
+        GET(c0, 4); GET(c1, 6); GET(c2, 5); GET(c3, 7);       /* row 2ty + 2 */               \
+        GET(d0, 12); GET(d1, 14); GET(d2, 13); GET(d3, 15);   /* row 2ty + 3 */               \
         T s00 = a0 - c0, s01 = a1 - c1, s02 = a2 - c2, s03 = a3 - c3;                         \
         T s10 = b0 + c0, s11 = b1 + c1, s12 = b2 + c2, s13 = b3 + c3;                         \
         T s20 = c0 - b0, s21 = c1 - b1, s22 = c2 - b2, s23 = c3 - b3;                         \
@@ -100,18 +98,15 @@ typedef float lanes __attribute__((vector_size(16 * sizeof(float))));
         PUT(12, s30 - s32); PUT(13, s31 + s32); PUT(14, s32 - s31); PUT(15, s31 - s33);       \
     } while (0)
 
-/* The 16 transformed values of tiles t = 0 .. n - 1 into v[x * vplane + t]:
- * d[r][q] of a tile comes from rows 2ty .. 2ty + 3 (even, odd, next even
- * at + tw, next odd at + tw); B^T d row by row, then (B^T d) B column by
- * column. */
+/* The 16 transformed values of tiles t = 0 .. n - 1 into v[x * vplane + t]
+ * from the planes q (plane i = q + i * n, i = 8 rp + 4 dn + 2 cp + sh):
+ * B^T d row by row, then (B^T d) B column by column. */
 FER_SIMD_CLONES
-static void input_tiles(const float *ee, const float *ee1, const float *eo, const float *eo1, const float *oe,
-                        const float *oe1, const float *oo, const float *oo1, int tw, int n, float *v,
-                        size_t vplane)
+static void input_tiles(const float *q, int n, float *v, size_t vplane)
 {
     int t = 0;
     for (; t + 16 <= n; t += 16) {
-#define GETV(x, p, off) LOAD(x, p + t + (off))
+#define GETV(x, i) LOAD(x, q + (size_t)(i) * n + t)
 #define PUTV(i, e)                                  \
     do {                                            \
         lanes r_ = (e);                             \
@@ -122,7 +117,7 @@ static void input_tiles(const float *ee, const float *ee1, const float *eo, cons
 #undef PUTV
     }
     for (; t < n; t++) {
-#define GETS(x, p, off) x = p[t + (off)]
+#define GETS(x, i) x = q[(size_t)(i) * n + t]
 #define PUTS(i, e) v[(size_t)(i) * vplane + t] = (e)
         INPUT_TRANSFORM(float, GETS, PUTS);
 #undef GETS
@@ -131,7 +126,7 @@ static void input_tiles(const float *ee, const float *ee1, const float *eo, cons
 }
 
 /* Splits one bordered row r[0 .. 2tw + 2) into its even and odd columns,
- * each as is and shifted by one. */
+ * each as is and shifted by one pair. */
 FER_SIMD_CLONES
 static void split_row(const float *restrict r, int tw, float *restrict e, float *restrict e1, float *restrict o,
                       float *restrict o1)
@@ -144,32 +139,34 @@ static void split_row(const float *restrict r, int tw, float *restrict e, float 
     }
 }
 
-void winograd_input(const float *in, int C, int h, int w, int ph, int pw, int th, int tw, float *plane,
-                    float *V, size_t ldv, size_t t0)
+void winograd_input(const float *in, size_t stride, int cnt, int C, int h, int w, int ph, int pw, int th, int tw,
+                    float *plane, float *V, size_t ldv)
 {
-    size_t q = (size_t)(th + 1) * tw, vplane = (size_t)C * ldv;
-    float *qp[2][2][2];   /* [row parity][column parity][shifted] */
-    for (int i = 0; i < 8; i++) qp[i >> 2][(i >> 1) & 1][i & 1] = plane + i * q;
-    float *row = plane + 8 * q;   /* 2tw + 4 floats */
-    int rowlen = 2 * tw + 2;
-    /* rows of the bordered plane outside the input are zero in every
-     * channel: zero them once; a row inside is rewritten whole */
-    memset(plane, 0, 8 * q * sizeof *plane);
-    memset(row, 0, (size_t)(rowlen + 2) * sizeof *row);
+    int tiles = th * tw, n = cnt * tiles, rowlen = 2 * tw + 2;
+    size_t vplane = (size_t)C * ldv;
+    float *row = plane + 16 * (size_t)n;   /* one bordered row: 2tw + 4 floats */
+    /* bordered rows outside the input are zero for every channel and
+     * sample: zero everything once; a row inside is rewritten whole */
+    memset(plane, 0, (16 * (size_t)n + rowlen + 2) * sizeof *plane);
     int ncopy = w;
     if (pw + ncopy > rowlen) ncopy = rowlen - pw;
     for (int c = 0; c < C; c++) {
-        const float *src = in + (size_t)c * h * w;
-        for (int iy = 0; iy < h; iy++) {
-            int y = iy + ph;   /* bordered row y = input row y - ph */
-            if (y > 2 * th + 1) break;
-            memcpy(row + pw, src + (size_t)iy * w, (size_t)ncopy * sizeof *row);
-            size_t at = (size_t)(y >> 1) * tw;
-            split_row(row, tw, qp[y & 1][0][0] + at, qp[y & 1][0][1] + at, qp[y & 1][1][0] + at,
-                      qp[y & 1][1][1] + at);
+        for (int sm = 0; sm < cnt; sm++) {
+            const float *src = in + sm * stride + (size_t)c * h * w;
+            for (int iy = 0; iy < h; iy++) {
+                int y = iy + ph;   /* bordered row y = input row y - ph */
+                if (y > 2 * th + 1) break;
+                memcpy(row + pw, src + (size_t)iy * w, (size_t)ncopy * sizeof *row);
+                int rp = y & 1, r = y >> 1;
+                for (int dn = 0; dn < 2; dn++) {
+                    int ty = r - dn;   /* the tile row that sees this row as row 2 dn + rp */
+                    if (ty < 0 || ty >= th) continue;
+                    float *d = plane + (size_t)(8 * rp + 4 * dn) * n + (size_t)sm * tiles + (size_t)ty * tw;
+                    split_row(row, tw, d, d + n, d + 2 * (size_t)n, d + 3 * (size_t)n);
+                }
+            }
         }
-        input_tiles(qp[0][0][0], qp[0][0][1], qp[0][1][0], qp[0][1][1], qp[1][0][0], qp[1][0][1], qp[1][1][0],
-                    qp[1][1][1], tw, th * tw, V + (size_t)c * ldv + t0, vplane);
+        input_tiles(plane, n, V + (size_t)c * ldv, vplane);
     }
 }
 
@@ -227,30 +224,32 @@ static void interleave(const float *restrict a, const float *restrict b, int pai
         }
 }
 
-void winograd_output(const float *Mt, int M, size_t ldm, size_t t0, int th, int tw, int oh, int ow, int add,
-                     float *out)
+void winograd_output(const float *Mt, int M, size_t ldm, int cnt, int th, int tw, int oh, int ow, int add,
+                     float *out, size_t stride)
 {
     size_t mplane = (size_t)M * ldm;
     float y[4 * WINOGRAD_OUT_RUN];
     int pairs = ow / 2, odd = ow & 1;   /* an odd width: the last tile has one column */
     int rows = tw <= WINOGRAD_OUT_RUN ? WINOGRAD_OUT_RUN / tw : 1;   /* rows of tiles per run */
-    for (int m = 0; m < M; m++) {
-        float *o = out + (size_t)m * oh * ow;
-        for (int ty0 = 0; ty0 < th; ty0 += rows) {
-            int nr = th - ty0 < rows ? th - ty0 : rows;
+    int grows = cnt * th;   /* rows of tiles of all samples, g = s * th + ty */
+    for (int m = 0; m < M; m++)
+        for (int g0 = 0; g0 < grows; g0 += rows) {
+            int nr = grows - g0 < rows ? grows - g0 : rows;
             for (int tx0 = 0; tx0 < tw; tx0 += WINOGRAD_OUT_RUN) {
                 /* nr whole rows of tiles, or (nr == 1) a run of one row */
                 int nx = tw - tx0 < WINOGRAD_OUT_RUN ? tw - tx0 : WINOGRAD_OUT_RUN, n = nr * nx;
-                output_tiles(Mt + (size_t)m * ldm + t0 + (size_t)ty0 * tw + tx0, mplane, n, y);
+                output_tiles(Mt + (size_t)m * ldm + (size_t)g0 * tw + tx0, mplane, n, y);
                 int np = pairs - tx0 < nx ? pairs - tx0 : nx, last = odd && tx0 + nx == tw;
-                for (int rr = 0; rr < nr; rr++)
-                    for (int r = 0; r < 2 && 2 * (ty0 + rr) + r < oh; r++) {
-                        float *row = o + (size_t)(2 * (ty0 + rr) + r) * ow + 2 * tx0;
+                for (int rr = 0; rr < nr; rr++) {
+                    int sm = (g0 + rr) / th, ty = (g0 + rr) % th;
+                    float *o = out + sm * stride + (size_t)m * oh * ow;
+                    for (int r = 0; r < 2 && 2 * ty + r < oh; r++) {
+                        float *orow = o + (size_t)(2 * ty + r) * ow + 2 * tx0;
                         const float *ya = y + 2 * r * n + (size_t)rr * nx, *yb = ya + n;
-                        interleave(ya, yb, np, add, row);
-                        if (last) row[2 * np] = add ? row[2 * np] + ya[np] : ya[np];
+                        interleave(ya, yb, np, add, orow);
+                        if (last) orow[2 * np] = add ? orow[2 * np] + ya[np] : ya[np];
                     }
+                }
             }
         }
-    }
 }

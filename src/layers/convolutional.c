@@ -73,10 +73,10 @@ static int wino_tiles(const layer *l)
     return fw > bw ? fw : bw;
 }
 
-static size_t wino_plane(const layer *l)
+static size_t wino_plane(const layer *l, const conv *p)
 {
-    size_t a = winograd_plane_floats((l->out_h + 1) / 2, (l->out_w + 1) / 2);
-    size_t b = winograd_plane_floats((l->h + 1) / 2, (l->w + 1) / 2);
+    size_t a = winograd_plane_floats((l->out_h + 1) / 2, (l->out_w + 1) / 2, p->wino_cs);
+    size_t b = winograd_plane_floats((l->h + 1) / 2, (l->w + 1) / 2, p->wino_cs);
     return ((a > b ? a : b) + 15) & ~(size_t)15;
 }
 
@@ -84,7 +84,7 @@ static size_t wino_plane(const layer *l)
 static size_t wino_floats(const layer *l, const conv *p)
 {
     if (!p->wino) return 0;
-    return wino_plane(l) + (size_t)16 * (l->c + l->out_c) * p->wino_cs * wino_tiles(l);
+    return wino_plane(l, p) + (size_t)16 * (l->c + l->out_c) * p->wino_cs * wino_tiles(l);
 }
 
 /* Floats of a thread's first workspace slice: unfolded columns, or the
@@ -246,10 +246,8 @@ static void wino_range(const conv_job *j, int t, int lo, int hi, int grad)
     for (int b0 = lo; b0 < hi; b0 += p->wino_cs) {
         int cnt = hi - b0 < p->wino_cs ? hi - b0 : p->wino_cs;
         size_t T = (size_t)cnt * tiles;
-        float *V = plane + wino_plane(l), *Mt = V + (size_t)16 * cin * T;
-        for (int s = 0; s < cnt; s++)
-            winograd_input(src + (size_t)(b0 + s) * isz, cin, ih, iw, ph, pw, th, tw, plane, V, T,
-                           (size_t)s * tiles);
+        float *V = plane + wino_plane(l, p), *Mt = V + (size_t)16 * cin * T;
+        winograd_input(src + (size_t)b0 * isz, isz, cnt, cin, ih, iw, ph, pw, th, tw, plane, V, T);
         for (int x = 0; x < 16; x++) {
             float *mx = Mt + (size_t)x * cout * T;
             const float *vx = V + (size_t)x * cin * T;
@@ -260,9 +258,7 @@ static void wino_range(const conv_job *j, int t, int lo, int hi, int grad)
                 k->gemm(0, 0, cout, (int)T, cin, 1.0f, U + (size_t)x * cout * cin, cin, vx, (int)T, 0.0f, mx,
                         (int)T);
         }
-        for (int s = 0; s < cnt; s++)
-            winograd_output(Mt, cout, T, (size_t)s * tiles, th, tw, oh, ow, grad,
-                            dst + (size_t)(b0 + s) * osz);
+        winograd_output(Mt, cout, T, cnt, th, tw, oh, ow, grad, dst + (size_t)b0 * osz, osz);
     }
 }
 
