@@ -509,6 +509,30 @@ static void check_winograd_case(int C, int M, int h, int w, int p, int cnt, uint
         gemm_naive(1, 0, C, (int)bT, M, 1.0f, U + (size_t)winograd_flip(x) * M * C, C, V + (size_t)x * M * bT,
                    (int)bT, 0.0f, Mt + (size_t)x * C * bT, (int)bT);
     winograd_output(Mt, C, bT, cnt, bth, btw, h, w, 1, din, isz);
+    /* kernel gradient: F(3x3, 2x2) over the input's V and dz's transform,
+     * in two blocks of samples as a thread's chunks would be, added to dw */
+    float *dw = malloc(sizeof(float) * M * K), *dwr = malloc(sizeof(float) * M * K);
+    float *W = malloc(sizeof(float) * 16 * M * C);
+    for (int i = 0; i < M * K; i++) dw[i] = dwr[i] = 0.5f;
+    for (int s = 0; s < cnt; s++) {
+        im2col(in + s * isz, C, h, w, 3, 3, 1, 1, p, p, oh, ow, col, n);
+        gemm_naive(0, 1, M, K, n, 1.0f, dz + s * osz, n, col, n, 1.0f, dwr, K);
+    }
+    for (int b0 = 0, first = 1; b0 < cnt; first = 0) {
+        int c1 = b0 + (cnt + 1) / 2 < cnt ? b0 + (cnt + 1) / 2 : cnt, nb = c1 - b0;
+        size_t Tb = (size_t)nb * th * tw;
+        winograd_input(in + b0 * isz, isz, nb, C, h, w, p, p, th, tw, plane, V, Tb);
+        winograd_grad_input(dz + b0 * osz, osz, nb, M, oh, ow, th, tw, plane, Mt, Tb);
+        for (int x = 0; x < 16; x++)
+            gemm_naive(0, 1, M, C, (int)Tb, 1.0f, Mt + (size_t)x * M * Tb, (int)Tb, V + (size_t)x * C * Tb, (int)Tb,
+                       first ? 0.0f : 1.0f, W + (size_t)x * M * C, C);
+        b0 = c1;
+    }
+    winograd_dw_output(W, M, C, 0, M / 2, dw);
+    winograd_dw_output(W, M, C, M / 2, M, dw);
+    for (int i = 0; i < M * K; i++)
+        CHECK_CLOSE(dw[i], dwr[i], 1e-4, 1e-5, "winograd dW C%d M%d %dx%d p%d x%d [%d]", C, M, h, w, p, cnt, i);
+    free(dw); free(dwr); free(W);
     for (size_t i = 0; i < cnt * osz; i++)
         CHECK_CLOSE(out[i], ref[i], 1e-4, 1e-5, "winograd forward C%d M%d %dx%d p%d x%d [%zu]", C, M, h, w, p, cnt,
                     i);

@@ -82,6 +82,15 @@ void winograd_input(const float *in, size_t stride, int cnt, int C, int h, int w
                     float *plane, float *V, size_t ldv);
 void winograd_output(const float *Mt, int M, size_t ldm, int cnt, int th, int tw, int oh, int ow, int add,
                      float *out, size_t stride);
+/* The kernel gradient, F(3x3, 2x2) with the same V: winograd_grad_input
+ * transforms the output gradient dz [cnt][M][oh][ow] (sample stride
+ * `stride`) into Gz [16][M][ldg] (tiles as in winograd_input; plane: 4 *
+ * cnt*th*tw floats of scratch); the caller sums W_xi [M][C] += Gz_xi [M][T]
+ * * V_xi [C][T]^T over blocks of tiles; winograd_dw_output adds the kernel
+ * gradients of filters [m_lo, m_hi) to dw [M][C][3][3]. */
+void winograd_grad_input(const float *dz, size_t stride, int cnt, int M, int oh, int ow, int th, int tw,
+                         float *plane, float *Gz, size_t ldg);
+void winograd_dw_output(const float *W, int M, int C, int m_lo, int m_hi, float *dw);
 
 /* gemm_naive's contract for ta = 0, tb = 1 (C[M,N] = alpha A[M,K] B[N,K]^T
  * + beta C), as dot products of rows, fp32, no packing: for a dense layer at

@@ -253,3 +253,99 @@ void winograd_output(const float *Mt, int M, size_t ldm, int cnt, int th, int tw
             }
         }
 }
+
+/* ---- kernel gradient: F(3x3, 2x2) --------------------------------------
+ * The kernel gradient of one 2x2 tile of outputs is the correlation of the
+ * tile's 4x4 input d with its 2x2 output gradient g: 3x3 values, Winograd's
+ * F(3x3, 2x2). Swapping the roles of A and G in F(2x2, 3x3) gives it with
+ * the same input transform: dW_tile = G^T [(A g A^T) .* (B^T d B)] G. So
+ * the sum over tiles is 16 GEMMs, W_xi [M][C] = sum_t Gz_xi[m][t] V_xi[c][t]
+ * (V: winograd_input of the layer's input), then G^T W G per filter. */
+
+#define GRAD_TRANSFORM(T, GET, PUT)                                                       \
+    do {                                                                                  \
+        T g00, g01, g10, g11;                                                             \
+        GET(g00, 0); GET(g01, 1); GET(g10, 2); GET(g11, 3);                               \
+        /* A g: rows g0, g0 + g1, g0 - g1, -g1 (A = [1 0; 1 1; 1 -1; 0 -1]) */            \
+        T r00 = g00, r01 = g01, r10 = g00 + g10, r11 = g01 + g11;                         \
+        T r20 = g00 - g10, r21 = g01 - g11, r30 = -g10, r31 = -g11;                       \
+        /* (A g) A^T, row by row */                                                       \
+        PUT(0, r00); PUT(1, r00 + r01); PUT(2, r00 - r01); PUT(3, -r01);                  \
+        PUT(4, r10); PUT(5, r10 + r11); PUT(6, r10 - r11); PUT(7, -r11);                  \
+        PUT(8, r20); PUT(9, r20 + r21); PUT(10, r20 - r21); PUT(11, -r21);                \
+        PUT(12, r30); PUT(13, r30 + r31); PUT(14, r30 - r31); PUT(15, -r31);              \
+    } while (0)
+
+/* A g A^T of tiles t = 0 .. n - 1 from the four planes q (plane 2i + j:
+ * the tile's output (i, j)) into v[x * vplane + t]. */
+FER_SIMD_CLONES
+static void grad_tiles(const float *q, int n, float *v, size_t vplane)
+{
+    int t = 0;
+    for (; t + 16 <= n; t += 16) {
+#define GETV(x, i) LOAD(x, q + (size_t)(i) * n + t)
+#define PUTV(i, e)                                  \
+    do {                                            \
+        lanes r_ = (e);                             \
+        STORE(v + (size_t)(i) * vplane + t, r_);    \
+    } while (0)
+        GRAD_TRANSFORM(lanes, GETV, PUTV);
+#undef GETV
+#undef PUTV
+    }
+    for (; t < n; t++) {
+#define GETS(x, i) x = q[(size_t)(i) * n + t]
+#define PUTS(i, e) v[(size_t)(i) * vplane + t] = (e)
+        GRAD_TRANSFORM(float, GETS, PUTS);
+#undef GETS
+#undef PUTS
+    }
+}
+
+void winograd_grad_input(const float *dz, size_t stride, int cnt, int M, int oh, int ow, int th, int tw,
+                         float *plane, float *Gz, size_t ldg)
+{
+    int tiles = th * tw, n = cnt * tiles;
+    size_t gplane = (size_t)M * ldg;
+    /* outputs past oh, ow (the last tile of an odd size) stay zero */
+    memset(plane, 0, 4 * (size_t)n * sizeof *plane);
+    for (int m = 0; m < M; m++) {
+        for (int sm = 0; sm < cnt; sm++) {
+            const float *src = dz + sm * stride + (size_t)m * oh * ow;
+            for (int y = 0; y < oh; y++) {
+                const float *r = src + (size_t)y * ow;
+                float *e = plane + (size_t)(2 * (y & 1)) * n + (size_t)sm * tiles + (size_t)(y >> 1) * tw;
+                float *o = e + n;
+                for (int x = 0; x + 1 < ow; x += 2) {
+                    e[x >> 1] = r[x];
+                    o[x >> 1] = r[x + 1];
+                }
+                if (ow & 1) e[ow >> 1] = r[ow - 1];
+            }
+        }
+        grad_tiles(plane, n, Gz + (size_t)m * ldg, gplane);
+    }
+}
+
+void winograd_dw_output(const float *W, int M, int C, int m_lo, int m_hi, float *dw)
+{
+    size_t plane = (size_t)M * C;
+    for (int m = m_lo; m < m_hi; m++)
+        for (int c = 0; c < C; c++) {
+            float x[16], r[3][4];
+            size_t at = (size_t)m * C + c;
+            for (int i = 0; i < 16; i++) x[i] = W[i * plane + at];
+            /* G^T x, G^T = [1 1/2 1/2 0; 0 1/2 -1/2 0; 0 1/2 1/2 1] */
+            for (int q = 0; q < 4; q++) {
+                r[0][q] = x[q] + 0.5f * (x[4 + q] + x[8 + q]);
+                r[1][q] = 0.5f * (x[4 + q] - x[8 + q]);
+                r[2][q] = 0.5f * (x[4 + q] + x[8 + q]) + x[12 + q];
+            }
+            float *d = dw + at * 9;
+            for (int i = 0; i < 3; i++) {
+                d[3 * i] += r[i][0] + 0.5f * (r[i][1] + r[i][2]);
+                d[3 * i + 1] += 0.5f * (r[i][1] - r[i][2]);
+                d[3 * i + 2] += 0.5f * (r[i][1] + r[i][2]) + r[i][3];
+            }
+        }
+}

@@ -80,11 +80,14 @@ static size_t wino_plane(const layer *l, const conv *p)
     return ((a > b ? a : b) + 15) & ~(size_t)15;
 }
 
-/* A thread's Winograd scratch: the bordered plane, V and M. */
+/* A thread's Winograd scratch: the planes, V and M (or, for the kernel
+ * gradient, V and the output gradient's transform), then the kernel
+ * gradient's transform W [16][out_c][c]. */
 static size_t wino_floats(const layer *l, const conv *p)
 {
     if (!p->wino) return 0;
-    return wino_plane(l, p) + (size_t)16 * (l->c + l->out_c) * p->wino_cs * wino_tiles(l);
+    return wino_plane(l, p) + (size_t)16 * (l->c + l->out_c) * p->wino_cs * wino_tiles(l) +
+           (size_t)16 * l->c * l->out_c;
 }
 
 /* Floats of a thread's first workspace slice: unfolded columns, or the
@@ -260,6 +263,33 @@ static void wino_range(const conv_job *j, int t, int lo, int hi, int grad)
         }
         winograd_output(Mt, cout, T, cnt, th, tw, oh, ow, grad, dst + (size_t)b0 * osz, osz);
     }
+}
+
+/* The kernel gradient of samples [lo, hi) by Winograd F(3x3, 2x2) (see
+ * winograd.c), added to the thread's private dw. */
+static void wino_dw_range(const conv_job *j, int t, int lo, int hi, float *dw)
+{
+    layer *l = j->l;
+    conv *p = l->priv;
+    if (hi <= lo) return;
+    float *plane = j->net->workspace + (size_t)t * j->net->workspace_per_thread;
+    int th = (l->out_h + 1) / 2, tw = (l->out_w + 1) / 2, tiles = th * tw;
+    float *V = plane + wino_plane(l, p);
+    float *W = V + (size_t)16 * (l->c + l->out_c) * p->wino_cs * wino_tiles(l);
+    const kernel_table *k = &j->net->ctx->k;
+    for (int b0 = lo; b0 < hi; b0 += p->wino_cs) {
+        int cnt = hi - b0 < p->wino_cs ? hi - b0 : p->wino_cs;
+        size_t T = (size_t)cnt * tiles;
+        float *Gz = V + (size_t)16 * l->c * T;
+        winograd_input(j->in + (size_t)b0 * l->inputs, (size_t)l->inputs, cnt, l->c, l->h, l->w, p->ph, p->pw, th,
+                       tw, plane, V, T);
+        winograd_grad_input(j->dz + (size_t)b0 * l->outputs, (size_t)l->outputs, cnt, l->out_c, l->out_h, l->out_w,
+                            th, tw, plane, Gz, T);
+        for (int x = 0; x < 16; x++)
+            k->gemm(0, 1, l->out_c, l->c, (int)T, 1.0f, Gz + (size_t)x * l->out_c * T, (int)T,
+                    V + (size_t)x * l->c * T, (int)T, b0 == lo ? 0.0f : 1.0f, W + (size_t)x * l->out_c * l->c, l->c);
+    }
+    winograd_dw_output(W, l->out_c, l->c, 0, l->out_c, dw);
 }
 
 static void run_gemm(const conv_job *j, int ta, int tb, int M, int N, int K, const float *A, int lda,
@@ -456,6 +486,11 @@ static void conv_backward_range(const conv_job *j, int t, int lo, int hi)
     memset(dw, 0, (size_t)l->out_c * ksize * sizeof *dw);
     const float *w = l->params[p->weights].data;
     int need_dw = !l->frozen;
+    if (wino_active(j)) {
+        if (need_dw) wino_dw_range(j, t, lo, hi, dw);
+        if (j->din) wino_range(j, t, lo, hi, 1);
+        return;
+    }
     int total = hi - lo, chunks = (total + p->nb - 1) / p->nb;
     for (int c = 0; c < chunks; c++) {
         int b0 = lo + (int)((long long)total * c / chunks), b1 = lo + (int)((long long)total * (c + 1) / chunks);
@@ -480,7 +515,7 @@ static void conv_backward_range(const conv_job *j, int t, int lo, int hi)
                 /* dW[mg, ksize] += dz[mg, cnt*n] * col[ksize, cnt*n]^T */
                 run_gemm(j, 0, 1, mg, ksize, ld, dz, ld, src, ld, 1.0f, dw + (size_t)g * mg * ksize, ksize);
             }
-            if (!j->din || wino_active(j)) continue;
+            if (!j->din) continue;
             float *din0 = j->din + (size_t)b0 * l->inputs + (size_t)g * cg * l->h * l->w;
             if (direct) {   /* din[ksize, n] += W^T[ksize, mg] * dz[mg, n] */
                 run_gemm(j, 1, 0, ksize, n, mg, wg, ksize, dz, n, 1.0f, din0, n);
@@ -492,7 +527,6 @@ static void conv_backward_range(const conv_job *j, int t, int lo, int hi)
                            l->out_w, din0 + (size_t)s * l->inputs, ld);
         }
     }
-    if (j->din && wino_active(j)) wino_range(j, t, lo, hi, 1);
 }
 
 static void conv_backward_part(void *arg, int t)
