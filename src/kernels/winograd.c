@@ -25,6 +25,36 @@
 
 #include <string.h>
 
+/* GNU C vectors of 16 floats (GCC/Clang lower them to the clone's ISA):
+ * GCC does not vectorize the transforms below by itself (16 output
+ * streams), so they are written for 16 tiles (or filters) at a time. */
+typedef float lanes __attribute__((vector_size(16 * sizeof(float))));
+#define LOAD(v, p) memcpy(&(v), (p), sizeof(lanes))
+#define STORE(p, v) memcpy((p), &(v), sizeof(lanes))
+
+#define FILTER_TRANSFORM(T, k, PUT)                                                     \
+    do {                                                                                \
+        /* G g: rows t0 .. t3 of three columns */                                       \
+        T t00 = k[0], t01 = k[1], t02 = k[2];                                           \
+        T t10 = 0.5f * (k[0] + k[3] + k[6]), t11 = 0.5f * (k[1] + k[4] + k[7]);         \
+        T t12 = 0.5f * (k[2] + k[5] + k[8]);                                            \
+        T t20 = 0.5f * (k[0] - k[3] + k[6]), t21 = 0.5f * (k[1] - k[4] + k[7]);         \
+        T t22 = 0.5f * (k[2] - k[5] + k[8]);                                            \
+        T t30 = k[6], t31 = k[7], t32 = k[8];                                           \
+        /* (G g) G^T */                                                                 \
+        PUT(0, t00); PUT(1, 0.5f * (t00 + t01 + t02)); PUT(2, 0.5f * (t00 - t01 + t02)); \
+        PUT(3, t02);                                                                    \
+        PUT(4, t10); PUT(5, 0.5f * (t10 + t11 + t12)); PUT(6, 0.5f * (t10 - t11 + t12)); \
+        PUT(7, t12);                                                                    \
+        PUT(8, t20); PUT(9, 0.5f * (t20 + t21 + t22)); PUT(10, 0.5f * (t20 - t21 + t22)); \
+        PUT(11, t22);                                                                   \
+        PUT(12, t30); PUT(13, 0.5f * (t30 + t31 + t32)); PUT(14, 0.5f * (t30 - t31 + t32)); \
+        PUT(15, t32);                                                                   \
+    } while (0)
+
+/* Filters of consecutive channels are 9 floats apart: 16 of them are
+ * regrouped tap by tap (tap i of filter c at k[i][c]) and transformed as
+ * vectors. */
 FER_SIMD_CLONES
 void winograd_filters(const float *w, int M, int C, int m_lo, int m_hi, float *U)
 {
@@ -32,32 +62,26 @@ void winograd_filters(const float *w, int M, int C, int m_lo, int m_hi, float *U
     for (int m = m_lo; m < m_hi; m++) {
         const float *g = w + (size_t)m * C * 9;
         float *u = U + (size_t)m * C;
-        for (int c = 0; c < C; c++) {
+        int c = 0;
+        for (; c + 16 <= C; c += 16) {
+            float taps[9][16];
+            for (int j = 0; j < 16; j++)
+                for (int i = 0; i < 9; i++) taps[i][j] = g[(size_t)(c + j) * 9 + i];
+            lanes k[9];
+            for (int i = 0; i < 9; i++) LOAD(k[i], taps[i]);
+#define PUTV(x, e)                                  \
+    do {                                            \
+        lanes r_ = (e);                             \
+        STORE(u + (size_t)(x) * plane + c, r_);     \
+    } while (0)
+            FILTER_TRANSFORM(lanes, k, PUTV);
+#undef PUTV
+        }
+        for (; c < C; c++) {
             const float *k = g + (size_t)c * 9;
-            /* G g: rows t0 .. t3 of three columns */
-            float t00 = k[0], t01 = k[1], t02 = k[2];
-            float t10 = 0.5f * (k[0] + k[3] + k[6]), t11 = 0.5f * (k[1] + k[4] + k[7]);
-            float t12 = 0.5f * (k[2] + k[5] + k[8]);
-            float t20 = 0.5f * (k[0] - k[3] + k[6]), t21 = 0.5f * (k[1] - k[4] + k[7]);
-            float t22 = 0.5f * (k[2] - k[5] + k[8]);
-            float t30 = k[6], t31 = k[7], t32 = k[8];
-            /* (G g) G^T */
-            u[c] = t00;
-            u[plane + c] = 0.5f * (t00 + t01 + t02);
-            u[2 * plane + c] = 0.5f * (t00 - t01 + t02);
-            u[3 * plane + c] = t02;
-            u[4 * plane + c] = t10;
-            u[5 * plane + c] = 0.5f * (t10 + t11 + t12);
-            u[6 * plane + c] = 0.5f * (t10 - t11 + t12);
-            u[7 * plane + c] = t12;
-            u[8 * plane + c] = t20;
-            u[9 * plane + c] = 0.5f * (t20 + t21 + t22);
-            u[10 * plane + c] = 0.5f * (t20 - t21 + t22);
-            u[11 * plane + c] = t22;
-            u[12 * plane + c] = t30;
-            u[13 * plane + c] = 0.5f * (t30 + t31 + t32);
-            u[14 * plane + c] = 0.5f * (t30 - t31 + t32);
-            u[15 * plane + c] = t32;
+#define PUTS(x, e) u[(size_t)(x) * plane + c] = (e)
+            FILTER_TRANSFORM(float, k, PUTS);
+#undef PUTS
         }
     }
 }
@@ -72,12 +96,6 @@ void winograd_filters(const float *w, int M, int C, int m_lo, int m_hi, float *U
  * vectorizes and writes V's columns directly. Then one bordered row. */
 size_t winograd_plane_floats(int th, int tw, int cnt) { return 16 * (size_t)cnt * th * tw + 2 * (size_t)tw + 4; }
 
-/* GNU C vectors of 16 floats (GCC/Clang lower them to the clone's ISA):
- * GCC does not vectorize the tile loops below by itself (16 output
- * streams), so they are written for 16 tiles at a time. */
-typedef float lanes __attribute__((vector_size(16 * sizeof(float))));
-#define LOAD(v, p) memcpy(&(v), (p), sizeof(lanes))
-#define STORE(p, v) memcpy((p), &(v), sizeof(lanes))
 
 /* The transform of one group of tiles: T is float for a single tile, lanes
  * for 16. */
