@@ -647,6 +647,11 @@ static const gcase cases[] = {
      * unfolds several samples side by side */
     { "conv batch 1", NET553 "[convolutional]\nfilters=4\nsize=3\npad=1\nbatch_normalize=1\nactivation=tanh\n",
       1, 0, 0, 0, 1, 0 },
+    /* batch 1, 6x6 outputs, >= 32 filters: the forward GEMM runs transposed
+     * (positions as rows; convolutional.c narrow_output) */
+    { "conv batch 1 transposed 6x6 x32", "[net]\nwidth=6\nheight=6\nchannels=3\n"
+                                         "[convolutional]\nfilters=32\nsize=3\npad=1\nactivation=tanh\n",
+      1, 0, 0, 0, 1, 0 },
     { "conv batch 5 groups stride", "[net]\nwidth=6\nheight=5\nchannels=4\n"
                                     "[convolutional]\nfilters=4\nsize=3\nstride=2\npad=1\ngroups=2\nactivation=linear\n",
       5, 0, 0, 0, 1, 0 },

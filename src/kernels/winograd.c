@@ -116,32 +116,30 @@ size_t winograd_plane_floats(int th, int tw, int cnt) { return 16 * (size_t)cnt 
         PUT(12, s30 - s32); PUT(13, s31 + s32); PUT(14, s32 - s31); PUT(15, s31 - s33);       \
     } while (0)
 
-/* The 16 transformed values of tiles t = 0 .. n - 1 into v[x * vplane + t]
- * from the planes q (plane i = q + i * n, i = 8 rp + 4 dn + 2 cp + sh):
- * B^T d row by row, then (B^T d) B column by column. */
-FER_SIMD_CLONES
-static void input_tiles(const float *q, int n, float *v, size_t vplane)
-{
-    int t = 0;
-    for (; t + 16 <= n; t += 16) {
-#define GETV(x, i) LOAD(x, q + (size_t)(i) * n + t)
-#define PUTV(i, e)                                  \
+/* A pass over tiles t = 0 .. n - 1: the tile's 16 (or 4) inputs at
+ * q[i * n + t], its 16 outputs to v[x * vplane + t]; 16 tiles at a time,
+ * then one by one. */
+#define TILE_GETV(x, i) LOAD(x, q + (size_t)(i) * n + t)
+#define TILE_PUTV(i, e)                                  \
     do {                                            \
         lanes r_ = (e);                             \
         STORE(v + (size_t)(i) * vplane + t, r_);    \
     } while (0)
-        INPUT_TRANSFORM(lanes, GETV, PUTV);
-#undef GETV
-#undef PUTV
+#define TILE_GETS(x, i) x = q[(size_t)(i) * n + t]
+#define TILE_PUTS(i, e) v[(size_t)(i) * vplane + t] = (e)
+#define TILE_PASS(name, TRANSFORM)                                          \
+    FER_SIMD_CLONES                                                         \
+    static void name(const float *q, int n, float *v, size_t vplane)        \
+    {                                                                       \
+        int t = 0;                                                          \
+        for (; t + 16 <= n; t += 16) TRANSFORM(lanes, TILE_GETV, TILE_PUTV);          \
+        for (; t < n; t++) TRANSFORM(float, TILE_GETS, TILE_PUTS);                    \
     }
-    for (; t < n; t++) {
-#define GETS(x, i) x = q[(size_t)(i) * n + t]
-#define PUTS(i, e) v[(size_t)(i) * vplane + t] = (e)
-        INPUT_TRANSFORM(float, GETS, PUTS);
-#undef GETS
-#undef PUTS
-    }
-}
+
+/* The input transform: planes i = 8 rp + 4 dn + 2 cp + sh (see
+ * winograd_plane_floats); B^T d row by row, then (B^T d) B column by
+ * column. */
+TILE_PASS(input_tiles, INPUT_TRANSFORM)
 
 /* Splits one bordered row r[0 .. 2tw + 2) into its even and odd columns,
  * each as is and shifted by one pair. */
@@ -294,31 +292,9 @@ void winograd_output(const float *Mt, int M, size_t ldm, int cnt, int th, int tw
         PUT(12, r30); PUT(13, r30 + r31); PUT(14, r30 - r31); PUT(15, -r31);              \
     } while (0)
 
-/* A g A^T of tiles t = 0 .. n - 1 from the four planes q (plane 2i + j:
- * the tile's output (i, j)) into v[x * vplane + t]. */
-FER_SIMD_CLONES
-static void grad_tiles(const float *q, int n, float *v, size_t vplane)
-{
-    int t = 0;
-    for (; t + 16 <= n; t += 16) {
-#define GETV(x, i) LOAD(x, q + (size_t)(i) * n + t)
-#define PUTV(i, e)                                  \
-    do {                                            \
-        lanes r_ = (e);                             \
-        STORE(v + (size_t)(i) * vplane + t, r_);    \
-    } while (0)
-        GRAD_TRANSFORM(lanes, GETV, PUTV);
-#undef GETV
-#undef PUTV
-    }
-    for (; t < n; t++) {
-#define GETS(x, i) x = q[(size_t)(i) * n + t]
-#define PUTS(i, e) v[(size_t)(i) * vplane + t] = (e)
-        GRAD_TRANSFORM(float, GETS, PUTS);
-#undef GETS
-#undef PUTS
-    }
-}
+/* The output-gradient transform A g A^T: plane 2i + j holds the tile's
+ * output (i, j). */
+TILE_PASS(grad_tiles, GRAD_TRANSFORM)
 
 void winograd_grad_input(const float *dz, size_t stride, int cnt, int M, int oh, int ow, int th, int tw,
                          float *plane, float *Gz, size_t ldg)
