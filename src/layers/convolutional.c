@@ -8,9 +8,10 @@
  * threads, each thread takes a range of samples; several samples with small
  * outputs are unfolded side by side so each GEMM has >= ~512 columns. Below
  * that (batch 1, latency), samples run one by one with a parallel GEMM.
- * Two shapes skip im2col: depthwise convolutions, and convolutions of a
+ * Three shapes skip im2col: depthwise convolutions, convolutions of a
  * single input plane (a grayscale first layer, where the GEMM's K would be
- * the kernel's 9 or 25 taps), which runs plane_conv's direct kernel. */
+ * the kernel's 9 or 25 taps), which runs plane_conv's direct kernel, and
+ * batched 3x3 stride-1 convolutions, which run Winograd (is_winograd). */
 #include "layers.h"
 
 #include <stdlib.h>
@@ -53,9 +54,10 @@ static int is_single_plane(const layer *l, const conv *p)
 
 /* A 3x3 stride-1 convolution of several channels: with a batch of at least
  * one sample per thread, its forward pass and input gradient run as
- * Winograd F(2x2, 3x3) (16 multiply-adds per 2x2 outputs and channel pair
- * instead of 36); the kernel gradient stays im2col + GEMM. Padding up to 2
- * (the input gradient is then a convolution with padding 2 - pad). */
+ * Winograd F(2x2, 3x3) and its kernel gradient as F(3x3, 2x2) (16
+ * multiply-adds per 2x2 outputs and channel pair instead of 36; see
+ * winograd.c). Padding up to 2 (the input gradient is then a convolution
+ * with padding 2 - pad). */
 #define WINO_MIN_CHANNELS 8
 #define WINO_TILES 256   /* about this many 2x2 tiles per GEMM */
 
