@@ -31,6 +31,12 @@
 typedef float lanes __attribute__((vector_size(16 * sizeof(float))));
 #define LOAD(v, p) memcpy(&(v), (p), sizeof(lanes))
 #define STORE(p, v) memcpy((p), &(v), sizeof(lanes))
+/* Stores a vector expression e at p. */
+#define STORE_EXPR(p, e)      \
+    do {                      \
+        lanes r_ = (e);       \
+        STORE((p), r_);       \
+    } while (0)
 
 #define FILTER_TRANSFORM(T, k, PUT)                                                     \
     do {                                                                                \
@@ -69,11 +75,7 @@ void winograd_filters(const float *w, int M, int C, int m_lo, int m_hi, float *U
                 for (int i = 0; i < 9; i++) taps[i][j] = g[(size_t)(c + j) * 9 + i];
             lanes k[9];
             for (int i = 0; i < 9; i++) LOAD(k[i], taps[i]);
-#define PUTV(x, e)                                  \
-    do {                                            \
-        lanes r_ = (e);                             \
-        STORE(u + (size_t)(x) * plane + c, r_);     \
-    } while (0)
+#define PUTV(x, e) STORE_EXPR(u + (size_t)(x) * plane + c, e)
             FILTER_TRANSFORM(lanes, k, PUTV);
 #undef PUTV
         }
@@ -120,11 +122,7 @@ size_t winograd_plane_floats(int th, int tw, int cnt) { return 16 * (size_t)cnt 
  * q[i * n + t], its 16 outputs to v[x * vplane + t]; 16 tiles at a time,
  * then one by one. */
 #define TILE_GETV(x, i) LOAD(x, q + (size_t)(i) * n + t)
-#define TILE_PUTV(i, e)                                  \
-    do {                                            \
-        lanes r_ = (e);                             \
-        STORE(v + (size_t)(i) * vplane + t, r_);    \
-    } while (0)
+#define TILE_PUTV(i, e) STORE_EXPR(v + (size_t)(i) * vplane + t, e)
 #define TILE_GETS(x, i) x = q[(size_t)(i) * n + t]
 #define TILE_PUTS(i, e) v[(size_t)(i) * vplane + t] = (e)
 #define TILE_PASS(name, TRANSFORM)                                          \
@@ -206,11 +204,7 @@ static void output_tiles(const float *a, size_t stride, int n, float *y)
     int t = 0;
     for (; t + 16 <= n; t += 16) {
 #define GETV(x, i) LOAD(x, a + (size_t)(i) * stride + t)
-#define PUTV(i, e)                          \
-    do {                                    \
-        lanes r_ = (e);                     \
-        STORE(y + (size_t)(i) * n + t, r_); \
-    } while (0)
+#define PUTV(i, e) STORE_EXPR(y + (size_t)(i) * n + t, e)
         OUTPUT_TRANSFORM(lanes, GETV, PUTV);
 #undef GETV
 #undef PUTV
