@@ -23,8 +23,8 @@ static void fill_random(network *net, rng *r)
     for (int b = 0; b < net->batch; b++) net->truth[(size_t)b * net->classes + rng_int(r, net->classes)] = 1;
 }
 
-/* Times each layer's forward and backward over iters training steps. */
-static void profile_layers(network *net, int iters)
+/* Times each layer's forward and (training) backward over iters steps. */
+static void profile_layers(network *net, int iters, int train)
 {
     double *fw = calloc((size_t)net->n * 2, sizeof *fw);
     if (!fw) return;
@@ -38,6 +38,7 @@ static void profile_layers(network *net, int iters)
             fw[i] += now() - t0;
             in = l->output;
         }
+        if (!train) continue;
         net_zero_doutputs(net);
         for (int i = net->n - 1; i >= 0; i--) {
             layer *l = &net->layers[i];
@@ -49,6 +50,7 @@ static void profile_layers(network *net, int iters)
     }
     double total = 0;
     for (int i = 0; i < net->n; i++) total += fw[i] + bw[i];
+    printf("%s, batch %d:\n", train ? "training" : "inference", net->batch);
     printf("layer  type            forward_ms  backward_ms  share  gflops_fw  gflops_bw\n");
     for (int i = 0; i < net->n; i++) {
         double f = fw[i] / iters, b = bw[i] / iters;
@@ -79,7 +81,8 @@ int cmd_bench(int argc, char **argv)
         return cli_fail(&a.err);
     }
     if (a.argc != 2 || batch < 1 || iters < 1) {
-        fprintf(stderr, "usage: fer bench CFG [-batch N] [-threads N] [-iters N] [-isa ISA] [-bf16] [-infer-only]\n");
+        fprintf(stderr, "usage: fer bench CFG [-batch N] [-threads N] [-iters N] [-isa ISA] [-bf16] [-infer-only] "
+                        "[-layers]\n");
         fer_ctx_free(ctx);
         return 2;
     }
@@ -112,7 +115,7 @@ int cmd_bench(int argc, char **argv)
             if (it >= 0) t += now() - t0;
         }
         double ips = (double)batch * iters / t;
-        if (per_layer) profile_layers(net, iters);
+        if (per_layer) profile_layers(net, iters, 1);
         printf("train_img_per_s: %.1f\n", ips);
         printf("gflops_train: %.1f\n", ips * flops * 3 / 1e9);
     }
@@ -145,6 +148,7 @@ int cmd_bench(int argc, char **argv)
             if (dt < best) best = dt;
         }
     }
+    if (per_layer) profile_layers(net, n1, 0);
     qsort(dts, (size_t)n1, sizeof *dts, cmp_double);
     double median = n1 % 2 ? dts[n1 / 2] : (dts[n1 / 2 - 1] + dts[n1 / 2]) / 2;
     fer_free(dts);

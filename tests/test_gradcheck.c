@@ -668,6 +668,18 @@ static const gcase cases[] = {
     { "conv winograd padding=2 on 3x3", "[net]\nwidth=3\nheight=3\nchannels=8\n"
                                         "[convolutional]\nfilters=8\nsize=3\npadding=2\nactivation=linear\n",
       4, 0, 0, 0, 1, 0 },
+    /* larger kernels by Winograd as sums of 3x3 blocks: 5x5 'same' (the
+     * blocks' padding 3 and 0; the input gradient's 2 and -1), a
+     * non-square 3x5 without padding, a 4x4 */
+    { "conv winograd 5x5 pad 2 on 7x6", "[net]\nwidth=7\nheight=6\nchannels=8\n"
+                                        "[convolutional]\nfilters=9\nsize=5\npad=1\nbatch_normalize=1\nactivation=tanh\n",
+      3, 1, 0, 0, 1, FLOOR_BN_TRAIN },
+    { "conv winograd 3x5 no pad on 6x7", "[net]\nwidth=7\nheight=6\nchannels=8\n"
+                                         "[convolutional]\nfilters=8\nsize_h=3\nsize_w=5\nactivation=linear\n",
+      2, 0, 0, 0, 1, 0 },
+    { "conv winograd 4x4 padding=1 on 5x5", "[net]\nwidth=5\nheight=5\nchannels=8\n"
+                                            "[convolutional]\nfilters=8\nsize=4\npadding=1\nactivation=linear\n",
+      2, 0, 0, 0, 1, 0 },
     /* large enough (batch * outputs >= 16384) for the threaded maxpool and
      * batch-norm/activation tail; smooth after the pool, so that parameter
      * probes cross no kink */

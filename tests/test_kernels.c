@@ -466,22 +466,25 @@ static void check_plane_case(int h, int w, int kh, int kw, int sh, int sw, int p
 
 /* Winograd F(2x2, 3x3) (winograd_filters/input/output + 16 gemm_naive)
  * against im2col + gemm_naive, on a batch of cnt samples: the forward pass
- * of C planes [h, w] with M filters, padding p, into a poisoned output; and
- * the input gradient as the convolution of dz with the flipped filters
- * (padding 2 - p: U with winograd_flip's indices, transposed), added to
- * din, against col2im of W^T dz. */
-static void check_winograd_case(int C, int M, int h, int w, int p, int cnt, uint64_t *seed)
+ * of C planes [h, w] with M kh x kw filters (3x3 blocks stacked along K),
+ * padding ph, pw, into a poisoned output; the input gradient as the
+ * convolution of dz with the rotated filters (each block's U with
+ * winograd_flip's indices, transposed), added to din, against col2im of
+ * W^T dz; the kernel gradient added to dw. */
+static void check_winograd_case(int C, int M, int h, int w, int kh, int kw, int ph, int pw, int cnt, uint64_t *seed)
 {
-    int oh = h + 2 * p - 2, ow = w + 2 * p - 2, n = oh * ow, K = C * 9;
+    int oh = h + 2 * ph - kh + 1, ow = w + 2 * pw - kw + 1, n = oh * ow, K = C * kh * kw;
+    int nbh = winograd_blocks(kh), nbw = winograd_blocks(kw), B = nbh * nbw;
     int th = (oh + 1) / 2, tw = (ow + 1) / 2, bth = (h + 1) / 2, btw = (w + 1) / 2;
     size_t T = (size_t)cnt * th * tw, bT = (size_t)cnt * bth * btw, TT = T > bT ? T : bT, CM = C > M ? C : M;
     size_t pa = winograd_plane_floats(th, tw, cnt), pb = winograd_plane_floats(bth, btw, cnt);
     size_t planef = pa > pb ? pa : pb, isz = (size_t)C * h * w, osz = (size_t)M * n;
+    size_t uplane = (size_t)M * B * C;
     float *in = malloc(sizeof(float) * cnt * isz), *k = malloc(sizeof(float) * M * K);
     float *dz = malloc(sizeof(float) * cnt * osz), *col = malloc(sizeof(float) * K * n);
     float *out = malloc(sizeof(float) * cnt * osz), *ref = malloc(sizeof(float) * cnt * osz);
     float *din = malloc(sizeof(float) * cnt * isz), *dinr = malloc(sizeof(float) * cnt * isz);
-    float *U = malloc(sizeof(float) * 16 * C * M), *V = malloc(sizeof(float) * 16 * CM * TT);
+    float *U = malloc(sizeof(float) * 16 * uplane), *Ug = malloc(sizeof(float) * 16 * uplane), *V = malloc(sizeof(float) * 16 * B * CM * TT);
     float *Mt = malloc(sizeof(float) * 16 * CM * TT), *plane = malloc(sizeof(float) * planef);
     fill(in, cnt * isz, seed);
     fill(k, (size_t)M * K, seed);
@@ -489,72 +492,96 @@ static void check_winograd_case(int C, int M, int h, int w, int p, int cnt, uint
     for (size_t i = 0; i < planef; i++) plane[i] = 1e30f;   /* must not matter */
     for (size_t i = 0; i < cnt * osz; i++) out[i] = NAN;
     for (size_t i = 0; i < cnt * isz; i++) din[i] = dinr[i] = -0.25f;
+    for (size_t i = 0; i < 16 * uplane; i++) U[i] = NAN;   /* every column is written */
     for (int s = 0; s < cnt; s++) {
-        im2col(in + s * isz, C, h, w, 3, 3, 1, 1, p, p, oh, ow, col, n);
+        im2col(in + s * isz, C, h, w, kh, kw, 1, 1, ph, pw, oh, ow, col, n);
         gemm_naive(0, 0, M, n, K, 1.0f, k, K, col, n, 0.0f, ref + s * osz, n);
         gemm_naive(1, 0, K, n, M, 1.0f, k, K, dz + s * osz, n, 0.0f, col, n);
-        col2im_add(col, C, h, w, 3, 3, 1, 1, p, p, oh, ow, dinr + s * isz, n);
+        col2im_add(col, C, h, w, kh, kw, 1, 1, ph, pw, oh, ow, dinr + s * isz, n);
     }
     /* forward, the filters split in two ranges as two threads would */
-    winograd_filters(k, M, C, 0, M / 2, U);
-    winograd_filters(k, M, C, M / 2, M, U);
-    winograd_input(in, isz, cnt, C, h, w, p, p, th, tw, plane, V, T);
+    for (int b = 0; b < B; b++) {
+        int r0 = winograd_anchor(kh, b / nbw), c0 = winograd_anchor(kw, b % nbw);
+        winograd_filters(k, C, kh, kw, r0, c0, 0, M / 2, U + (size_t)b * C, (size_t)B * C, uplane);
+        winograd_filters(k, C, kh, kw, r0, c0, M / 2, M, U + (size_t)b * C, (size_t)B * C, uplane);
+        /* the input gradient's layout [16][B * M][C] */
+        winograd_filters(k, C, kh, kw, r0, c0, 0, M, Ug + (size_t)b * M * C, (size_t)C, uplane);
+        winograd_input(in, isz, cnt, C, h, w, ph - r0, pw - c0, th, tw, plane, V + (size_t)b * C * T, T,
+                       (size_t)B * C * T);
+    }
     for (int x = 0; x < 16; x++)
-        gemm_naive(0, 0, M, (int)T, C, 1.0f, U + (size_t)x * M * C, C, V + (size_t)x * C * T, (int)T, 0.0f,
-                   Mt + (size_t)x * M * T, (int)T);
+        gemm_naive(0, 0, M, (int)T, B * C, 1.0f, U + (size_t)x * uplane, B * C, V + (size_t)x * B * C * T, (int)T,
+                   0.0f, Mt + (size_t)x * M * T, (int)T);
     winograd_output(Mt, M, T, cnt, th, tw, oh, ow, 0, out, osz);
-    /* input gradient: the same U, flipped and transposed */
-    winograd_input(dz, osz, cnt, M, oh, ow, 2 - p, 2 - p, bth, btw, plane, V, bT);
+    /* input gradient: the same U (as Ug), flipped and transposed */
+    for (int b = 0; b < B; b++)
+        winograd_input(dz, osz, cnt, M, oh, ow, kh - 1 - ph - 3 * (b / nbw), kw - 1 - pw - 3 * (b % nbw), bth, btw,
+                       plane, V + (size_t)b * M * bT, bT, (size_t)B * M * bT);
     for (int x = 0; x < 16; x++)
-        gemm_naive(1, 0, C, (int)bT, M, 1.0f, U + (size_t)winograd_flip(x) * M * C, C, V + (size_t)x * M * bT,
-                   (int)bT, 0.0f, Mt + (size_t)x * C * bT, (int)bT);
+        gemm_naive(1, 0, C, (int)bT, B * M, 1.0f, Ug + (size_t)winograd_flip(x) * uplane, C,
+                   V + (size_t)x * B * M * bT, (int)bT, 0.0f, Mt + (size_t)x * C * bT, (int)bT);
     winograd_output(Mt, C, bT, cnt, bth, btw, h, w, 1, din, isz);
     /* kernel gradient: F(3x3, 2x2) over the input's V and dz's transform,
      * in two blocks of samples as a thread's chunks would be, added to dw */
     float *dw = malloc(sizeof(float) * M * K), *dwr = malloc(sizeof(float) * M * K);
-    float *W = malloc(sizeof(float) * 16 * M * C);
+    float *W = malloc(sizeof(float) * 16 * uplane);
     for (int i = 0; i < M * K; i++) dw[i] = dwr[i] = 0.5f;
     for (int s = 0; s < cnt; s++) {
-        im2col(in + s * isz, C, h, w, 3, 3, 1, 1, p, p, oh, ow, col, n);
+        im2col(in + s * isz, C, h, w, kh, kw, 1, 1, ph, pw, oh, ow, col, n);
         gemm_naive(0, 1, M, K, n, 1.0f, dz + s * osz, n, col, n, 1.0f, dwr, K);
     }
     for (int b0 = 0, first = 1; b0 < cnt; first = 0) {
         int c1 = b0 + (cnt + 1) / 2 < cnt ? b0 + (cnt + 1) / 2 : cnt, nb = c1 - b0;
         size_t Tb = (size_t)nb * th * tw;
-        winograd_input(in + b0 * isz, isz, nb, C, h, w, p, p, th, tw, plane, V, Tb);
+        for (int b = 0; b < B; b++)
+            winograd_input(in + b0 * isz, isz, nb, C, h, w, ph - winograd_anchor(kh, b / nbw),
+                           pw - winograd_anchor(kw, b % nbw), th, tw, plane, V + (size_t)b * C * Tb, Tb,
+                           (size_t)B * C * Tb);
         winograd_grad_input(dz + b0 * osz, osz, nb, M, oh, ow, th, tw, plane, Mt, Tb);
         for (int x = 0; x < 16; x++)
-            gemm_naive(0, 1, M, C, (int)Tb, 1.0f, Mt + (size_t)x * M * Tb, (int)Tb, V + (size_t)x * C * Tb, (int)Tb,
-                       first ? 0.0f : 1.0f, W + (size_t)x * M * C, C);
+            gemm_naive(0, 1, M, B * C, (int)Tb, 1.0f, Mt + (size_t)x * M * Tb, (int)Tb, V + (size_t)x * B * C * Tb,
+                       (int)Tb, first ? 0.0f : 1.0f, W + (size_t)x * uplane, B * C);
         b0 = c1;
     }
-    winograd_dw_output(W, M, C, 0, M / 2, dw);
-    winograd_dw_output(W, M, C, M / 2, M, dw);
+    for (int b = 0; b < B; b++) {
+        int r0 = winograd_anchor(kh, b / nbw), c0 = winograd_anchor(kw, b % nbw);
+        winograd_dw_output(W + (size_t)b * C, M, C, (size_t)B * C, kh, kw, r0, c0, 0, M / 2, dw);
+        winograd_dw_output(W + (size_t)b * C, M, C, (size_t)B * C, kh, kw, r0, c0, M / 2, M, dw);
+    }
     for (int i = 0; i < M * K; i++)
-        CHECK_CLOSE(dw[i], dwr[i], 1e-4, 1e-5, "winograd dW C%d M%d %dx%d p%d x%d [%d]", C, M, h, w, p, cnt, i);
+        CHECK_CLOSE(dw[i], dwr[i], 1e-4, 1e-5, "winograd dW C%d M%d %dx%d k%dx%d p%d,%d x%d [%d]", C, M, h, w, kh,
+                    kw, ph, pw, cnt, i);
     free(dw); free(dwr); free(W);
     for (size_t i = 0; i < cnt * osz; i++)
-        CHECK_CLOSE(out[i], ref[i], 1e-4, 1e-5, "winograd forward C%d M%d %dx%d p%d x%d [%zu]", C, M, h, w, p, cnt,
-                    i);
+        CHECK_CLOSE(out[i], ref[i], 1e-4, 1e-5, "winograd forward C%d M%d %dx%d k%dx%d p%d,%d x%d [%zu]", C, M, h,
+                    w, kh, kw, ph, pw, cnt, i);
     for (size_t i = 0; i < cnt * isz; i++)
-        CHECK_CLOSE(din[i], dinr[i], 1e-4, 1e-5, "winograd din C%d M%d %dx%d p%d x%d [%zu]", C, M, h, w, p, cnt, i);
-    free(in); free(k); free(dz); free(col); free(out); free(ref); free(din); free(dinr); free(U); free(V);
-    free(Mt); free(plane);
+        CHECK_CLOSE(din[i], dinr[i], 1e-4, 1e-5, "winograd din C%d M%d %dx%d k%dx%d p%d,%d x%d [%zu]", C, M, h, w,
+                    kh, kw, ph, pw, cnt, i);
+    free(in); free(k); free(dz); free(col); free(out); free(ref); free(din); free(dinr); free(U); free(Ug);
+    free(V); free(Mt); free(plane);
 }
 
 static void check_winograd(void)
 {
-    static const int shapes[][6] = {
-        /* C, M, h, w, pad, samples */
-        { 3, 5, 7, 5, 1, 1 },  { 8, 4, 6, 9, 0, 3 },   { 2, 3, 4, 4, 2, 2 },  { 16, 16, 12, 12, 1, 2 },
-        { 1, 1, 3, 3, 0, 5 },  { 5, 2, 1, 1, 1, 17 },  { 2, 2, 3, 131, 1, 2 }, { 7, 9, 13, 2, 2, 3 },
-        { 4, 6, 2, 8, 0, 1 },  { 2, 2, 2, 601, 1, 1 }, { 3, 2, 40, 40, 1, 1 }, { 6, 5, 6, 6, 1, 28 },
-        { 3, 4, 5, 5, 1, 40 }, { 35, 3, 5, 6, 1, 2 },
+    static const int shapes[][9] = {
+        /* C, M, h, w, kh, kw, ph, pw, samples */
+        { 3, 5, 7, 5, 3, 3, 1, 1, 1 },   { 8, 4, 6, 9, 3, 3, 0, 0, 3 },    { 2, 3, 4, 4, 3, 3, 2, 2, 2 },
+        { 16, 16, 12, 12, 3, 3, 1, 1, 2 }, { 1, 1, 3, 3, 3, 3, 0, 0, 5 },  { 5, 2, 1, 1, 3, 3, 1, 1, 17 },
+        { 2, 2, 3, 131, 3, 3, 1, 1, 2 }, { 7, 9, 13, 2, 3, 3, 2, 2, 3 },   { 4, 6, 2, 8, 3, 3, 0, 0, 1 },
+        { 2, 2, 2, 601, 3, 3, 1, 1, 1 }, { 3, 2, 40, 40, 3, 3, 1, 1, 1 },  { 6, 5, 6, 6, 3, 3, 1, 1, 28 },
+        { 3, 4, 5, 5, 3, 3, 1, 1, 40 },  { 35, 3, 5, 6, 3, 3, 1, 1, 2 },
+        /* larger kernels as 3x3 blocks: 5x5 'same' (shallow's), no pad,
+         * pad 4, non-square, 4x4 and 6x6, odd sizes, a C = 19 tail */
+        { 4, 6, 12, 12, 5, 5, 2, 2, 2 }, { 3, 5, 9, 7, 5, 5, 0, 0, 3 },    { 2, 3, 3, 4, 5, 5, 4, 4, 2 },
+        { 5, 4, 8, 11, 3, 5, 1, 2, 2 },  { 3, 2, 10, 7, 5, 3, 2, 0, 1 },   { 2, 4, 9, 9, 4, 4, 1, 2, 3 },
+        { 3, 3, 8, 8, 6, 6, 3, 1, 2 },   { 19, 17, 7, 6, 5, 5, 2, 2, 5 },  { 2, 3, 5, 133, 5, 5, 2, 2, 1 },
     };
     uint64_t seed = 7;
-    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++)
-        check_winograd_case(shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3], shapes[i][4], shapes[i][5],
-                            &seed);
+    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+        const int *q = shapes[i];
+        check_winograd_case(q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7], q[8], &seed);
+    }
 }
 
 /* Input columns that no output reads (5x10, 3x3 stride 2: column 9)

@@ -54,24 +54,36 @@ void plane_conv_forward(const float *in, int h, int w, const float *k, int nf, i
 void plane_conv_backward(const float *in, const float *dz, int h, int w, const float *k, int nf, int kh, int kw,
                          int sh, int sw, int ph, int pw, int oh, int ow, float *pad, float *dk, float *din);
 
-/* 3x3 stride-1 convolution by Winograd's F(2x2, 3x3) (winograd.c explains
- * the transforms). The convolution of C input planes [h, w] (zero padding
- * ph, pw <= 2) with M filters is, over th x tw tiles of 2x2 outputs
- * (th = ceil(oh/2), tw = ceil(ow/2)):
- *   winograd_filters:  U [16][M][C] from w [M][C][3][3], for filters
- *                      [m_lo, m_hi)
- *   winograd_input:    V [16][C][ldv], columns 0 .. cnt*th*tw - 1 (tile
+/* Stride-1 convolution by Winograd's F(2x2, 3x3) (winograd.c explains
+ * the transforms). A kh x kw filter (3..6 each) is split into 3x3 blocks
+ * (p, q), p < winograd_blocks(kh), q < winograd_blocks(kw), at rows
+ * winograd_anchor(kh, p).. and columns winograd_anchor(kw, q).. of the
+ * filter (taps outside it are zero). The convolution of C input planes
+ * [h, w] (padding ph, pw) with M filters is, over th x tw tiles of 2x2
+ * outputs (th = ceil(oh/2), tw = ceil(ow/2)), with B = blocks and block b:
+ *   winograd_filters:  U [16][..][ldu] (plane stride uplane) from w
+ *                      [M][C][kh][kw]: block (r0, c0) of filters [m_lo,
+ *                      m_hi) into rows m, columns 0 .. C-1 of the U passed
+ *                      (here U [16][M][B * C], offset by b * C)
+ *   winograd_input:    V [16][..][ldv] (plane stride vplane), rows 0 .. C-1
+ *                      of V, columns 0 .. cnt*th*tw - 1 (tile
  *                      (s * th + ty) * tw + tx), from cnt samples in
- *                      [cnt][C][h][w] (sample stride `stride`); plane:
+ *                      [cnt][C][h][w] (sample stride `stride`) with padding
+ *                      ph - anchor, pw - anchor (any sign): block b's V at
+ *                      rows b * C .. of V [16][B * C][ldv]; plane:
  *                      winograd_plane_floats scratch
- *   (caller)           M_xi [M][ldm] = U_xi [M][C] * V_xi [C][ldv], 16 GEMMs
+ *   (caller)           M_xi [M][ldm] = U_xi [M][B * C] * V_xi [B * C][ldv]
  *   winograd_output:   out [cnt][M][oh][ow] (sample stride `stride`) =
  *                      (add ? out + : ) the outputs of M [16][M][ldm].
- * The input gradient (din [C][h][w] from dz [M][oh][ow], padding 2 - p) is
- * the same with U reused: M'_xi [C][ldm] = U_flip(xi)^T [C][M] * V_xi
- * [M][ldv], V from dz. */
+ * The input gradient (din [C][h][w] from dz [M][oh][ow]) is the same with U
+ * reused: block b's V from dz with padding (kh - 1 - ph) - 3p, and
+ * M'_xi [C][ldm] = sum over b of U_b,flip(xi)^T [C][M] * V_b,xi [M][ldv]
+ * (one GEMM with U stored as [16][B * M][C]: block b at rows b * M). */
 #define WINOGRAD_OUT_RUN 256   /* winograd_output transforms up to this many tiles at a time */
-void winograd_filters(const float *w, int M, int C, int m_lo, int m_hi, float *U);
+static inline int winograd_blocks(int k) { return (k + 2) / 3; }
+static inline int winograd_anchor(int k, int p) { return k - 3 - 3 * p; }
+void winograd_filters(const float *w, int C, int kh, int kw, int r0, int c0, int m_lo, int m_hi, float *U,
+                      size_t ldu, size_t uplane);
 static inline int winograd_flip(int xi)
 {
     static const int swap03[4] = { 3, 1, 2, 0 };
@@ -79,18 +91,20 @@ static inline int winograd_flip(int xi)
 }
 size_t winograd_plane_floats(int th, int tw, int cnt);
 void winograd_input(const float *in, size_t stride, int cnt, int C, int h, int w, int ph, int pw, int th, int tw,
-                    float *plane, float *V, size_t ldv);
+                    float *plane, float *V, size_t ldv, size_t vplane);
 void winograd_output(const float *Mt, int M, size_t ldm, int cnt, int th, int tw, int oh, int ow, int add,
                      float *out, size_t stride);
 /* The kernel gradient, F(3x3, 2x2) with the same V: winograd_grad_input
  * transforms the output gradient dz [cnt][M][oh][ow] (sample stride
  * `stride`) into Gz [16][M][ldg] (tiles as in winograd_input; plane: 4 *
- * cnt*th*tw floats of scratch); the caller sums W_xi [M][C] += Gz_xi [M][T]
- * * V_xi [C][T]^T over blocks of tiles; winograd_dw_output adds the kernel
- * gradients of filters [m_lo, m_hi) to dw [M][C][3][3]. */
+ * cnt*th*tw floats of scratch); the caller sums W_xi [M][B * C] += Gz_xi
+ * [M][T] * V_xi [B * C][T]^T over blocks of tiles; winograd_dw_output adds
+ * block (r0, c0)'s kernel gradients of filters [m_lo, m_hi), from columns
+ * 0 .. C-1 of W [16][M][ldw] (offset by b * C), to dw [M][C][kh][kw]. */
 void winograd_grad_input(const float *dz, size_t stride, int cnt, int M, int oh, int ow, int th, int tw,
                          float *plane, float *Gz, size_t ldg);
-void winograd_dw_output(const float *W, int M, int C, int m_lo, int m_hi, float *dw);
+void winograd_dw_output(const float *W, int M, int C, size_t ldw, int kh, int kw, int r0, int c0, int m_lo,
+                        int m_hi, float *dw);
 
 /* gemm_naive's contract for ta = 0, tb = 1 (C[M,N] = alpha A[M,K] B[N,K]^T
  * + beta C), as dot products of rows, fp32, no packing: for a dense layer at

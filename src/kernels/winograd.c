@@ -20,7 +20,18 @@
  * G g, and G P = Q G with Q the swap of rows 0 and 3 (rows 1 and 2 of G are
  * symmetric), so G rot(g) G^T = Q U Q: the rotated filters' transform is U
  * with the transform indices 0 and 3 swapped in both directions
- * (winograd_flip), and the transposition is the GEMM's op(A) = A^T. */
+ * (winograd_flip), and the transposition is the GEMM's op(A) = A^T.
+ *
+ * Larger kernels (up to 6x6) are sums of 3x3 blocks: a 5x5 filter is the
+ * four 3x3 blocks of its 6x6 zero extension, each a 3x3 convolution of the
+ * input shifted by the block's offset, i.e. with its own padding. The sum
+ * happens in the transform domain: the shifted inputs' V stack along the
+ * GEMM's K (4C for a 5x5 filter), so one output transform serves all
+ * blocks. 16 x 4 = 64 multiply-adds per 2x2 outputs and channel pair
+ * instead of 100, with F(2x2, 3x3)'s rounding. The blocks start at rows
+ * kh - 3 - 3p (winograd_anchor): a 5x5 filter's at rows 2 and -1. Rotating
+ * the filter by 180 degrees then maps block p onto block p of the rotation
+ * (rows 0.. and 3..), so the input gradient uses the same U, flipped. */
 #include "kernels.h"
 
 #include <string.h>
@@ -58,29 +69,39 @@ typedef float lanes __attribute__((vector_size(16 * sizeof(float))));
         PUT(15, t32);                                                                   \
     } while (0)
 
-/* Filters of consecutive channels are 9 floats apart: 16 of them are
+/* Tap i (row i / 3, column i % 3) of the 3x3 block at rows r0.., columns
+ * c0.. of a kh x kw filter g, or 0 outside it. */
+static float block_tap(const float *g, int kh, int kw, int r0, int c0, int i)
+{
+    int r = r0 + i / 3, q = c0 + i % 3;
+    return r >= 0 && r < kh && q >= 0 && q < kw ? g[r * kw + q] : 0.0f;
+}
+
+/* Filters of consecutive channels are kh * kw floats apart: 16 of them are
  * regrouped tap by tap (tap i of filter c at k[i][c]) and transformed as
  * vectors. */
 FER_SIMD_CLONES
-void winograd_filters(const float *w, int M, int C, int m_lo, int m_hi, float *U)
+void winograd_filters(const float *w, int C, int kh, int kw, int r0, int c0, int m_lo, int m_hi, float *U,
+                      size_t ldu, size_t plane)
 {
-    size_t plane = (size_t)M * C;
+    size_t taps = (size_t)kh * kw;
     for (int m = m_lo; m < m_hi; m++) {
-        const float *g = w + (size_t)m * C * 9;
-        float *u = U + (size_t)m * C;
+        const float *g = w + (size_t)m * C * taps;
+        float *u = U + (size_t)m * ldu;
         int c = 0;
         for (; c + 16 <= C; c += 16) {
-            float taps[9][16];
+            float t[9][16];
             for (int j = 0; j < 16; j++)
-                for (int i = 0; i < 9; i++) taps[i][j] = g[(size_t)(c + j) * 9 + i];
+                for (int i = 0; i < 9; i++) t[i][j] = block_tap(g + (size_t)(c + j) * taps, kh, kw, r0, c0, i);
             lanes k[9];
-            for (int i = 0; i < 9; i++) LOAD(k[i], taps[i]);
+            for (int i = 0; i < 9; i++) LOAD(k[i], t[i]);
 #define PUTV(x, e) STORE_EXPR(u + (size_t)(x) * plane + c, e)
             FILTER_TRANSFORM(lanes, k, PUTV);
 #undef PUTV
         }
         for (; c < C; c++) {
-            const float *k = g + (size_t)c * 9;
+            float k[9];
+            for (int i = 0; i < 9; i++) k[i] = block_tap(g + (size_t)c * taps, kh, kw, r0, c0, i);
 #define PUTS(x, e) u[(size_t)(x) * plane + c] = (e)
             FILTER_TRANSFORM(float, k, PUTS);
 #undef PUTS
@@ -154,23 +175,26 @@ static void split_row(const float *restrict r, int tw, float *restrict e, float 
 }
 
 void winograd_input(const float *in, size_t stride, int cnt, int C, int h, int w, int ph, int pw, int th, int tw,
-                    float *plane, float *V, size_t ldv)
+                    float *plane, float *V, size_t ldv, size_t vplane)
 {
     int tiles = th * tw, n = cnt * tiles, rowlen = 2 * tw + 2;
-    size_t vplane = (size_t)C * ldv;
     float *row = plane + 16 * (size_t)n;   /* one bordered row: 2tw + 4 floats */
     /* bordered rows outside the input are zero for every channel and
      * sample: zero everything once; a row inside is rewritten whole */
     memset(plane, 0, (16 * (size_t)n + rowlen + 2) * sizeof *plane);
-    int ncopy = w;
-    if (pw + ncopy > rowlen) ncopy = rowlen - pw;
+    /* bordered column x = input column x - pw: a negative pad drops the
+     * input's first -pw columns, a large one its last */
+    int skip = pw < 0 ? -pw : 0, at = pw < 0 ? 0 : pw;
+    int ncopy = w - skip;
+    if (at + ncopy > rowlen) ncopy = rowlen - at;
     for (int c = 0; c < C; c++) {
         for (int sm = 0; sm < cnt; sm++) {
             const float *src = in + sm * stride + (size_t)c * h * w;
-            for (int iy = 0; iy < h; iy++) {
+            for (int iy = 0; iy < h && ncopy > 0; iy++) {
                 int y = iy + ph;   /* bordered row y = input row y - ph */
+                if (y < 0) continue;
                 if (y > 2 * th + 1) break;
-                memcpy(row + pw, src + (size_t)iy * w, (size_t)ncopy * sizeof *row);
+                memcpy(row + at, src + (size_t)iy * w + skip, (size_t)ncopy * sizeof *row);
                 int rp = y & 1, r = y >> 1;
                 for (int dn = 0; dn < 2; dn++) {
                     int ty = r - dn;   /* the tile row that sees this row as row 2 dn + rp */
@@ -315,13 +339,14 @@ void winograd_grad_input(const float *dz, size_t stride, int cnt, int M, int oh,
     }
 }
 
-void winograd_dw_output(const float *W, int M, int C, int m_lo, int m_hi, float *dw)
+void winograd_dw_output(const float *W, int M, int C, size_t ldw, int kh, int kw, int r0, int c0, int m_lo,
+                        int m_hi, float *dw)
 {
-    size_t plane = (size_t)M * C;
+    size_t plane = (size_t)M * ldw;
     for (int m = m_lo; m < m_hi; m++)
         for (int c = 0; c < C; c++) {
-            float x[16], r[3][4];
-            size_t at = (size_t)m * C + c;
+            float x[16], r[3][4], g[9];
+            size_t at = (size_t)m * ldw + c;
             for (int i = 0; i < 16; i++) x[i] = W[i * plane + at];
             /* G^T x, G^T = [1 1/2 1/2 0; 0 1/2 -1/2 0; 0 1/2 1/2 1] */
             for (int q = 0; q < 4; q++) {
@@ -329,11 +354,16 @@ void winograd_dw_output(const float *W, int M, int C, int m_lo, int m_hi, float 
                 r[1][q] = 0.5f * (x[4 + q] - x[8 + q]);
                 r[2][q] = 0.5f * (x[4 + q] + x[8 + q]) + x[12 + q];
             }
-            float *d = dw + at * 9;
             for (int i = 0; i < 3; i++) {
-                d[3 * i] += r[i][0] + 0.5f * (r[i][1] + r[i][2]);
-                d[3 * i + 1] += 0.5f * (r[i][1] - r[i][2]);
-                d[3 * i + 2] += 0.5f * (r[i][1] + r[i][2]) + r[i][3];
+                g[3 * i] = r[i][0] + 0.5f * (r[i][1] + r[i][2]);
+                g[3 * i + 1] = 0.5f * (r[i][1] - r[i][2]);
+                g[3 * i + 2] = 0.5f * (r[i][1] + r[i][2]) + r[i][3];
+            }
+            /* the block's taps that fall inside the kh x kw filter */
+            float *d = dw + ((size_t)m * C + c) * kh * kw;
+            for (int i = 0; i < 9; i++) {
+                int y = r0 + i / 3, q = c0 + i % 3;
+                if (y >= 0 && y < kh && q >= 0 && q < kw) d[y * kw + q] += g[i];
             }
         }
 }

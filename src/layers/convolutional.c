@@ -11,7 +11,8 @@
  * Three shapes skip im2col: depthwise convolutions, convolutions of a
  * single input plane (a grayscale first layer, where the GEMM's K would be
  * the kernel's 9 or 25 taps), which runs plane_conv's direct kernel, and
- * batched 3x3 stride-1 convolutions, which run Winograd (is_winograd). */
+ * batched stride-1 convolutions with 3x3 to 6x6 kernels, which run
+ * Winograd (is_winograd). */
 #include "layers.h"
 
 #include <stdlib.h>
@@ -25,6 +26,7 @@ typedef struct conv {
     int weights;            /* param index */
     int nb;                 /* samples unfolded side by side per GEMM */
     int wino;               /* batched passes run Winograd F(2x2, 3x3) */
+    int wbh, wbw;           /* its 3x3 blocks down and across the kernel */
     int wino_cs;            /* samples per Winograd GEMM block */
 } conv;
 
@@ -52,19 +54,20 @@ static int is_single_plane(const layer *l, const conv *p)
     return l->c == 1 && p->groups == 1 && p->kh * p->kw <= PLANE_CONV_MAX_TAPS;
 }
 
-/* A 3x3 stride-1 convolution of several channels: with a batch of at least
- * one sample per thread, its forward pass and input gradient run as
- * Winograd F(2x2, 3x3) and its kernel gradient as F(3x3, 2x2) (16
- * multiply-adds per 2x2 outputs and channel pair instead of 36; see
- * winograd.c). Padding up to 2 (the input gradient is then a convolution
- * with padding 2 - pad). */
+/* A stride-1 convolution of several channels with a 3x3 to 6x6 kernel:
+ * with a batch of at least one sample per thread, its forward pass and
+ * input gradient run as Winograd F(2x2, 3x3) and its kernel gradient as
+ * F(3x3, 2x2) (16 multiply-adds per 2x2 outputs and channel pair instead
+ * of 36; see winograd.c), a larger kernel as a sum of 3x3 blocks (a 5x5:
+ * four, 64 multiply-adds instead of 100). Padding below the kernel size
+ * (the input gradient is then a convolution with padding size - 1 - pad). */
 #define WINO_MIN_CHANNELS 8
 #define WINO_TILES 256   /* about this many 2x2 tiles per GEMM */
 
 static int is_winograd(const layer *l, const conv *p)
 {
-    return p->kh == 3 && p->kw == 3 && p->sh == 1 && p->sw == 1 && p->groups == 1 && p->ph <= 2 &&
-           p->pw <= 2 && l->c >= WINO_MIN_CHANNELS && l->out_c >= WINO_MIN_CHANNELS;
+    return p->kh >= 3 && p->kh <= 6 && p->kw >= 3 && p->kw <= 6 && p->sh == 1 && p->sw == 1 && p->groups == 1 &&
+           p->ph < p->kh && p->pw < p->kw && l->c >= WINO_MIN_CHANNELS && l->out_c >= WINO_MIN_CHANNELS;
 }
 
 /* Tiles per sample of the forward pass (output grid) and of the input
@@ -75,6 +78,14 @@ static int wino_tiles(const layer *l)
     return fw > bw ? fw : bw;
 }
 
+/* U for the forward pass and, with several blocks, a second copy in the
+ * input gradient's layout (see wino_u). */
+static size_t wino_u_floats(const layer *l, const conv *p)
+{
+    int blocks = p->wbh * p->wbw;
+    return (size_t)16 * blocks * l->c * l->out_c * (blocks > 1 ? 2 : 1);
+}
+
 static size_t wino_plane(const layer *l, const conv *p)
 {
     size_t a = winograd_plane_floats((l->out_h + 1) / 2, (l->out_w + 1) / 2, p->wino_cs);
@@ -82,14 +93,22 @@ static size_t wino_plane(const layer *l, const conv *p)
     return ((a > b ? a : b) + 15) & ~(size_t)15;
 }
 
+/* Rows of V (the blocks' inputs stacked) plus rows of M (or of the output
+ * gradient's transform) of the largest pass. */
+static size_t wino_rows(const layer *l, const conv *p)
+{
+    size_t b = (size_t)p->wbh * p->wbw, fw = b * l->c + l->out_c, bw = b * l->out_c + l->c;
+    return fw > bw ? fw : bw;
+}
+
 /* A thread's Winograd scratch: the planes, V and M (or, for the kernel
  * gradient, V and the output gradient's transform), then the kernel
- * gradient's transform W [16][out_c][c]. */
+ * gradient's transform W [16][out_c][blocks * c]. */
 static size_t wino_floats(const layer *l, const conv *p)
 {
     if (!p->wino) return 0;
-    return wino_plane(l, p) + (size_t)16 * (l->c + l->out_c) * p->wino_cs * wino_tiles(l) +
-           (size_t)16 * l->c * l->out_c;
+    return wino_plane(l, p) + (size_t)16 * wino_rows(l, p) * p->wino_cs * wino_tiles(l) +
+           (size_t)16 * p->wbh * p->wbw * l->c * l->out_c;
 }
 
 /* Floats of a thread's first workspace slice: unfolded columns, or the
@@ -177,7 +196,9 @@ static int conv_make(layer *l, const cfg_file *f, cfg_section *s, network *net, 
     if (p->wino) {
         int tiles = wino_tiles(l);
         p->wino_cs = tiles >= WINO_TILES ? 1 : WINO_TILES / tiles;
-        l->extra_fixed += (size_t)16 * l->c * l->out_c;   /* U, after the affine tail's part */
+        p->wbh = winograd_blocks(p->kh);
+        p->wbw = winograd_blocks(p->kw);
+        l->extra_fixed += wino_u_floats(l, p);   /* U, after the affine tail's part */
     }
     l->workspace_per_thread = front_floats(l, p) + (size_t)filters * ksize;
     if (is_depthwise(l, p)) l->workspace_per_thread = 0;   /* direct kernel, no columns */
@@ -205,30 +226,73 @@ static void slices(const layer *l, const network *net, int t, float **col, float
     *dw = *col + front_floats(l, p);
 }
 
-/* The transformed filters U [16][..][..] at the end of the layer's extra. */
-static float *wino_u(const layer *l)
+/* The transformed filters at the end of the layer's extra: for the
+ * forward pass U [16][out_c][blocks * c] (block b's filters at columns
+ * b * c..: one GEMM sums the blocks); for the input gradient, the same
+ * values as [16][blocks * out_c][c] (block b at rows b * out_c..: one
+ * transposed GEMM), which for a single block is U itself. */
+static float *wino_u(const layer *l, int grad)
 {
-    return l->extra + (size_t)l->batch * l->extra_per_sample + l->extra_fixed - (size_t)16 * l->c * l->out_c;
+    const conv *p = l->priv;
+    float *u = l->extra + (size_t)l->batch * l->extra_per_sample + l->extra_fixed - wino_u_floats(l, p);
+    return grad && p->wbh * p->wbw > 1 ? u + (size_t)16 * p->wbh * p->wbw * l->c * l->out_c : u;
 }
 
-typedef struct wino_filters_job { const layer *l; int nt; } wino_filters_job;
+typedef struct wino_filters_job { const layer *l; int nt, grad; } wino_filters_job;
 
 static void wino_filters_part(void *arg, int t)
 {
     const wino_filters_job *j = arg;
     const layer *l = j->l;
     const conv *p = l->priv;
-    int lo, hi;
+    int lo, hi, blocks = p->wbh * p->wbw;
     split_range(l->out_c, j->nt, t, &lo, &hi);
-    winograd_filters(l->params[p->weights].data, l->out_c, l->c, lo, hi, wino_u(l));
+    for (int b = 0; b < blocks; b++) {
+        float *u = wino_u(l, j->grad);
+        size_t ldu = (size_t)blocks * l->c, uplane = (size_t)l->out_c * blocks * l->c;
+        if (j->grad) {
+            u += (size_t)b * l->out_c * l->c;
+            ldu = (size_t)l->c;
+        } else {
+            u += (size_t)b * l->c;
+        }
+        winograd_filters(l->params[p->weights].data, l->c, p->kh, p->kw, winograd_anchor(p->kh, b / p->wbw),
+                         winograd_anchor(p->kw, b % p->wbw), lo, hi, u, ldu, uplane);
+    }
 }
 
-/* U from the weights: by the forward pass; the backward pass reuses it. */
-static void wino_prepare(layer *l, network *net)
+/* U from the weights, by the forward pass; the input gradient reuses it,
+ * or with several blocks (grad) transforms them again in its layout. */
+static void wino_prepare(layer *l, network *net, int grad)
 {
-    wino_filters_job j = { l, net->ctx->nthreads };
+    const conv *p = l->priv;
+    if (grad && p->wbh * p->wbw == 1) return;
+    wino_filters_job j = { l, net->ctx->nthreads, grad };
     if (j.nt == 1) wino_filters_part(&j, 0);
     else thread_pool_run(net->ctx->pool, j.nt, wino_filters_part, &j);
+}
+
+/* Padding of block (bh, bw)'s input: the layer's input shifted to the
+ * block's anchor, or for the input gradient dz shifted to the rotated
+ * filter's block (winograd.c). */
+static void wino_pads(const conv *p, int grad, int bh, int bw, int *ph, int *pw)
+{
+    *ph = grad ? p->kh - 1 - p->ph - 3 * bh : p->ph - winograd_anchor(p->kh, bh);
+    *pw = grad ? p->kw - 1 - p->pw - 3 * bw : p->pw - winograd_anchor(p->kw, bw);
+}
+
+/* V [16][blocks * cin][T] of cnt samples from src: each block's shifted
+ * input at rows b * cin. */
+static void wino_inputs(const conv *p, int grad, const float *src, size_t isz, int cnt, int cin, int ih, int iw,
+                        int th, int tw, float *plane, float *V, size_t T)
+{
+    int blocks = p->wbh * p->wbw;
+    for (int b = 0; b < blocks; b++) {
+        int ph, pw;
+        wino_pads(p, grad, b / p->wbw, b % p->wbw, &ph, &pw);
+        winograd_input(src, isz, cnt, cin, ih, iw, ph, pw, th, tw, plane, V + (size_t)b * cin * T, T,
+                       (size_t)blocks * cin * T);
+    }
 }
 
 /* Winograd over samples [lo, hi) of thread t: the forward pass (z =) from
@@ -241,27 +305,27 @@ static void wino_range(const conv_job *j, int t, int lo, int hi, int grad)
     int cin = grad ? l->out_c : l->c, cout = grad ? l->c : l->out_c;
     int ih = grad ? l->out_h : l->h, iw = grad ? l->out_w : l->w;
     int oh = grad ? l->h : l->out_h, ow = grad ? l->w : l->out_w;
-    int ph = grad ? 2 - p->ph : p->ph, pw = grad ? 2 - p->pw : p->pw;
-    int th = (oh + 1) / 2, tw = (ow + 1) / 2, tiles = th * tw;
+    int th = (oh + 1) / 2, tw = (ow + 1) / 2, tiles = th * tw, blocks = p->wbh * p->wbw;
     size_t isz = (size_t)cin * ih * iw, osz = (size_t)cout * oh * ow;
+    size_t uplane = (size_t)l->out_c * blocks * l->c;   /* U [16][out_c][blocks * c] or [16][blocks * out_c][c] */
     const float *src = grad ? j->dz : j->in;
     float *dst = grad ? j->din : j->z;
-    const float *U = wino_u(l);
+    const float *U = wino_u(l, grad);
     const kernel_table *k = &j->net->ctx->k;
     for (int b0 = lo; b0 < hi; b0 += p->wino_cs) {
         int cnt = hi - b0 < p->wino_cs ? hi - b0 : p->wino_cs;
         size_t T = (size_t)cnt * tiles;
-        float *V = plane + wino_plane(l, p), *Mt = V + (size_t)16 * cin * T;
-        winograd_input(src + (size_t)b0 * isz, isz, cnt, cin, ih, iw, ph, pw, th, tw, plane, V, T);
+        float *V = plane + wino_plane(l, p), *Mt = V + (size_t)16 * blocks * cin * T;
+        wino_inputs(p, grad, src + (size_t)b0 * isz, isz, cnt, cin, ih, iw, th, tw, plane, V, T);
         for (int x = 0; x < 16; x++) {
             float *mx = Mt + (size_t)x * cout * T;
-            const float *vx = V + (size_t)x * cin * T;
-            if (grad)   /* U [16][out_c][c]: the flipped index, transposed */
-                k->gemm(1, 0, cout, (int)T, cin, 1.0f, U + (size_t)winograd_flip(x) * cout * cin, cout, vx,
+            const float *vx = V + (size_t)x * blocks * cin * T;
+            if (grad)   /* U [blocks * out_c][c], flipped and transposed */
+                k->gemm(1, 0, cout, (int)T, blocks * cin, 1.0f, U + (size_t)winograd_flip(x) * uplane, cout, vx,
                         (int)T, 0.0f, mx, (int)T);
-            else
-                k->gemm(0, 0, cout, (int)T, cin, 1.0f, U + (size_t)x * cout * cin, cin, vx, (int)T, 0.0f, mx,
-                        (int)T);
+            else   /* all blocks in one product: K = blocks * c */
+                k->gemm(0, 0, cout, (int)T, blocks * cin, 1.0f, U + (size_t)x * uplane, blocks * cin, vx, (int)T,
+                        0.0f, mx, (int)T);
         }
         winograd_output(Mt, cout, T, cnt, th, tw, oh, ow, grad, dst + (size_t)b0 * osz, osz);
     }
@@ -275,23 +339,26 @@ static void wino_dw_range(const conv_job *j, int t, int lo, int hi, float *dw)
     conv *p = l->priv;
     if (hi <= lo) return;
     float *plane = j->net->workspace + (size_t)t * j->net->workspace_per_thread;
-    int th = (l->out_h + 1) / 2, tw = (l->out_w + 1) / 2, tiles = th * tw;
+    int th = (l->out_h + 1) / 2, tw = (l->out_w + 1) / 2, tiles = th * tw, blocks = p->wbh * p->wbw;
+    int bc = blocks * l->c;
     float *V = plane + wino_plane(l, p);
-    float *W = V + (size_t)16 * (l->c + l->out_c) * p->wino_cs * wino_tiles(l);
+    float *W = V + (size_t)16 * wino_rows(l, p) * p->wino_cs * wino_tiles(l);
     const kernel_table *k = &j->net->ctx->k;
     for (int b0 = lo; b0 < hi; b0 += p->wino_cs) {
         int cnt = hi - b0 < p->wino_cs ? hi - b0 : p->wino_cs;
         size_t T = (size_t)cnt * tiles;
-        float *Gz = V + (size_t)16 * l->c * T;
-        winograd_input(j->in + (size_t)b0 * l->inputs, (size_t)l->inputs, cnt, l->c, l->h, l->w, p->ph, p->pw, th,
-                       tw, plane, V, T);
+        float *Gz = V + (size_t)16 * bc * T;
+        wino_inputs(p, 0, j->in + (size_t)b0 * l->inputs, (size_t)l->inputs, cnt, l->c, l->h, l->w, th, tw, plane,
+                    V, T);
         winograd_grad_input(j->dz + (size_t)b0 * l->outputs, (size_t)l->outputs, cnt, l->out_c, l->out_h, l->out_w,
                             th, tw, plane, Gz, T);
         for (int x = 0; x < 16; x++)
-            k->gemm(0, 1, l->out_c, l->c, (int)T, 1.0f, Gz + (size_t)x * l->out_c * T, (int)T,
-                    V + (size_t)x * l->c * T, (int)T, b0 == lo ? 0.0f : 1.0f, W + (size_t)x * l->out_c * l->c, l->c);
+            k->gemm(0, 1, l->out_c, bc, (int)T, 1.0f, Gz + (size_t)x * l->out_c * T, (int)T, V + (size_t)x * bc * T,
+                    (int)T, b0 == lo ? 0.0f : 1.0f, W + (size_t)x * l->out_c * bc, bc);
     }
-    winograd_dw_output(W, l->out_c, l->c, 0, l->out_c, dw);
+    for (int b = 0; b < blocks; b++)
+        winograd_dw_output(W + (size_t)b * l->c, l->out_c, l->c, (size_t)bc, p->kh, p->kw,
+                           winograd_anchor(p->kh, b / p->wbw), winograd_anchor(p->kw, b % p->wbw), 0, l->out_c, dw);
 }
 
 static void run_gemm(const conv_job *j, int ta, int tb, int M, int N, int K, const float *A, int lda,
@@ -471,7 +538,7 @@ static void conv_forward(layer *l, network *net, const float *in)
     } else if (j.serial) {
         conv_forward_range(&j, 0, 0, l->batch);
     } else {
-        if (wino_active(&j)) wino_prepare(l, net);
+        if (wino_active(&j)) wino_prepare(l, net, 0);
         thread_pool_run(net->ctx->pool, nt, conv_forward_part, &j);
     }
     affine_forward(l, net, &p->tail);
@@ -552,7 +619,10 @@ static void conv_backward(layer *l, network *net, const float *in, float *din)
     if (is_single_plane(l, p) && j.serial) plane_backward_range(&j, 0, 0, l->batch);
     else if (is_single_plane(l, p)) thread_pool_run(net->ctx->pool, nt, plane_backward_part, &j);
     else if (j.serial) conv_backward_range(&j, 0, 0, l->batch);
-    else thread_pool_run(net->ctx->pool, nt, conv_backward_part, &j);
+    else {
+        if (din && wino_active(&j)) wino_prepare(l, net, 1);
+        thread_pool_run(net->ctx->pool, nt, conv_backward_part, &j);
+    }
     if (l->frozen) return;
     int used = j.serial ? 1 : nt;
     size_t nw = (size_t)l->out_c * (l->c / p->groups) * p->kh * p->kw;
