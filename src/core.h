@@ -131,11 +131,38 @@ typedef struct kernel_table {
     void (*gemm)(int ta, int tb, int M, int N, int K, float alpha,
                  const float *A, int lda, const float *B, int ldb,
                  float beta, float *C, int ldc);
+    /* Optional (NULL when the GEMM has none; bf16 has): an operand packed
+     * whole once (gemm_pack) and reused by gemm_pre, for weights that stay
+     * fixed across calls. Side GEMM_SIDE_A packs op(A) [rows = M, K], side
+     * GEMM_SIDE_B op(B) [K, rows = N]; trans is ta or tb. The packed form
+     * is split into panels of pack_unit[side] rows: a product over rows
+     * [lo, hi) of a packed operand (lo a multiple of the unit) starts at
+     * panel lo / unit, gemm_pack_offset floats in. */
+    size_t (*gemm_pack_floats)(int side, int rows, int K);
+    void (*gemm_pack)(int side, int trans, int rows, int K, const float *src, int ld, float *dst);
+    /* gemm with op(A) and/or op(B) given packed (pA, pB; NULL: A or B as
+     * usual, which the packed side ignores) */
+    void (*gemm_pre)(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *pA,
+                     const float *B, int ldb, const float *pB, float beta, float *C, int ldc);
+    int pack_unit[2];
 } kernel_table;
+
+enum { GEMM_SIDE_A = 0, GEMM_SIDE_B = 1 };
+
+/* Floats into a packed operand (K deep) where its row lo (a multiple of
+ * the side's pack_unit) starts. */
+static inline size_t gemm_pack_offset(const kernel_table *k, int side, int lo, int K)
+{
+    return k->gemm_pack_floats(side, lo, K);
+}
 
 /* gemm split across the context's threads by rows (or columns when M is small). */
 void gemm_parallel(fer_ctx *ctx, int ta, int tb, int M, int N, int K, float alpha,
                    const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc);
+/* The same with one operand given packed (ctx->k.gemm_pre; pA or pB non-NULL),
+ * split across threads along that operand's rows in whole panels. */
+void gemm_parallel_pre(fer_ctx *ctx, int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                       const float *pA, const float *B, int ldb, const float *pB, float beta, float *C, int ldc);
 
 struct fer_ctx {
     thread_pool *pool;
@@ -289,6 +316,10 @@ struct network {
     int grads_enabled;
     double loss;              /* mean loss of the last forward with truth */
     uint64_t seen;            /* images trained on */
+    /* Changes whenever the weights may have (load, init, optimizer step):
+     * a layer's cache of transformed weights is valid while it matches.
+     * Code that writes parameters directly must bump it too. */
+    unsigned weights_version;
     int major, minor, revision;
     rng rng;                  /* dropout, init */
 };

@@ -224,6 +224,7 @@ static int bind_params(network *net, fer_err *e)
 
 void net_init_weights(network *net, uint64_t seed)
 {
+    net->weights_version++;
     rng r;
     rng_seed(&r, seed);
     for (int i = 0; i < net->n; i++)

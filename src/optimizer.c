@@ -128,6 +128,7 @@ double optimizer_step(optimizer *opt, network *net, float lr, float scale)
 {
     const net_options *o = &net->opt;
     step_job j = { .opt = opt, .net = net, .lr = lr, .scale = scale, .phase = 0 };
+    net->weights_version++;
     j.parts = net->ctx ? net->ctx->nthreads : 1;
     if (j.parts > 256) j.parts = 256;
     /* small networks (the tests') are not worth waking the pool for */

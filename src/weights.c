@@ -68,6 +68,7 @@ int weights_value_size(const int32_t hdr[3])
 int weights_load(network *net, const char *path, int upto, fer_err *e)
 {
     if (upto < 0 || upto > net->n) upto = net->n;
+    net->weights_version++;
     FILE *f = fopen(path, "rb");
     if (!f) return fer_fail(e, "%s: cannot open weights: %s", path, strerror(errno));
     struct stat st;

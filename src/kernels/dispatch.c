@@ -74,6 +74,11 @@ int kernels_set_precision(kernel_table *k, const char *precision, fer_err *e)
     if (strcmp(k->isa, "avx512"))
         return fer_fail(e, "bf16 runs with the avx512 kernel set, not -isa %s", k->isa);
     k->gemm = gemm_bf16;
+    k->gemm_pack_floats = gemm_bf16_pack_floats;
+    k->gemm_pack = gemm_bf16_pack;
+    k->gemm_pre = gemm_bf16_pre;
+    k->pack_unit[GEMM_SIDE_A] = 14;
+    k->pack_unit[GEMM_SIDE_B] = 32;
     k->bf16 = 1;
     return 0;
 #else

@@ -138,5 +138,13 @@ void gemm_avx512(int ta, int tb, int M, int N, int K, float alpha, const float *
  * fp32. x86-64 only; call only when the CPU has AVX512_BF16. */
 void gemm_bf16(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
                const float *B, int ldb, float beta, float *C, int ldc);
+/* kernel_table's gemm_pack_floats / gemm_pack / gemm_pre for gemm_bf16: an
+ * operand packed whole is ceil(rows / unit) panels of [ceil(K/2)][unit]
+ * bf16 pairs (unit 14 for A, 32 for B); gemm_bf16_pre reads a K block of a
+ * panel in place, so the product is bit-identical to gemm_bf16's. */
+size_t gemm_bf16_pack_floats(int side, int rows, int K);
+void gemm_bf16_pack(int side, int trans, int rows, int K, const float *src, int ld, float *dst);
+void gemm_bf16_pre(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *pA,
+                   const float *B, int ldb, const float *pB, float beta, float *C, int ldc);
 
 #endif

@@ -28,6 +28,11 @@ typedef struct conv {
     int wino;               /* batched passes run Winograd F(2x2, 3x3) */
     int wbh, wbw;           /* its 3x3 blocks down and across the kernel */
     int wino_cs;            /* samples per Winograd GEMM block */
+    /* batch-1 inference: the weights packed whole for the GEMM (packed_weights) */
+    float *packed;
+    size_t packed_floats;
+    int packed_side;
+    unsigned packed_version;
 } conv;
 
 static const char *const conv_keys[] = {
@@ -378,6 +383,40 @@ static int narrow_output(int mg, int n)
     return mg >= 32 && 4 * n < 3 * 32 * tiles;
 }
 
+/* The weights [out_c, ksize] packed whole as the GEMM's operand `side`
+ * (A: z = W col; B: z^T = col^T W^T), for single-sample inference with a
+ * GEMM that has packing (bf16) in a network without gradients; NULL
+ * otherwise (or out of memory: the caller packs as usual). Repacked when
+ * net->weights_version moves. Batch-1 inference is the one caller that
+ * multiplies the same weights by one column block at a time, so packing
+ * them is a large share of its time. */
+static const float *packed_weights(layer *l, network *net, int side)
+{
+    conv *p = l->priv;
+    const kernel_table *k = &net->ctx->k;
+    if (!k->gemm_pre || net->grads_enabled || p->groups != 1) return NULL;
+    int ksize = l->c * p->kh * p->kw;
+    size_t need = k->gemm_pack_floats(side, l->out_c, ksize);
+    if (p->packed && p->packed_side == side && p->packed_floats == need && p->packed_version == net->weights_version)
+        return p->packed;
+    if (p->packed_floats != need) {
+        fer_free(p->packed);
+        p->packed = fer_alloc(need, sizeof(float), NULL);
+        p->packed_floats = p->packed ? need : 0;
+        if (!p->packed) return NULL;
+    }
+    k->gemm_pack(side, side == GEMM_SIDE_B, l->out_c, ksize, l->params[p->weights].data, ksize, p->packed);
+    p->packed_side = side;
+    p->packed_version = net->weights_version;
+    return p->packed;
+}
+
+static void conv_free(layer *l)
+{
+    conv *p = l->priv;
+    if (p) fer_free(p->packed);
+}
+
 /* Unfolds group g of samples [b0, b0+cnt) side by side into col [ksize, cnt*n]. */
 static void unfold(const layer *l, const conv *p, const float *in, int b0, int cnt, int g, float *col)
 {
@@ -407,11 +446,17 @@ static void conv_forward_range(const conv_job *j, int t, int lo, int hi)
             else unfold(l, p, j->in, b0, cnt, g, col);
             if (cnt == 1) {
                 float *z = j->z + (size_t)b0 * l->outputs + (size_t)g * mg * n;
+                const float *pw = j->serial ? packed_weights(l, j->net, narrow_output(mg, n)) : NULL;
                 if (j->serial && narrow_output(mg, n)) {
                     /* z^T[n, mg] = col^T W^T, then transposed into place */
-                    run_gemm(j, 1, 1, n, mg, ksize, src, n, wg, ksize, 0.0f, tmp, mg);
+                    if (pw)
+                        gemm_parallel_pre(j->net->ctx, 1, 1, n, mg, ksize, 1.0f, src, n, NULL, NULL, ksize, pw, 0.0f,
+                                          tmp, mg);
+                    else run_gemm(j, 1, 1, n, mg, ksize, src, n, wg, ksize, 0.0f, tmp, mg);
                     for (int m = 0; m < mg; m++)
                         for (int q = 0; q < n; q++) z[(size_t)m * n + q] = tmp[(size_t)q * mg + m];
+                } else if (pw) {
+                    gemm_parallel_pre(j->net->ctx, 0, 0, mg, n, ksize, 1.0f, NULL, ksize, pw, src, n, NULL, 0.0f, z, n);
                 } else {
                     run_gemm(j, 0, 0, mg, n, ksize, wg, ksize, src, n, 0.0f, z, n);
                 }
@@ -635,5 +680,5 @@ static void conv_backward(layer *l, network *net, const float *in, float *din)
 }
 
 const layer_type convolutional_type = {
-    "convolutional", conv_keys, conv_make, conv_forward, conv_backward, NULL,
+    "convolutional", conv_keys, conv_make, conv_forward, conv_backward, conv_free,
 };

@@ -152,10 +152,13 @@ static void micro_14x32(int kp, const bf16_pair *a, const bf16_pair *b, float al
     }
 }
 
-/* gemm_packed's loop nest over word panels. Like BLAS, alpha == 0 or
- * K == 0 only scales C by beta, without reading A or B. */
-void gemm_bf16(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
-               const float *B, int ldb, float beta, float *C, int ldc)
+/* gemm_packed's loop nest over word panels, with op(A) and/or op(B)
+ * already packed whole (pA, pB: see gemm_bf16_pack) or packed here block
+ * by block. K blocks start at even k, so a block of a whole panel [kpt][w]
+ * is its words pc/2 .. : the same words the blockwise packing makes. Like
+ * BLAS, alpha == 0 or K == 0 only scales C by beta, without reading A or B. */
+void gemm_bf16_pre(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *pA,
+                   const float *B, int ldb, const float *pB, float beta, float *C, int ldc)
 {
     if (M <= 0 || N <= 0) return;
     if (K <= 0 || alpha == 0) {
@@ -163,30 +166,72 @@ void gemm_bf16(int ta, int tb, int M, int N, int K, float alpha, const float *A,
         return;
     }
     bf16_pair *pa = (bf16_pair *)gemm_pack_a, *pb = (bf16_pair *)gemm_pack_b;
+    const bf16_pair *wa = (const bf16_pair *)pA, *wb = (const bf16_pair *)pB;
     int mc_max = gemm_block(M, MC, MR), kc_max = gemm_block(K, KC, 2);
     int nc_max = gemm_block(N, NC, NR);
+    size_t kpt = (size_t)(K + 1) / 2;   /* words of a whole panel's K */
     for (int jc = 0; jc < N; jc += nc_max) {
         int nc = gemm_min(nc_max, N - jc);
         for (int pc = 0; pc < K; pc += kc_max) {
             int kc = gemm_min(kc_max, K - pc), kp = (kc + 1) / 2;
             float bk = pc == 0 ? beta : 1.0f;
-            const float *b = tb ? B + (size_t)jc * ldb + pc : B + (size_t)pc * ldb + jc;
-            if (tb) pack_rows(b, ldb, nc, kc, NR, pb);
-            else pack_cols(b, ldb, kc, nc, NR, pb);
+            const bf16_pair *bb;   /* B panels of this block: panel stride bs words */
+            size_t bs;
+            if (wb) {
+                bb = wb + (size_t)(jc / NR) * kpt * NR + (size_t)(pc / 2) * NR;
+                bs = kpt * NR;
+            } else {
+                const float *b = tb ? B + (size_t)jc * ldb + pc : B + (size_t)pc * ldb + jc;
+                if (tb) pack_rows(b, ldb, nc, kc, NR, pb);
+                else pack_cols(b, ldb, kc, nc, NR, pb);
+                bb = pb;
+                bs = (size_t)kp * NR;
+            }
             for (int ic = 0; ic < M; ic += mc_max) {
                 int mc = gemm_min(mc_max, M - ic);
-                const float *a = ta ? A + (size_t)pc * lda + ic : A + (size_t)ic * lda + pc;
-                if (ta) pack_cols(a, lda, kc, mc, MR, pa);
-                else pack_rows(a, lda, mc, kc, MR, pa);
+                const bf16_pair *ab;
+                size_t as;
+                if (wa) {
+                    ab = wa + (size_t)(ic / MR) * kpt * MR + (size_t)(pc / 2) * MR;
+                    as = kpt * MR;
+                } else {
+                    const float *a = ta ? A + (size_t)pc * lda + ic : A + (size_t)ic * lda + pc;
+                    if (ta) pack_cols(a, lda, kc, mc, MR, pa);
+                    else pack_rows(a, lda, mc, kc, MR, pa);
+                    ab = pa;
+                    as = (size_t)kp * MR;
+                }
                 for (int jr = 0; jr < nc; jr += NR) {
-                    const bf16_pair *bp = pb + (size_t)jr * kp;
+                    const bf16_pair *bp = bb + (size_t)(jr / NR) * bs;
                     int n = gemm_min(NR, nc - jr);
                     for (int ir = 0; ir < mc; ir += MR)
-                        micro_14x32(kp, pa + (size_t)ir * kp, bp, alpha, bk,
-                                    C + (size_t)(ic + ir) * ldc + jc + jr, ldc,
-                                    gemm_min(MR, mc - ir), n);
+                        micro_14x32(kp, ab + (size_t)(ir / MR) * as, bp, alpha, bk,
+                                    C + (size_t)(ic + ir) * ldc + jc + jr, ldc, gemm_min(MR, mc - ir), n);
                 }
             }
         }
     }
+}
+
+void gemm_bf16(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+               const float *B, int ldb, float beta, float *C, int ldc)
+{
+    gemm_bf16_pre(ta, tb, M, N, K, alpha, A, lda, NULL, B, ldb, NULL, beta, C, ldc);
+}
+
+size_t gemm_bf16_pack_floats(int side, int rows, int K)
+{
+    int w = side == GEMM_SIDE_A ? MR : NR;
+    return (size_t)((rows + w - 1) / w) * w * (size_t)((K + 1) / 2);
+}
+
+/* op(A) [rows, K] (side A) or op(B) [K, rows] (side B) whole: row-major
+ * [rows][K] sources (A untransposed, B transposed) pack by rows, the others
+ * by columns. */
+void gemm_bf16_pack(int side, int trans, int rows, int K, const float *src, int ld, float *dst)
+{
+    int w = side == GEMM_SIDE_A ? MR : NR;
+    int by_rows = side == GEMM_SIDE_A ? !trans : trans;
+    if (by_rows) pack_rows(src, ld, rows, K, w, (bf16_pair *)dst);
+    else pack_cols(src, ld, K, rows, w, (bf16_pair *)dst);
 }
