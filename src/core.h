@@ -316,9 +316,11 @@ struct network {
     int grads_enabled;
     double loss;              /* mean loss of the last forward with truth */
     uint64_t seen;            /* images trained on */
-    /* Changes whenever the weights may have (load, init, optimizer step):
-     * a layer's cache of transformed weights is valid while it matches.
-     * Code that writes parameters directly must bump it too. */
+    /* Changes whenever the weights may have (load, init, optimizer step)
+     * or the layers' buffers moved (net_set_batch): a layer's cache of
+     * transformed weights is valid while it matches. Layers use caches only
+     * in networks without gradients; code that writes parameters of such a
+     * network directly must bump it too. */
     unsigned weights_version;
     int major, minor, revision;
     rng rng;                  /* dropout, init */

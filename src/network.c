@@ -300,6 +300,7 @@ int net_set_batch(network *net, int batch, int grads, fer_err *e)
 #undef TAKE
     net->batch = batch;
     net->grads_enabled = grads;
+    net->weights_version++;   /* caches of transformed weights in extra are gone */
     return 0;
 }
 

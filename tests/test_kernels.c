@@ -506,13 +506,16 @@ static void check_winograd_case(int C, int M, int h, int w, int kh, int kw, int 
         winograd_filters(k, C, kh, kw, r0, c0, M / 2, M, U + (size_t)b * C, (size_t)B * C, uplane);
         /* the input gradient's layout [16][B * M][C] */
         winograd_filters(k, C, kh, kw, r0, c0, 0, M, Ug + (size_t)b * M * C, (size_t)C, uplane);
-        winograd_input(in, isz, cnt, C, h, w, ph - r0, pw - c0, th, tw, plane, V + (size_t)b * C * T, T,
+        /* in two ranges of channels, as batch-1 threads would */
+        winograd_input(in, isz, cnt, C / 2, h, w, ph - r0, pw - c0, th, tw, plane, V + (size_t)b * C * T, T,
                        (size_t)B * C * T);
+        winograd_input(in + (size_t)(C / 2) * h * w, isz, cnt, C - C / 2, h, w, ph - r0, pw - c0, th, tw, plane,
+                       V + (size_t)b * C * T + (size_t)(C / 2) * T, T, (size_t)B * C * T);
     }
     for (int x = 0; x < 16; x++)
         gemm_naive(0, 0, M, (int)T, B * C, 1.0f, U + (size_t)x * uplane, B * C, V + (size_t)x * B * C * T, (int)T,
                    0.0f, Mt + (size_t)x * M * T, (int)T);
-    winograd_output(Mt, M, T, cnt, th, tw, oh, ow, 0, out, osz);
+    winograd_output(Mt, M, T, (size_t)M * T, cnt, th, tw, oh, ow, 0, out, osz);
     /* input gradient: the same U (as Ug), flipped and transposed */
     for (int b = 0; b < B; b++)
         winograd_input(dz, osz, cnt, M, oh, ow, kh - 1 - ph - 3 * (b / nbw), kw - 1 - pw - 3 * (b % nbw), bth, btw,
@@ -520,7 +523,10 @@ static void check_winograd_case(int C, int M, int h, int w, int kh, int kw, int 
     for (int x = 0; x < 16; x++)
         gemm_naive(1, 0, C, (int)bT, B * M, 1.0f, Ug + (size_t)winograd_flip(x) * uplane, C,
                    V + (size_t)x * B * M * bT, (int)bT, 0.0f, Mt + (size_t)x * C * bT, (int)bT);
-    winograd_output(Mt, C, bT, cnt, bth, btw, h, w, 1, din, isz);
+    /* in two ranges of channels, as batch-1 threads would */
+    winograd_output(Mt, C / 2, bT, (size_t)C * bT, cnt, bth, btw, h, w, 1, din, isz);
+    winograd_output(Mt + (size_t)(C / 2) * bT, C - C / 2, bT, (size_t)C * bT, cnt, bth, btw, h, w, 1,
+                    din + (size_t)(C / 2) * h * w, isz);
     /* kernel gradient: F(3x3, 2x2) over the input's V and dz's transform,
      * in two blocks of samples as a thread's chunks would be, added to dw */
     float *dw = malloc(sizeof(float) * M * K), *dwr = malloc(sizeof(float) * M * K);

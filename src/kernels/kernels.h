@@ -74,7 +74,8 @@ void plane_conv_backward(const float *in, const float *dz, int h, int w, const f
  *                      winograd_plane_floats scratch
  *   (caller)           M_xi [M][ldm] = U_xi [M][B * C] * V_xi [B * C][ldv]
  *   winograd_output:   out [cnt][M][oh][ow] (sample stride `stride`) =
- *                      (add ? out + : ) the outputs of M [16][M][ldm].
+ *                      (add ? out + : ) the outputs of M [16][..][ldm]
+ *                      (plane stride mplane), rows 0 .. M-1.
  * The input gradient (din [C][h][w] from dz [M][oh][ow]) is the same with U
  * reused: block b's V from dz with padding (kh - 1 - ph) - 3p, and
  * M'_xi [C][ldm] = sum over b of U_b,flip(xi)^T [C][M] * V_b,xi [M][ldv]
@@ -92,8 +93,8 @@ static inline int winograd_flip(int xi)
 size_t winograd_plane_floats(int th, int tw, int cnt);
 void winograd_input(const float *in, size_t stride, int cnt, int C, int h, int w, int ph, int pw, int th, int tw,
                     float *plane, float *V, size_t ldv, size_t vplane);
-void winograd_output(const float *Mt, int M, size_t ldm, int cnt, int th, int tw, int oh, int ow, int add,
-                     float *out, size_t stride);
+void winograd_output(const float *Mt, int M, size_t ldm, size_t mplane, int cnt, int th, int tw, int oh, int ow,
+                     int add, float *out, size_t stride);
 /* The kernel gradient, F(3x3, 2x2) with the same V: winograd_grad_input
  * transforms the output gradient dz [cnt][M][oh][ow] (sample stride
  * `stride`) into Gz [16][M][ldg] (tiles as in winograd_input; plane: 4 *

@@ -258,10 +258,9 @@ static void interleave(const float *restrict a, const float *restrict b, int pai
         }
 }
 
-void winograd_output(const float *Mt, int M, size_t ldm, int cnt, int th, int tw, int oh, int ow, int add,
-                     float *out, size_t stride)
+void winograd_output(const float *Mt, int M, size_t ldm, size_t mplane, int cnt, int th, int tw, int oh, int ow,
+                     int add, float *out, size_t stride)
 {
-    size_t mplane = (size_t)M * ldm;
     float y[4 * WINOGRAD_OUT_RUN];
     int pairs = ow / 2, odd = ow & 1;   /* an odd width: the last tile has one column */
     int rows = tw <= WINOGRAD_OUT_RUN ? WINOGRAD_OUT_RUN / tw : 1;   /* rows of tiles per run */

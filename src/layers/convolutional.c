@@ -33,6 +33,8 @@ typedef struct conv {
     size_t packed_floats;
     int packed_side;
     unsigned packed_version;
+    int u_valid;            /* U holds the transform of the current weights */
+    unsigned u_version;
 } conv;
 
 static const char *const conv_keys[] = {
@@ -243,6 +245,15 @@ static float *wino_u(const layer *l, int grad)
     return grad && p->wbh * p->wbw > 1 ? u + (size_t)16 * p->wbh * p->wbw * l->c * l->out_c : u;
 }
 
+/* Padding of block (bh, bw)'s input: the layer's input shifted to the
+ * block's anchor, or for the input gradient dz shifted to the rotated
+ * filter's block (winograd.c). */
+static void wino_pads(const conv *p, int grad, int bh, int bw, int *ph, int *pw)
+{
+    *ph = grad ? p->kh - 1 - p->ph - 3 * bh : p->ph - winograd_anchor(p->kh, bh);
+    *pw = grad ? p->kw - 1 - p->pw - 3 * bw : p->pw - winograd_anchor(p->kw, bw);
+}
+
 typedef struct wino_filters_job { const layer *l; int nt, grad; } wino_filters_job;
 
 static void wino_filters_part(void *arg, int t)
@@ -270,20 +281,82 @@ static void wino_filters_part(void *arg, int t)
  * or with several blocks (grad) transforms them again in its layout. */
 static void wino_prepare(layer *l, network *net, int grad)
 {
-    const conv *p = l->priv;
+    conv *p = l->priv;
     if (grad && p->wbh * p->wbw == 1) return;
+    /* without gradients (inference), U is kept while the weights stay */
+    int keep = !grad && !net->grads_enabled;
+    if (keep && p->u_valid && p->u_version == net->weights_version) return;
     wino_filters_job j = { l, net->ctx->nthreads, grad };
     if (j.nt == 1) wino_filters_part(&j, 0);
     else thread_pool_run(net->ctx->pool, j.nt, wino_filters_part, &j);
+    p->u_valid = keep;
+    p->u_version = net->weights_version;
 }
 
-/* Padding of block (bh, bw)'s input: the layer's input shifted to the
- * block's anchor, or for the input gradient dz shifted to the rotated
- * filter's block (winograd.c). */
-static void wino_pads(const conv *p, int grad, int bh, int bw, int *ph, int *pw)
+/* Single-sample inference of a Winograd shape with at least
+ * WINO_SERIAL_TILES tiles: the threads share each sample in three phases,
+ * the input transform by channels, the 16 GEMMs by transform index, the
+ * output transform by filters (V and M in thread 0's slice), with U kept
+ * while the weights stay. Fewer tiles (a 6x6 output has 9) would read U,
+ * 16/9 times the weights per block, for too little work. */
+#define WINO_SERIAL_TILES 64
+
+typedef struct wino_one_job {
+    const conv_job *j;
+    int b, phase;
+} wino_one_job;
+
+static void wino_one_part(void *arg, int t)
 {
-    *ph = grad ? p->kh - 1 - p->ph - 3 * bh : p->ph - winograd_anchor(p->kh, bh);
-    *pw = grad ? p->kw - 1 - p->pw - 3 * bw : p->pw - winograd_anchor(p->kw, bw);
+    const wino_one_job *w = arg;
+    layer *l = w->j->l;
+    conv *p = l->priv;
+    network *net = w->j->net;
+    int nt = net->ctx->nthreads, blocks = p->wbh * p->wbw, lo, hi;
+    int th = (l->out_h + 1) / 2, tw = (l->out_w + 1) / 2;
+    size_t T = (size_t)th * tw, uplane = (size_t)l->out_c * blocks * l->c;
+    float *V = net->workspace + wino_plane(l, p), *Mt = V + (size_t)16 * blocks * l->c * T;
+    if (w->phase == 0) {   /* V rows of channels [lo, hi) of every block */
+        split_range(l->c, nt, t, &lo, &hi);
+        float *plane = net->workspace + (size_t)t * net->workspace_per_thread;
+        for (int b = 0; b < blocks && hi > lo; b++) {
+            int ph, pw;
+            wino_pads(p, 0, b / p->wbw, b % p->wbw, &ph, &pw);
+            winograd_input(w->j->in + (size_t)w->b * l->inputs + (size_t)lo * l->h * l->w, (size_t)l->inputs, 1,
+                           hi - lo, l->h, l->w, ph, pw, th, tw, plane, V + ((size_t)b * l->c + lo) * T, T,
+                           (size_t)blocks * l->c * T);
+        }
+    } else if (w->phase == 1) {
+        split_range(16, nt, t, &lo, &hi);
+        const float *U = wino_u(l, 0);
+        for (int x = lo; x < hi; x++)
+            net->ctx->k.gemm(0, 0, l->out_c, (int)T, blocks * l->c, 1.0f, U + (size_t)x * uplane, blocks * l->c,
+                             V + (size_t)x * blocks * l->c * T, (int)T, 0.0f, Mt + (size_t)x * l->out_c * T, (int)T);
+    } else {
+        split_range(l->out_c, nt, t, &lo, &hi);
+        if (hi > lo)
+            winograd_output(Mt + (size_t)lo * T, hi - lo, T, (size_t)l->out_c * T, 1, th, tw, l->out_h, l->out_w, 0,
+                            w->j->z + (size_t)w->b * l->outputs + (size_t)lo * l->out_h * l->out_w,
+                            (size_t)l->outputs);
+    }
+}
+
+static int wino_serial(const conv_job *j)
+{
+    const layer *l = j->l;
+    const conv *p = l->priv;
+    int tiles = ((l->out_h + 1) / 2) * ((l->out_w + 1) / 2);
+    return p->wino && j->serial && !j->net->grads_enabled && j->net->ctx->nthreads > 1 && tiles >= WINO_SERIAL_TILES;
+}
+
+static void wino_forward_serial(const conv_job *j)
+{
+    wino_prepare(j->l, j->net, 0);
+    for (int b = 0; b < j->l->batch; b++)
+        for (int phase = 0; phase < 3; phase++) {
+            wino_one_job w = { j, b, phase };
+            thread_pool_run(j->net->ctx->pool, j->net->ctx->nthreads, wino_one_part, &w);
+        }
 }
 
 /* V [16][blocks * cin][T] of cnt samples from src: each block's shifted
@@ -332,7 +405,7 @@ static void wino_range(const conv_job *j, int t, int lo, int hi, int grad)
                 k->gemm(0, 0, cout, (int)T, blocks * cin, 1.0f, U + (size_t)x * uplane, blocks * cin, vx, (int)T,
                         0.0f, mx, (int)T);
         }
-        winograd_output(Mt, cout, T, cnt, th, tw, oh, ow, grad, dst + (size_t)b0 * osz, osz);
+        winograd_output(Mt, cout, T, (size_t)cout * T, cnt, th, tw, oh, ow, grad, dst + (size_t)b0 * osz, osz);
     }
 }
 
@@ -580,6 +653,8 @@ static void conv_forward(layer *l, network *net, const float *in)
     } else if (is_single_plane(l, p)) {
         if (nt == 1) plane_forward_part(&j, 0);
         else thread_pool_run(net->ctx->pool, nt, plane_forward_part, &j);
+    } else if (j.serial && wino_serial(&j)) {
+        wino_forward_serial(&j);
     } else if (j.serial) {
         conv_forward_range(&j, 0, 0, l->batch);
     } else {

@@ -1,0 +1,174 @@
+/* test_infer.c - single-sample inference takes paths of its own: with
+ * fewer samples than threads, a Winograd convolution with many tiles splits
+ * one sample across the threads and keeps its transformed filters U, and
+ * under bf16 the convolutions keep their weights packed for the GEMM. Both
+ * caches are valid only while the weights stay. This test runs the same
+ * network on the same images at batch 1 (sample by sample) and as a batch,
+ * in fp32 and bf16, and again after the weights change (optimizer step,
+ * re-initialization, weights_load): every output must match the batched
+ * pass's, which recomputes everything, within the precision's rounding. */
+#include "check.h"
+#include "train.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* a 5x5 Winograd layer (four blocks) on a 20x20 output (100 tiles), a 3x3
+ * one on 10x10 (25 tiles: below WINO_SERIAL_TILES, im2col + packed
+ * weights), a 3x3 on 5x5 with 40 filters (the transposed batch-1 product,
+ * packed as B), a dense head */
+static const char *const net_cfg =
+    "[net]\nwidth=20\nheight=20\nchannels=3\nbatch=4\nlearning_rate=0.01\nmomentum=0.9\n"
+    "[convolutional]\nfilters=12\nsize=3\npad=1\nactivation=relu\n"
+    "[convolutional]\nfilters=16\nsize=5\npad=1\nbatch_normalize=1\nactivation=leaky\n"
+    "[maxpool]\nsize=2\nstride=2\n"
+    "[convolutional]\nfilters=24\nsize=3\npad=1\nbatch_normalize=1\nactivation=relu\n"
+    "[maxpool]\nsize=2\nstride=2\n"
+    "[convolutional]\nfilters=40\nsize=3\npad=1\nactivation=tanh\n"
+    "[connected]\noutput=6\nactivation=linear\n"
+    "[softmax]\n";
+
+#define SAMPLES 3
+
+static network *make_net(fer_ctx *ctx)
+{
+    network *net;
+    fer_err e;
+    if (net_from_text(&net, "test_infer.cfg", net_cfg, ctx, &e)) {
+        fprintf(stderr, "%s\n", e.msg);
+        exit(1);
+    }
+    net_init_weights(net, 11);
+    return net;
+}
+
+static void set_batch(network *net, int batch, int grads)
+{
+    fer_err e;
+    if (net_set_batch(net, batch, grads, &e)) {
+        fprintf(stderr, "%s\n", e.msg);
+        exit(1);
+    }
+}
+
+/* Outputs [SAMPLES][classes] of images x, at batch 1 (twice: the second
+ * pass uses the caches) and batched; the three must agree. */
+static void compare(network *net, const float *x, double tol, const char *what)
+{
+    int classes = net->classes;
+    float one[2][SAMPLES * 16], all[SAMPLES * 16];
+    net->train = 0;
+    net->has_truth = 0;
+    set_batch(net, 1, 0);
+    for (int pass = 0; pass < 2; pass++)
+        for (int s = 0; s < SAMPLES; s++) {
+            memcpy(net->input, x + (size_t)s * net->inputs, (size_t)net->inputs * sizeof(float));
+            net_forward(net);
+            memcpy(one[pass] + s * classes, net_output(net), (size_t)classes * sizeof(float));
+        }
+    set_batch(net, SAMPLES, 0);
+    memcpy(net->input, x, (size_t)SAMPLES * net->inputs * sizeof(float));
+    net_forward(net);
+    memcpy(all, net_output(net), (size_t)SAMPLES * classes * sizeof(float));
+    for (int i = 0; i < SAMPLES * classes; i++) {
+        CHECK_CLOSE(one[0][i], all[i], tol, tol, "%s: batch 1 vs batch %d, output %d", what, SAMPLES, i);
+        CHECK(one[1][i] == one[0][i], "%s: batch 1 second pass differs at %d: %g vs %g", what, i,
+              (double)one[1][i], (double)one[0][i]);
+    }
+}
+
+/* Outputs at batch 1 (caches filled), then the weights change by `how`;
+ * the next batch-1 outputs must follow the new weights. */
+static void check_precision(const char *precision)
+{
+    fer_ctx *ctx;
+    fer_err e;
+    if (fer_ctx_new(&ctx, 2, NULL, &e) || fer_ctx_set_precision(ctx, precision, &e)) {
+        printf("skipped %s: %s\n", precision, e.msg);
+        if (ctx) fer_ctx_free(ctx);
+        return;
+    }
+    double tol = strcmp(precision, "bf16") ? 1e-5 : 2e-2;
+    network *net = make_net(ctx);
+    float x[SAMPLES * 20 * 20 * 3];
+    rng r;
+    rng_seed(&r, 5);
+    for (size_t i = 0; i < sizeof x / sizeof *x; i++) x[i] = rng_uniform(&r);
+    char what[96];
+    snprintf(what, sizeof what, "%s fresh", precision);
+    compare(net, x, tol, what);
+
+    /* a training step moves the weights */
+    set_batch(net, 4, 1);
+    optimizer opt = { 0 };
+    if (optimizer_init(&opt, net, &e)) {
+        fprintf(stderr, "%s\n", e.msg);
+        exit(1);
+    }
+    float before[SAMPLES * 16];
+    set_batch(net, 1, 0);
+    net->train = 0;
+    memcpy(net->input, x, (size_t)net->inputs * sizeof(float));
+    net_forward(net);
+    memcpy(before, net_output(net), (size_t)net->classes * sizeof(float));
+    set_batch(net, 4, 1);
+    for (size_t i = 0; i < (size_t)4 * net->inputs; i++) net->input[i] = rng_uniform(&r);
+    memset(net->truth, 0, (size_t)4 * net->classes * sizeof(float));
+    for (int b = 0; b < 4; b++) net->truth[b * net->classes + b % net->classes] = 1;
+    net->train = 1;
+    net->has_truth = 1;
+    net_zero_grads(net);
+    net_forward(net);
+    net_backward(net);
+    optimizer_step(&opt, net, 0.5f, 1.0f);
+    optimizer_free(&opt);
+    snprintf(what, sizeof what, "%s after an optimizer step", precision);
+    compare(net, x, tol, what);
+    set_batch(net, 1, 0);
+    net->train = 0;
+    memcpy(net->input, x, (size_t)net->inputs * sizeof(float));
+    net_forward(net);
+    int moved = 0;
+    for (int i = 0; i < net->classes; i++) moved |= net_output(net)[i] != before[i];
+    CHECK(moved, "%s: the optimizer step did not change the batch-1 output", precision);
+
+    /* re-initialization and loading, without changing the batch in between */
+    net_init_weights(net, 99);
+    snprintf(what, sizeof what, "%s after net_init_weights", precision);
+    compare(net, x, tol, what);
+    char path[] = "/tmp/fer_test_infer_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0, "mkstemp");
+    if (fd >= 0) {
+        close(fd);
+        network *other = make_net(ctx);
+        net_init_weights(other, 1234);
+        CHECK(weights_save(other, path, -1, &e) == 0, "weights_save: %s", e.msg);
+        set_batch(net, 1, 0);
+        memcpy(net->input, x, (size_t)net->inputs * sizeof(float));
+        net_forward(net);   /* caches hold init 99's transforms */
+        CHECK(weights_load(net, path, -1, &e) == 0, "weights_load: %s", e.msg);
+        net_forward(net);
+        float loaded[16];
+        memcpy(loaded, net_output(net), (size_t)net->classes * sizeof(float));
+        set_batch(other, 1, 0);
+        other->train = 0;
+        memcpy(other->input, x, (size_t)other->inputs * sizeof(float));
+        net_forward(other);
+        for (int i = 0; i < net->classes; i++)
+            CHECK_CLOSE(loaded[i], net_output(other)[i], tol, tol, "%s: after weights_load, output %d", precision, i);
+        net_free(other);
+        unlink(path);
+    }
+    net_free(net);
+    fer_ctx_free(ctx);
+}
+
+int main(void)
+{
+    check_precision("fp32");
+    check_precision("bf16");
+    return check_summary("test_infer");
+}
