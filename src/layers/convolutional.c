@@ -35,6 +35,11 @@ typedef struct conv {
     unsigned packed_version;
     int u_valid;            /* U holds the transform of the current weights */
     unsigned u_version;
+    /* with a GEMM that packs (bf16): each U_xi packed once per pass as the
+     * GEMM's A, for the forward pass [0] and the input gradient [1] */
+    float *upack[2];
+    size_t upack_floats[2];
+    int upacked[2];
 } conv;
 
 static const char *const conv_keys[] = {
@@ -279,18 +284,81 @@ static void wino_filters_part(void *arg, int t)
 
 /* U from the weights, by the forward pass; the input gradient reuses it,
  * or with several blocks (grad) transforms them again in its layout. */
+/* Rows and depth of the GEMM's A for U_xi: the forward pass multiplies
+ * [out_c][blocks * c], the input gradient [c][blocks * out_c]. */
+static void wino_a_shape(const layer *l, int grad, int *rows, int *K)
+{
+    const conv *p = l->priv;
+    int blocks = p->wbh * p->wbw;
+    *rows = grad ? l->c : l->out_c;
+    *K = blocks * (grad ? l->out_c : l->c);
+}
+
+/* The packed U_xi of a pass, or NULL (no packing GEMM, out of memory). */
+static const float *wino_upack(const layer *l, const kernel_table *k, int grad, int x)
+{
+    const conv *p = l->priv;
+    if (!p->upacked[grad]) return NULL;
+    int rows, K;
+    wino_a_shape(l, grad, &rows, &K);
+    return p->upack[grad] + (size_t)x * k->gemm_pack_floats(GEMM_SIDE_A, rows, K);
+}
+
+typedef struct wino_pack_job { layer *l; const kernel_table *k; int nt, grad; } wino_pack_job;
+
+static void wino_pack_part(void *arg, int t)
+{
+    const wino_pack_job *j = arg;
+    layer *l = j->l;
+    conv *p = l->priv;
+    int lo, hi, rows, K;
+    split_range(16, j->nt, t, &lo, &hi);
+    wino_a_shape(l, j->grad, &rows, &K);
+    size_t pf = j->k->gemm_pack_floats(GEMM_SIDE_A, rows, K), uplane = (size_t)rows * K;
+    const float *U = wino_u(l, j->grad);
+    for (int x = lo; x < hi; x++)   /* forward: A = U_x; gradient: A^T, A = Ug_x [K][c] */
+        j->k->gemm_pack(GEMM_SIDE_A, j->grad, rows, K, U + (size_t)x * uplane, j->grad ? rows : K,
+                        p->upack[j->grad] + (size_t)x * pf);
+}
+
+/* Packs the 16 U_xi of a pass for a GEMM that has packing. */
+static void wino_pack(layer *l, network *net, int grad)
+{
+    conv *p = l->priv;
+    const kernel_table *k = &net->ctx->k;
+    p->upacked[grad] = 0;
+    if (!k->gemm_pre) return;
+    int rows, K;
+    wino_a_shape(l, grad, &rows, &K);
+    size_t need = 16 * k->gemm_pack_floats(GEMM_SIDE_A, rows, K);
+    if (p->upack_floats[grad] != need) {
+        fer_free(p->upack[grad]);
+        p->upack[grad] = fer_alloc(need, sizeof(float), NULL);
+        p->upack_floats[grad] = p->upack[grad] ? need : 0;
+        if (!p->upack[grad]) return;
+    }
+    wino_pack_job j = { l, k, net->ctx->nthreads, grad };
+    if (j.nt == 1) wino_pack_part(&j, 0);
+    else thread_pool_run(net->ctx->pool, j.nt, wino_pack_part, &j);
+    p->upacked[grad] = 1;
+}
+
 static void wino_prepare(layer *l, network *net, int grad)
 {
     conv *p = l->priv;
-    if (grad && p->wbh * p->wbw == 1) return;
     /* without gradients (inference), U is kept while the weights stay */
     int keep = !grad && !net->grads_enabled;
     if (keep && p->u_valid && p->u_version == net->weights_version) return;
-    wino_filters_job j = { l, net->ctx->nthreads, grad };
-    if (j.nt == 1) wino_filters_part(&j, 0);
-    else thread_pool_run(net->ctx->pool, j.nt, wino_filters_part, &j);
-    p->u_valid = keep;
-    p->u_version = net->weights_version;
+    if (!grad || p->wbh * p->wbw > 1) {
+        wino_filters_job j = { l, net->ctx->nthreads, grad };
+        if (j.nt == 1) wino_filters_part(&j, 0);
+        else thread_pool_run(net->ctx->pool, j.nt, wino_filters_part, &j);
+    }
+    wino_pack(l, net, grad);
+    if (!grad) {
+        p->u_valid = keep;
+        p->u_version = net->weights_version;
+    }
 }
 
 /* Single-sample inference of a Winograd shape with at least
@@ -329,9 +397,14 @@ static void wino_one_part(void *arg, int t)
     } else if (w->phase == 1) {
         split_range(16, nt, t, &lo, &hi);
         const float *U = wino_u(l, 0);
-        for (int x = lo; x < hi; x++)
-            net->ctx->k.gemm(0, 0, l->out_c, (int)T, blocks * l->c, 1.0f, U + (size_t)x * uplane, blocks * l->c,
-                             V + (size_t)x * blocks * l->c * T, (int)T, 0.0f, Mt + (size_t)x * l->out_c * T, (int)T);
+        const kernel_table *k = &net->ctx->k;
+        for (int x = lo; x < hi; x++) {
+            const float *pu = wino_upack(l, k, 0, x), *vx = V + (size_t)x * blocks * l->c * T;
+            float *mx = Mt + (size_t)x * l->out_c * T;
+            if (pu) k->gemm_pre(0, 0, l->out_c, (int)T, blocks * l->c, 1.0f, NULL, 0, pu, vx, (int)T, NULL, 0.0f, mx, (int)T);
+            else k->gemm(0, 0, l->out_c, (int)T, blocks * l->c, 1.0f, U + (size_t)x * uplane, blocks * l->c, vx,
+                         (int)T, 0.0f, mx, (int)T);
+        }
     } else {
         split_range(l->out_c, nt, t, &lo, &hi);
         if (hi > lo)
@@ -398,7 +471,11 @@ static void wino_range(const conv_job *j, int t, int lo, int hi, int grad)
         for (int x = 0; x < 16; x++) {
             float *mx = Mt + (size_t)x * cout * T;
             const float *vx = V + (size_t)x * blocks * cin * T;
-            if (grad)   /* U [blocks * out_c][c], flipped and transposed */
+            const float *pu = wino_upack(l, k, grad, grad ? winograd_flip(x) : x);
+            if (pu)   /* U_xi (the input gradient: flipped, transposed) packed once */
+                k->gemm_pre(grad, 0, cout, (int)T, blocks * cin, 1.0f, NULL, 0, pu, vx, (int)T, NULL, 0.0f, mx,
+                            (int)T);
+            else if (grad)   /* U [blocks * out_c][c], flipped and transposed */
                 k->gemm(1, 0, cout, (int)T, blocks * cin, 1.0f, U + (size_t)winograd_flip(x) * uplane, cout, vx,
                         (int)T, 0.0f, mx, (int)T);
             else   /* all blocks in one product: K = blocks * c */
@@ -487,7 +564,10 @@ static const float *packed_weights(layer *l, network *net, int side)
 static void conv_free(layer *l)
 {
     conv *p = l->priv;
-    if (p) fer_free(p->packed);
+    if (!p) return;
+    fer_free(p->packed);
+    fer_free(p->upack[0]);
+    fer_free(p->upack[1]);
 }
 
 /* Unfolds group g of samples [b0, b0+cnt) side by side into col [ksize, cnt*n]. */
