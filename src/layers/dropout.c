@@ -41,7 +41,38 @@ typedef struct drop_job {
     int nt;
 } drop_job;
 
-/* Samples [lo, hi): each sample has its own stream (seed, sample), so the
+/* Values [0, n) of one sample from its key: two 24-bit uniforms from
+ * splitmix64's finalizer of (key + pair index * golden ratio), a hash of
+ * the position rather than a sequential stream, so the loop vectorizes
+ * (64-bit multiplies: AVX-512DQ, or emulated). */
+FER_SIMD_CLONES
+static void drop_values(const float *restrict x, float *restrict y, float *restrict m, size_t n, uint64_t key,
+                        uint32_t cut, float keep)
+{
+    size_t pairs = n / 2;
+    for (size_t k = 0; k < pairs; k++) {
+        uint64_t z = key + 0x9e3779b97f4a7c15ull * (uint64_t)(k + 1);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        z ^= z >> 31;
+        float m0 = (uint32_t)(z >> 40) < cut ? 0.0f : keep;
+        float m1 = (uint32_t)((z >> 16) & 0xffffff) < cut ? 0.0f : keep;
+        m[2 * k] = m0;
+        m[2 * k + 1] = m1;
+        y[2 * k] = x[2 * k] * m0;
+        y[2 * k + 1] = x[2 * k + 1] * m1;
+    }
+    if (n & 1) {   /* the odd last value: one more hash */
+        uint64_t z = key + 0x9e3779b97f4a7c15ull * (uint64_t)(pairs + 1);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        z ^= z >> 31;
+        m[n - 1] = (uint32_t)(z >> 40) < cut ? 0.0f : keep;
+        y[n - 1] = x[n - 1] * m[n - 1];
+    }
+}
+
+/* Samples [lo, hi): each sample has its own key (seed, sample), so the
  * mask does not depend on how many threads share the batch. */
 static void drop_samples(const drop_job *j, int lo, int hi)
 {
@@ -50,19 +81,8 @@ static void drop_samples(const drop_job *j, int lo, int hi)
     for (int b = lo; b < hi; b++) {
         rng r;
         rng_seed(&r, j->seed ^ (0x9e3779b97f4a7c15ull * (uint64_t)(b + 1)));
-        const float *x = j->in + (size_t)b * n;
-        float *y = l->output + (size_t)b * n, *m = l->extra + (size_t)b * n;
-        for (size_t i = 0; i < n; i += 2) {   /* two 24-bit uniforms per draw */
-            uint64_t u = rng_next(&r);
-            float m0 = (uint32_t)(u >> 40) < j->cut ? 0.0f : j->keep;
-            m[i] = m0;
-            y[i] = x[i] * m0;
-            if (i + 1 < n) {
-                float m1 = (uint32_t)((u >> 16) & 0xffffff) < j->cut ? 0.0f : j->keep;
-                m[i + 1] = m1;
-                y[i + 1] = x[i + 1] * m1;
-            }
-        }
+        drop_values(j->in + (size_t)b * n, l->output + (size_t)b * n, l->extra + (size_t)b * n, n, rng_next(&r),
+                    j->cut, j->keep);
     }
 }
 
@@ -89,17 +109,36 @@ static void dropout_forward(layer *l, network *net, const float *in)
     else thread_pool_run(net->ctx->pool, j.nt, drop_part, &j);
 }
 
+typedef struct drop_back_job {
+    layer *l;
+    float *din;
+    int masked, nt;
+} drop_back_job;
+
+/* din += dout (* mask) over thread t's share of the values. */
+static void drop_back_part(void *arg, int t)
+{
+    const drop_back_job *j = arg;
+    size_t n = (size_t)j->l->batch * j->l->inputs;
+    size_t lo = n * (size_t)t / (size_t)j->nt, hi = n * (size_t)(t + 1) / (size_t)j->nt;
+    float *restrict din = j->din;
+    const float *restrict dout = j->l->doutput, *restrict m = j->l->extra;
+    if (!j->masked)
+        for (size_t i = lo; i < hi; i++) din[i] += dout[i];
+    else
+        for (size_t i = lo; i < hi; i++) din[i] += dout[i] * m[i];
+}
+
 static void dropout_backward(layer *l, network *net, const float *in, float *din)
 {
-    (void)net; (void)in;
+    (void)in;
     if (!din) return;
     const dropout *p = l->priv;
     size_t n = (size_t)l->batch * l->inputs;
-    if (!p->masked) {
-        for (size_t i = 0; i < n; i++) din[i] += l->doutput[i];
-        return;
-    }
-    for (size_t i = 0; i < n; i++) din[i] += l->doutput[i] * l->extra[i];
+    drop_back_job j = { l, din, p->masked, net->ctx->nthreads };
+    if (n < 16384) j.nt = 1;
+    if (j.nt == 1) drop_back_part(&j, 0);
+    else thread_pool_run(net->ctx->pool, j.nt, drop_back_part, &j);
 }
 
 const layer_type dropout_type = {
