@@ -404,17 +404,50 @@ void net_forward(network *net)
     }
 }
 
+typedef struct zero_job { network *net; int nt; } zero_job;
+
+/* Thread t's share of every layer's output gradient, and of dinput. */
+static void zero_part(void *arg, int t)
+{
+    const zero_job *j = arg;
+    network *net = j->net;
+    for (int i = -1; i < net->n; i++) {
+        float *d = i < 0 ? net->dinput : net->layers[i].doutput;
+        size_t n = (size_t)net->batch * (i < 0 ? net->inputs : net->layers[i].outputs);
+        size_t lo = n * (size_t)t / (size_t)j->nt, hi = n * (size_t)(t + 1) / (size_t)j->nt;
+        memset(d + lo, 0, (hi - lo) * sizeof(float));
+    }
+}
+
 void net_zero_doutputs(network *net)
 {
     if (!net->grads_enabled) return;
-    for (int i = 0; i < net->n; i++)
-        memset(net->layers[i].doutput, 0, (size_t)net->batch * net->layers[i].outputs * sizeof(float));
-    memset(net->dinput, 0, (size_t)net->batch * net->inputs * sizeof(float));
+    zero_job j = { net, net->ctx ? net->ctx->nthreads : 1 };
+    if (j.nt == 1 || net->act_floats < ((size_t)1 << 20)) {
+        j.nt = 1;
+        zero_part(&j, 0);
+    } else {
+        thread_pool_run(net->ctx->pool, j.nt, zero_part, &j);
+    }
+}
+
+typedef struct zero_grads_job { network *net; int nt; } zero_grads_job;
+
+static void zero_grads_part(void *arg, int t)
+{
+    const zero_grads_job *j = arg;
+    size_t n = j->net->n_param_floats, lo = n * (size_t)t / (size_t)j->nt, hi = n * (size_t)(t + 1) / (size_t)j->nt;
+    memset(j->net->grads + lo, 0, (hi - lo) * sizeof(float));
 }
 
 void net_zero_grads(network *net)
 {
-    memset(net->grads, 0, net->n_param_floats * sizeof(float));
+    zero_grads_job j = { net, net->ctx ? net->ctx->nthreads : 1 };
+    if (j.nt == 1 || net->n_param_floats < ((size_t)1 << 18)) {
+        memset(net->grads, 0, net->n_param_floats * sizeof(float));
+        return;
+    }
+    thread_pool_run(net->ctx->pool, j.nt, zero_grads_part, &j);
 }
 
 static int layer_trains(const layer *l)

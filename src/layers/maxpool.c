@@ -164,20 +164,38 @@ static void maxpool_forward(layer *l, network *net, const float *in)
     thread_pool_run(net->ctx->pool, nt, maxpool_part, &j);
 }
 
-static void maxpool_backward(layer *l, network *net, const float *in, float *din)
+typedef struct pool_back_job {
+    layer *l;
+    float *din;
+    int nt;
+} pool_back_job;
+
+/* Scatters the output gradient of planes (sample, channel) [lo, hi) of
+ * thread t's share to their argmax inputs: planes are disjoint. */
+static void pool_back_part(void *arg, int t)
 {
-    (void)net;
-    (void)in;
-    if (!din) return;
-    const int *arg = (const int *)l->extra;
-    int plane = l->out_h * l->out_w;
-    for (int bc = 0; bc < l->batch * l->c; bc++) {
-        float *d = din + (size_t)bc * l->h * l->w;
+    const pool_back_job *j = arg;
+    layer *l = j->l;
+    const int *arg_max = (const int *)l->extra;
+    int plane = l->out_h * l->out_w, lo, hi;
+    split_range(l->batch * l->c, j->nt, t, &lo, &hi);
+    for (int bc = lo; bc < hi; bc++) {
+        float *d = j->din + (size_t)bc * l->h * l->w;
         const float *dy = l->doutput + (size_t)bc * plane;
-        const int *a = arg + (size_t)bc * plane;
+        const int *a = arg_max + (size_t)bc * plane;
         for (int i = 0; i < plane; i++)
             if (a[i] >= 0) d[a[i]] += dy[i];
     }
+}
+
+static void maxpool_backward(layer *l, network *net, const float *in, float *din)
+{
+    (void)in;
+    if (!din) return;
+    pool_back_job j = { l, din, net->ctx->nthreads };
+    if ((size_t)l->batch * l->outputs < 16384) j.nt = 1;
+    if (j.nt == 1) pool_back_part(&j, 0);
+    else thread_pool_run(net->ctx->pool, j.nt, pool_back_part, &j);
 }
 
 const layer_type maxpool_type = {
