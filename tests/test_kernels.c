@@ -326,6 +326,52 @@ static void check_bf16_switch(void)
           "bf16 with the scalar set must fail naming avx512");
 }
 
+/* gemm_pre with op(A) or op(B) packed whole (gemm_pack) gives gemm_bf16's
+ * result bit for bit: direct, and split across 2 threads in whole panels
+ * (gemm_parallel_pre); shapes with odd K over several K blocks and M, N
+ * off the panel sizes. */
+static void check_bf16_prepacked(const kernel_table *k, fer_ctx *ctx)
+{
+    static const int shapes[][3] = { { 1, 1, 1 }, { 13, 31, 7 }, { 15, 33, 1601 }, { 203, 541, 801 },
+                                     { 36, 512, 4608 }, { 128, 144, 256 }, { 29, 70, 2 } };
+    uint64_t seed = 321;
+    int cases = 0, fails = 0;
+    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++)
+        for (int tr = 0; tr < 4; tr++)
+            for (int side = 0; side < 2; side++) {
+                int ta = tr & 1, tb = tr >> 1, M = shapes[i][0], N = shapes[i][1], K = shapes[i][2];
+                int lda = ta ? M + 3 : K + 1, ldb = tb ? K + 2 : N + 5;
+                size_t na = (size_t)(ta ? K : M) * lda, nb = (size_t)(tb ? N : K) * ldb, nc = (size_t)M * N;
+                float *A = malloc(na * sizeof(float)), *B = malloc(nb * sizeof(float));
+                float *C0 = malloc(nc * sizeof(float)), *C1 = malloc(nc * sizeof(float)), *C2 = malloc(nc * sizeof(float));
+                fill(A, na, &seed);
+                fill(B, nb, &seed);
+                fill(C0, nc, &seed);
+                memcpy(C1, C0, nc * sizeof(float));
+                memcpy(C2, C0, nc * sizeof(float));
+                int rows = side == GEMM_SIDE_A ? M : N;
+                float *P = aligned_alloc(64, (k->gemm_pack_floats(side, rows, K) * sizeof(float) + 63) / 64 * 64);
+                if (side == GEMM_SIDE_A) k->gemm_pack(side, ta, M, K, A, lda, P);
+                else k->gemm_pack(side, tb, N, K, B, ldb, P);
+                const float *pA = side == GEMM_SIDE_A ? P : NULL, *pB = side == GEMM_SIDE_B ? P : NULL;
+                float beta = i % 2 ? 0.5f : 0.0f;
+                k->gemm(ta, tb, M, N, K, 0.75f, A, lda, B, ldb, beta, C0, N);
+                k->gemm_pre(ta, tb, M, N, K, 0.75f, pA ? NULL : A, lda, pA, pB ? NULL : B, ldb, pB, beta, C1, N);
+                gemm_parallel_pre(ctx, ta, tb, M, N, K, 0.75f, pA ? NULL : A, lda, pA, pB ? NULL : B, ldb, pB, beta,
+                                  C2, N);
+                cases++;
+                if (memcmp(C0, C1, nc * sizeof(float)) || memcmp(C0, C2, nc * sizeof(float))) {
+                    fails++;
+                    CHECK(0, "bf16 prepacked %s: ta %d tb %d M %d N %d K %d differs from gemm_bf16",
+                          side == GEMM_SIDE_A ? "A" : "B", ta, tb, M, N, K);
+                } else {
+                    CHECK(1, "prepacked");
+                }
+                free(A); free(B); free(C0); free(C1); free(C2); free(P);
+            }
+    printf("bf16 prepacked operands: %d cases, %d not bit-identical\n", cases, fails);
+}
+
 static void check_bf16(void)
 {
     fer_err e;
@@ -379,6 +425,7 @@ static void check_bf16(void)
         check_bf16_case(impls, n, (gemm_case){ tr & 1, tr >> 1, 203, 541, 1601, 0.5f,
                                                tr < 2 ? 0.0f : 0.7f, 1 }, &seed);
     check_bf16_case(impls, n, (gemm_case){ 0, 0, 350, 1100, 801, 1.0f, 1.0f, 2 }, &seed);
+    if (ctx) check_bf16_prepacked(&k, ctx);
     for (int i = 0; i < n; i++)
         printf("%s: %d cases, %d failed; largest error / S: %.2g vs naive on bf16 inputs, "
                "%.2g vs fp32\n", impls[i].name, impls[i].runs, impls[i].fails, impls[i].worst_r,

@@ -152,6 +152,23 @@ static void micro_14x32(int kp, const bf16_pair *a, const bf16_pair *b, float al
     }
 }
 
+/* The panels of rows [r0, r0 + rows) and K block [pc, pc + kc) of an
+ * operand (rows of op(A), or columns of op(B)): in place in its whole
+ * packing, or packed from src into buf (by_rows: src is [rows][K], else
+ * [K][rows]). *stride: words from one panel to the next. */
+static const bf16_pair *block_panels(const bf16_pair *whole, size_t kpt, const float *src, int ld, int by_rows,
+                                     int r0, int rows, int pc, int kc, int w, bf16_pair *buf, size_t *stride)
+{
+    if (whole) {
+        *stride = kpt * w;
+        return whole + (size_t)(r0 / w) * kpt * w + (size_t)(pc / 2) * w;
+    }
+    if (by_rows) pack_rows(src + (size_t)r0 * ld + pc, ld, rows, kc, w, buf);
+    else pack_cols(src + (size_t)pc * ld + r0, ld, kc, rows, w, buf);
+    *stride = (size_t)((kc + 1) / 2) * w;
+    return buf;
+}
+
 /* gemm_packed's loop nest over word panels, with op(A) and/or op(B)
  * already packed whole (pA, pB: see gemm_bf16_pack) or packed here block
  * by block. K blocks start at even k, so a block of a whole panel [kpt][w]
@@ -175,32 +192,11 @@ void gemm_bf16_pre(int ta, int tb, int M, int N, int K, float alpha, const float
         for (int pc = 0; pc < K; pc += kc_max) {
             int kc = gemm_min(kc_max, K - pc), kp = (kc + 1) / 2;
             float bk = pc == 0 ? beta : 1.0f;
-            const bf16_pair *bb;   /* B panels of this block: panel stride bs words */
-            size_t bs;
-            if (wb) {
-                bb = wb + (size_t)(jc / NR) * kpt * NR + (size_t)(pc / 2) * NR;
-                bs = kpt * NR;
-            } else {
-                const float *b = tb ? B + (size_t)jc * ldb + pc : B + (size_t)pc * ldb + jc;
-                if (tb) pack_rows(b, ldb, nc, kc, NR, pb);
-                else pack_cols(b, ldb, kc, nc, NR, pb);
-                bb = pb;
-                bs = (size_t)kp * NR;
-            }
+            size_t bs, as;   /* words between the block's panels of B, of A */
+            const bf16_pair *bb = block_panels(wb, kpt, B, ldb, tb, jc, nc, pc, kc, NR, pb, &bs);
             for (int ic = 0; ic < M; ic += mc_max) {
                 int mc = gemm_min(mc_max, M - ic);
-                const bf16_pair *ab;
-                size_t as;
-                if (wa) {
-                    ab = wa + (size_t)(ic / MR) * kpt * MR + (size_t)(pc / 2) * MR;
-                    as = kpt * MR;
-                } else {
-                    const float *a = ta ? A + (size_t)pc * lda + ic : A + (size_t)ic * lda + pc;
-                    if (ta) pack_cols(a, lda, kc, mc, MR, pa);
-                    else pack_rows(a, lda, mc, kc, MR, pa);
-                    ab = pa;
-                    as = (size_t)kp * MR;
-                }
+                const bf16_pair *ab = block_panels(wa, kpt, A, lda, !ta, ic, mc, pc, kc, MR, pa, &as);
                 for (int jr = 0; jr < nc; jr += NR) {
                     const bf16_pair *bp = bb + (size_t)(jr / NR) * bs;
                     int n = gemm_min(NR, nc - jr);
