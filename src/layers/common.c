@@ -2,6 +2,7 @@
  * activation tail of convolutional and connected layers, layer references. */
 #include "layers.h"
 
+#include <math.h>
 #include <string.h>
 
 int layer_read_activation(layer *l, const cfg_file *f, cfg_section *s, const char *def, fer_err *e)
@@ -109,6 +110,48 @@ void affine_forward(layer *l, network *net, const affine_tail *t)
         for (int th = 0; th < nt; th++) tail_forward_part(&j, th);
     } else {
         thread_pool_run(net->ctx->pool, nt, tail_forward_part, &j);
+    }
+}
+
+typedef struct folded_job { layer *l; float *z; const float *bias, *slope; int nt; } folded_job;
+
+static void folded_part(void *arg, int th)
+{
+    const folded_job *j = arg;
+    layer *l = j->l;
+    int lo, hi, spatial = l->out_h * l->out_w;
+    split_range(l->batch, j->nt, th, &lo, &hi);
+    for (int b = lo; b < hi; b++)
+        for (int c = 0; c < l->out_c; c++) {
+            size_t o = ((size_t)b * l->out_c + c) * spatial;
+            float *z = j->z + o, add = j->bias[c];
+            for (int i = 0; i < spatial; i++) z[i] += add;
+            /* the plane is still in cache */
+            activation_forward(l->act, l->output + o, z, 1, 1, spatial, j->slope ? j->slope + c : NULL);
+        }
+}
+
+void affine_forward_folded(layer *l, network *net, const affine_tail *t, const float *bias)
+{
+    int pi = layer_prelu_param(l);
+    folded_job j = { l, bufs(l, t).z, bias, pi >= 0 ? l->params[pi].data : NULL, net->ctx->nthreads };
+    if ((size_t)l->batch * l->outputs < 16384 || l->batch < j.nt) j.nt = 1;
+    if (j.nt == 1) folded_part(&j, 0);
+    else thread_pool_run(net->ctx->pool, j.nt, folded_part, &j);
+}
+
+void affine_fold(const layer *l, const affine_tail *t, float *g, float *h)
+{
+    const float *bias = l->params[t->bias].data;
+    for (int c = 0; c < l->out_c; c++) {
+        if (!t->batch_normalize) {
+            g[c] = 1.0f;
+            h[c] = bias[c];
+            continue;
+        }
+        float inv = 1.0f / sqrtf(l->params[t->var].data[c] + FER_BN_EPS);
+        g[c] = l->params[t->scale].data[c] * inv;
+        h[c] = bias[c] - l->params[t->mean].data[c] * g[c];
     }
 }
 

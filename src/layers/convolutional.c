@@ -31,9 +31,15 @@ typedef struct conv {
     /* batch-1 inference: the weights packed whole for the GEMM (packed_weights) */
     float *packed;
     size_t packed_floats;
-    int packed_side;
+    int packed_side, packed_folded;
     unsigned packed_version;
+    /* inference without gradients: the batch norm folded into the weights,
+     * [out_c][ksize] then the shift [out_c] (conv_weights) */
+    float *folded;
+    unsigned folded_version;
+    int folded_valid;
     int u_valid;            /* U holds the transform of the current weights */
+    int u_folded;           /* ... of the folded weights */
     unsigned u_version;
     /* with a GEMM that packs (bf16): each U_xi packed once per pass as the
      * GEMM's A, for the forward pass [0] and the input gradient [1] */
@@ -231,9 +237,42 @@ typedef struct conv_job {
     const float *dz;     /* backward: dL/dz [batch, out_c, oh, ow] */
     float *z;            /* forward: [batch, out_c, oh, ow] */
     int serial;          /* one sample at a time with parallel GEMMs */
+    const float *w;      /* forward: the weights (conv_weights) */
+    int folded;          /* forward: they have the batch norm folded in */
 } conv_job;
 
 /* The workspace slices of thread t. */
+/* Batch norm folds into the convolution at inference without gradients:
+ * W'[m] = W[m] * g[m] and a shift h[m] (affine_fold), so the tail is one
+ * pass of shift + activation. With gradients (training, saliency) the
+ * normalization stays a separate pass, whose buffers the backward pass
+ * reads. */
+static int conv_folds(const layer *l, const network *net)
+{
+    const conv *p = l->priv;
+    return p->tail.batch_normalize && !net->train && !net->grads_enabled;
+}
+
+/* The weights the convolution multiplies by: folded (conv_folds; computed
+ * once per weights_version, NULL when out of memory) or the layer's own. */
+static const float *conv_weights(layer *l, network *net, int folded)
+{
+    conv *p = l->priv;
+    const float *w = l->params[p->weights].data;
+    if (!folded) return w;
+    if (p->folded_valid && p->folded_version == net->weights_version) return p->folded;
+    size_t nw = l->params[p->weights].n, ksize = nw / (size_t)l->out_c;
+    if (!p->folded) p->folded = fer_alloc(nw + 2 * (size_t)l->out_c, sizeof(float), NULL);
+    if (!p->folded) return NULL;
+    float *g = p->folded + nw + l->out_c, *h = p->folded + nw;
+    affine_fold(l, &p->tail, g, h);
+    for (int m = 0; m < l->out_c; m++)
+        for (size_t i = 0; i < ksize; i++) p->folded[(size_t)m * ksize + i] = w[(size_t)m * ksize + i] * g[m];
+    p->folded_valid = 1;
+    p->folded_version = net->weights_version;
+    return p->folded;
+}
+
 static void slices(const layer *l, const network *net, int t, float **col, float **tmp, float **dw)
 {
     const conv *p = l->priv;
@@ -263,7 +302,7 @@ static void wino_pads(const conv *p, int grad, int bh, int bw, int *ph, int *pw)
     *pw = grad ? p->kw - 1 - p->pw - 3 * bw : p->pw - winograd_anchor(p->kw, bw);
 }
 
-typedef struct wino_filters_job { const layer *l; int nt, grad; } wino_filters_job;
+typedef struct wino_filters_job { const layer *l; const float *w; int nt, grad; } wino_filters_job;
 
 static void wino_filters_part(void *arg, int t)
 {
@@ -281,13 +320,11 @@ static void wino_filters_part(void *arg, int t)
         } else {
             u += (size_t)b * l->c;
         }
-        winograd_filters(l->params[p->weights].data, l->c, p->kh, p->kw, winograd_anchor(p->kh, b / p->wbw),
+        winograd_filters(j->w, l->c, p->kh, p->kw, winograd_anchor(p->kh, b / p->wbw),
                          winograd_anchor(p->kw, b % p->wbw), lo, hi, u, ldu, uplane);
     }
 }
 
-/* U from the weights, by the forward pass; the input gradient reuses it,
- * or with several blocks (grad) transforms them again in its layout. */
 /* Rows and depth of the GEMM's A for U_xi: the forward pass multiplies
  * [out_c][blocks * c], the input gradient [c][blocks * out_c]. */
 static void wino_a_shape(const layer *l, int grad, int *rows, int *K)
@@ -347,14 +384,17 @@ static void wino_pack(layer *l, network *net, int grad)
     p->upacked[grad] = 1;
 }
 
-static void wino_prepare(layer *l, network *net, int grad)
+/* U from the weights w (folded: with the batch norm folded in), by the
+ * forward pass; the input gradient reuses it, or with several blocks
+ * (grad) transforms them again in its layout. */
+static void wino_prepare(layer *l, network *net, const float *w, int folded, int grad)
 {
     conv *p = l->priv;
     /* without gradients (inference), U is kept while the weights stay */
     int keep = !grad && !net->grads_enabled;
-    if (keep && p->u_valid && p->u_version == net->weights_version) return;
+    if (keep && p->u_valid && p->u_version == net->weights_version && p->u_folded == folded) return;
     if (!grad || p->wbh * p->wbw > 1) {
-        wino_filters_job j = { l, net->ctx->nthreads, grad };
+        wino_filters_job j = { l, w, net->ctx->nthreads, grad };
         if (j.nt == 1) wino_filters_part(&j, 0);
         else thread_pool_run(net->ctx->pool, j.nt, wino_filters_part, &j);
     }
@@ -362,6 +402,7 @@ static void wino_prepare(layer *l, network *net, int grad)
     if (!grad) {
         p->u_valid = keep;
         p->u_version = net->weights_version;
+        p->u_folded = folded;
     }
 }
 
@@ -428,7 +469,7 @@ static int wino_serial(const conv_job *j)
 
 static void wino_forward_serial(const conv_job *j)
 {
-    wino_prepare(j->l, j->net, 0);
+    wino_prepare(j->l, j->net, j->w, j->folded, 0);
     for (int b = 0; b < j->l->batch; b++)
         for (int phase = 0; phase < 3; phase++) {
             wino_one_job w = { j, b, phase };
@@ -544,14 +585,17 @@ static int narrow_output(int mg, int n)
  * net->weights_version moves. Batch-1 inference is the one caller that
  * multiplies the same weights by one column block at a time, so packing
  * them is a large share of its time. */
-static const float *packed_weights(layer *l, network *net, int side)
+static const float *packed_weights(const conv_job *j, int side)
 {
+    layer *l = j->l;
+    network *net = j->net;
     conv *p = l->priv;
     const kernel_table *k = &net->ctx->k;
     if (!k->gemm_pre || net->grads_enabled || p->groups != 1) return NULL;
     int ksize = l->c * p->kh * p->kw;
     size_t need = k->gemm_pack_floats(side, l->out_c, ksize);
-    if (p->packed && p->packed_side == side && p->packed_floats == need && p->packed_version == net->weights_version)
+    if (p->packed && p->packed_side == side && p->packed_floats == need && p->packed_version == net->weights_version &&
+        p->packed_folded == j->folded)
         return p->packed;
     if (p->packed_floats != need) {
         fer_free(p->packed);
@@ -559,8 +603,9 @@ static const float *packed_weights(layer *l, network *net, int side)
         p->packed_floats = p->packed ? need : 0;
         if (!p->packed) return NULL;
     }
-    k->gemm_pack(side, side == GEMM_SIDE_B, l->out_c, ksize, l->params[p->weights].data, ksize, p->packed);
+    k->gemm_pack(side, side == GEMM_SIDE_B, l->out_c, ksize, j->w, ksize, p->packed);
     p->packed_side = side;
+    p->packed_folded = j->folded;
     p->packed_version = net->weights_version;
     return p->packed;
 }
@@ -570,6 +615,7 @@ static void conv_free(layer *l)
     conv *p = l->priv;
     if (!p) return;
     fer_free(p->packed);
+    fer_free(p->folded);
     fer_free(p->upack[0]);
     fer_free(p->upack[1]);
 }
@@ -591,7 +637,7 @@ static void conv_forward_range(const conv_job *j, int t, int lo, int hi)
     slices(l, j->net, t, &col, &tmp, &dw);
     int cg = l->c / p->groups, mg = l->out_c / p->groups;
     int ksize = cg * p->kh * p->kw, n = l->out_h * l->out_w;
-    const float *w = l->params[p->weights].data;
+    const float *w = j->w;
     int total = hi - lo, chunks = (total + p->nb - 1) / p->nb;
     for (int c = 0; c < chunks; c++) {
         int b0 = lo + (int)((long long)total * c / chunks), b1 = lo + (int)((long long)total * (c + 1) / chunks);
@@ -603,7 +649,7 @@ static void conv_forward_range(const conv_job *j, int t, int lo, int hi)
             else unfold(l, p, j->in, b0, cnt, g, col);
             if (cnt == 1) {
                 float *z = j->z + (size_t)b0 * l->outputs + (size_t)g * mg * n;
-                const float *pw = j->serial ? packed_weights(l, j->net, narrow_output(mg, n)) : NULL;
+                const float *pw = j->serial ? packed_weights(j, narrow_output(mg, n)) : NULL;
                 if (j->serial && narrow_output(mg, n)) {
                     /* z^T[n, mg] = col^T W^T, then transposed into place */
                     if (pw)
@@ -654,7 +700,7 @@ static void dw_forward_part(void *arg, int t)
     conv *p = l->priv;
     int lo, hi, n = l->out_h * l->out_w;
     split_range(l->batch * l->c, j->net->ctx->nthreads, t, &lo, &hi);
-    const float *w = l->params[p->weights].data;
+    const float *w = j->w;
     for (int bc = lo; bc < hi; bc++) {
         int c = bc % l->c;
         depthwise_forward(j->in + (size_t)bc * l->h * l->w, l->h, l->w, w + (size_t)c * p->kh * p->kw, p->kh,
@@ -696,7 +742,7 @@ static void plane_forward_part(void *arg, int t)
     int b_lo = 0, b_hi = l->batch, f_lo = 0, f_hi = l->out_c;
     if (l->batch >= nt) split_range(l->batch, nt, t, &b_lo, &b_hi);
     else split_range(l->out_c, nt, t, &f_lo, &f_hi);
-    const float *w = l->params[p->weights].data + (size_t)f_lo * taps;
+    const float *w = j->w + (size_t)f_lo * taps;
     for (int b = b_lo; b < b_hi && f_hi > f_lo; b++)
         plane_conv_forward(j->in + (size_t)b * l->inputs, l->h, l->w, w, f_hi - f_lo, p->kh, p->kw, p->sh, p->sw,
                            p->ph, p->pw, l->out_h, l->out_w, pad, j->z + (size_t)b * l->outputs + (size_t)f_lo * n);
@@ -730,7 +776,13 @@ static void conv_forward(layer *l, network *net, const float *in)
 {
     conv *p = l->priv;
     int nt = net->ctx->nthreads;
-    conv_job j = { l, net, in, NULL, NULL, affine_z(l, &p->tail), l->batch < nt };
+    int folded = conv_folds(l, net);
+    const float *w = conv_weights(l, net, folded);
+    if (!w) {   /* out of memory for the folded copy: the unfolded path */
+        folded = 0;
+        w = conv_weights(l, net, 0);
+    }
+    conv_job j = { l, net, in, NULL, NULL, affine_z(l, &p->tail), l->batch < nt, w, folded };
     if (is_depthwise(l, p)) {
         if (nt == 1) dw_forward_part(&j, 0);
         else thread_pool_run(net->ctx->pool, nt, dw_forward_part, &j);
@@ -742,10 +794,11 @@ static void conv_forward(layer *l, network *net, const float *in)
     } else if (j.serial) {
         conv_forward_range(&j, 0, 0, l->batch);
     } else {
-        if (wino_active(&j)) wino_prepare(l, net, 0);
+        if (wino_active(&j)) wino_prepare(l, net, w, folded, 0);
         thread_pool_run(net->ctx->pool, nt, conv_forward_part, &j);
     }
-    affine_forward(l, net, &p->tail);
+    if (folded) affine_forward_folded(l, net, &p->tail, w + l->params[p->weights].n);
+    else affine_forward(l, net, &p->tail);
 }
 
 static void conv_backward_range(const conv_job *j, int t, int lo, int hi)
@@ -814,7 +867,8 @@ static void conv_backward(layer *l, network *net, const float *in, float *din)
 {
     conv *p = l->priv;
     int nt = net->ctx->nthreads;
-    conv_job j = { l, net, in, din, affine_backward(l, net, &p->tail), NULL, l->batch < nt };
+    conv_job j = { l, net, in, din, affine_backward(l, net, &p->tail), NULL, l->batch < nt,
+                   l->params[p->weights].data, 0 };
     if (is_depthwise(l, p)) {
         if (nt == 1) dw_backward_part(&j, 0);
         else thread_pool_run(net->ctx->pool, nt, dw_backward_part, &j);
@@ -824,7 +878,7 @@ static void conv_backward(layer *l, network *net, const float *in, float *din)
     else if (is_single_plane(l, p)) thread_pool_run(net->ctx->pool, nt, plane_backward_part, &j);
     else if (j.serial) conv_backward_range(&j, 0, 0, l->batch);
     else {
-        if (din && wino_active(&j)) wino_prepare(l, net, 1);
+        if (din && wino_active(&j)) wino_prepare(l, net, j.w, 0, 1);
         thread_pool_run(net->ctx->pool, nt, conv_backward_part, &j);
     }
     if (l->frozen) return;

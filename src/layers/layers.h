@@ -25,6 +25,12 @@ void affine_extra_size(const layer *l, const affine_tail *t, size_t *per_sample,
 float *affine_z(layer *l, const affine_tail *t);
 /* output = act(bn(z) or z + bias). */
 void affine_forward(layer *l, network *net, const affine_tail *t);
+/* Inference with the batch norm folded into the layer's weights: output =
+ * act(z + bias[c]) in one pass per plane (z is modified). */
+void affine_forward_folded(layer *l, network *net, const affine_tail *t, const float *bias);
+/* For inference without gradients: the per-channel factor and shift of
+ * the batch norm in inference mode, y = z * g[c] + h[c]. */
+void affine_fold(const layer *l, const affine_tail *t, float *g, float *h);
 /* From l->doutput, accumulates parameter gradients and returns dL/dz
  * ([batch, outputs]: net->scratch or l->doutput; valid until the next
  * layer's backward pass). */
