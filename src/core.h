@@ -141,7 +141,8 @@ typedef struct kernel_table {
     size_t (*gemm_pack_floats)(int side, int rows, int K);
     void (*gemm_pack)(int side, int trans, int rows, int K, const float *src, int ld, float *dst);
     /* gemm with op(A) and/or op(B) given packed (pA, pB; NULL: A or B as
-     * usual, which the packed side ignores) */
+     * usual, which the packed side ignores). A packed operand starts on a
+     * 64-byte boundary (fer_alloc's), as must each panel offset into it. */
     void (*gemm_pre)(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *pA,
                      const float *B, int ldb, const float *pB, float beta, float *C, int ldc);
     int pack_unit[2];
@@ -159,8 +160,10 @@ static inline size_t gemm_pack_offset(const kernel_table *k, int side, int lo, i
 /* gemm split across the context's threads by rows (or columns when M is small). */
 void gemm_parallel(fer_ctx *ctx, int ta, int tb, int M, int N, int K, float alpha,
                    const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc);
-/* The same with one operand given packed (ctx->k.gemm_pre; pA or pB non-NULL),
- * split across threads along that operand's rows in whole panels. */
+/* The same with an operand given packed (ctx->k.gemm_pre; pA and/or pB
+ * non-NULL), split across threads along the longer side of C (along M
+ * when both are packed), in whole panels where that is a packed operand's
+ * rows. */
 void gemm_parallel_pre(fer_ctx *ctx, int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
                        const float *pA, const float *B, int ldb, const float *pB, float beta, float *C, int ldc);
 
@@ -316,8 +319,9 @@ struct network {
     int grads_enabled;
     double loss;              /* mean loss of the last forward with truth */
     uint64_t seen;            /* images trained on */
-    /* Changes whenever the weights may have (load, init, optimizer step)
-     * or the layers' buffers moved (net_set_batch): a layer's cache of
+    /* Changes whenever the weights may have (load, init, optimizer step,
+     * a training-mode forward pass: batch-norm statistics) or the layers'
+     * buffers moved (net_set_batch): a layer's cache of
      * transformed weights is valid while it matches. Layers use caches only
      * in networks without gradients; code that writes parameters of such a
      * network directly must bump it too. */

@@ -396,6 +396,9 @@ static void layer_backward(layer *l, network *net, const float *in, float *din)
 
 void net_forward(network *net)
 {
+    /* a training-mode pass moves batch-norm running statistics: caches
+     * derived from them (the folded weights) are stale */
+    if (net->train) net->weights_version++;
     const float *in = net->input;
     for (int i = 0; i < net->n; i++) {
         layer *l = &net->layers[i];

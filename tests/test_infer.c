@@ -25,7 +25,7 @@
  * weights), a 3x3 on 5x5 with 40 filters (the transposed batch-1 product,
  * packed as B), a dense head */
 static const char *const net_cfg =
-    "[net]\nwidth=20\nheight=20\nchannels=3\nbatch=4\nlearning_rate=0.01\nmomentum=0.9\n"
+    "[net]\nwidth=20\nheight=20\nchannels=3\nbatch=4\nlearning_rate=0.01\nmomentum=0.9\nbn_momentum=0.5\n"
     "[convolutional]\nfilters=12\nsize=3\npad=1\nactivation=relu\n"
     "[convolutional]\nfilters=16\nsize=5\npad=1\nbatch_normalize=1\nactivation=leaky\n"
     "[maxpool]\nsize=2\nstride=2\n"
@@ -256,10 +256,68 @@ static void check_bf16_gradients(void)
     }
 }
 
+/* Outputs of the first SAMPLES images at batch SAMPLES, inference mode,
+ * into out; grads selects the unfolded path (a fresh reference). */
+static void infer(network *net, const float *x, int grads, float *out)
+{
+    if (net->batch != SAMPLES || net->grads_enabled != grads) set_batch(net, SAMPLES, grads);
+    net->train = 0;
+    net->has_truth = 0;
+    memcpy(net->input, x, (size_t)SAMPLES * net->inputs * sizeof(float));
+    net_forward(net);
+    memcpy(out, net_output(net), (size_t)SAMPLES * net->classes * sizeof(float));
+}
+
+/* Caches filled, then what they derive from changes without the weights
+ * being written: a training-mode pass moves the batch-norm statistics
+ * (folded weights), a precision switch changes the GEMM (packed filter
+ * transforms; switching bf16 -> fp32 must not call the bf16 GEMM's
+ * packed entry, which fp32 has none of). */
+static void check_cache_sources(void)
+{
+    fer_ctx *ctx;
+    fer_err e;
+    if (fer_ctx_new(&ctx, 2, NULL, &e)) {
+        fprintf(stderr, "%s\n", e.msg);
+        exit(1);
+    }
+    int bf16 = fer_ctx_set_precision(ctx, "bf16", &e) == 0;
+    network *net = make_net(ctx);
+    float x[SAMPLES * 20 * 20 * 3], got[SAMPLES * 16], want[SAMPLES * 16];
+    rng r;
+    rng_seed(&r, 8);
+    for (size_t i = 0; i < sizeof x / sizeof *x; i++) x[i] = rng_uniform(&r);
+    size_t n = (size_t)SAMPLES * net->classes;
+    double tol = bf16 ? 2e-2 : 1e-5;
+    /* folded, then a training-mode pass without gradients, then folded again */
+    infer(net, x, 0, got);
+    net->train = 1;   /* inputs scaled by 3: the statistics move far */
+    for (size_t i = 0; i < (size_t)SAMPLES * net->inputs; i++) net->input[i] = 3.0f * x[i];
+    net_forward(net);
+    infer(net, x, 0, got);
+    infer(net, x, 1, want);
+    for (size_t i = 0; i < n; i++)
+        CHECK_CLOSE(got[i], want[i], tol, tol, "after a training-mode pass, folded output %zu", i);
+    /* bf16 caches, then fp32 */
+    if (bf16) {
+        infer(net, x, 0, got);
+        CHECK(fer_ctx_set_precision(ctx, "fp32", &e) == 0, "%s", e.msg);
+        infer(net, x, 0, got);
+        infer(net, x, 1, want);
+        for (size_t i = 0; i < n; i++)
+            CHECK_CLOSE(got[i], want[i], 1e-5, 1e-5, "after switching bf16 -> fp32, output %zu", i);
+    } else {
+        printf("skipped the precision switch: %s\n", e.msg);
+    }
+    net_free(net);
+    fer_ctx_free(ctx);
+}
+
 int main(void)
 {
     check_precision("fp32");
     check_precision("bf16");
     check_bf16_gradients();
+    check_cache_sources();
     return check_summary("test_infer");
 }

@@ -77,8 +77,8 @@ int kernels_set_precision(kernel_table *k, const char *precision, fer_err *e)
     k->gemm_pack_floats = gemm_bf16_pack_floats;
     k->gemm_pack = gemm_bf16_pack;
     k->gemm_pre = gemm_bf16_pre;
-    k->pack_unit[GEMM_SIDE_A] = 14;
-    k->pack_unit[GEMM_SIDE_B] = 32;
+    k->pack_unit[GEMM_SIDE_A] = gemm_bf16_pack_unit(GEMM_SIDE_A);
+    k->pack_unit[GEMM_SIDE_B] = gemm_bf16_pack_unit(GEMM_SIDE_B);
     k->bf16 = 1;
     return 0;
 #else

@@ -87,6 +87,7 @@ void gemm_parallel_pre(fer_ctx *ctx, int ta, int tb, int M, int N, int K, float 
 {
     gemm_pre_job j = { &ctx->k, ta, tb, M, N, K, lda, ldb, ldc, ctx->nthreads, pA ? GEMM_SIDE_A : GEMM_SIDE_B,
                        M >= N, alpha, beta, A, pA, B, pB, C };
+    if (pA && pB) j.by_rows = 1;   /* both packed: split along the rows of pA only */
     if (ctx->nthreads <= 1 || (double)M * N * K < 65536.0) {
         j.parts = 1;
         gemm_pre_part(&j, 0);

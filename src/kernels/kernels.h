@@ -144,6 +144,7 @@ void gemm_bf16(int ta, int tb, int M, int N, int K, float alpha, const float *A,
  * bf16 pairs (unit 14 for A, 32 for B); gemm_bf16_pre reads a K block of a
  * panel in place, so the product is bit-identical to gemm_bf16's. */
 size_t gemm_bf16_pack_floats(int side, int rows, int K);
+int gemm_bf16_pack_unit(int side);   /* 14 (A) or 32 (B): the micro-kernel's tile */
 void gemm_bf16_pack(int side, int trans, int rows, int K, const float *src, int ld, float *dst);
 void gemm_bf16_pre(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *pA,
                    const float *B, int ldb, const float *pB, float beta, float *C, int ldc);

@@ -46,6 +46,7 @@ typedef struct conv {
     float *upack[2];
     size_t upack_floats[2];
     int upacked[2];
+    void (*upack_by)(int, int, int, int, const float *, int, float *);   /* the packer that made upack */
 } conv;
 
 static const char *const conv_keys[] = {
@@ -339,7 +340,7 @@ static void wino_a_shape(const layer *l, int grad, int *rows, int *K)
 static const float *wino_upack(const layer *l, const kernel_table *k, int grad, int x)
 {
     const conv *p = l->priv;
-    if (!p->upacked[grad]) return NULL;
+    if (!p->upacked[grad] || !k->gemm_pre || p->upack_by != k->gemm_pack) return NULL;
     int rows, K;
     wino_a_shape(l, grad, &rows, &K);
     return p->upack[grad] + (size_t)x * k->gemm_pack_floats(GEMM_SIDE_A, rows, K);
@@ -368,6 +369,7 @@ static void wino_pack(layer *l, network *net, int grad)
     conv *p = l->priv;
     const kernel_table *k = &net->ctx->k;
     p->upacked[grad] = 0;
+    p->upack_by = k->gemm_pack;
     if (!k->gemm_pre) return;
     int rows, K;
     wino_a_shape(l, grad, &rows, &K);
@@ -392,7 +394,9 @@ static void wino_prepare(layer *l, network *net, const float *w, int folded, int
     conv *p = l->priv;
     /* without gradients (inference), U is kept while the weights stay */
     int keep = !grad && !net->grads_enabled;
-    if (keep && p->u_valid && p->u_version == net->weights_version && p->u_folded == folded) return;
+    if (keep && p->u_valid && p->u_version == net->weights_version && p->u_folded == folded &&
+        p->upack_by == net->ctx->k.gemm_pack)
+        return;
     if (!grad || p->wbh * p->wbw > 1) {
         wino_filters_job j = { l, w, net->ctx->nthreads, grad };
         if (j.nt == 1) wino_filters_part(&j, 0);

@@ -215,6 +215,8 @@ void gemm_bf16(int ta, int tb, int M, int N, int K, float alpha, const float *A,
     gemm_bf16_pre(ta, tb, M, N, K, alpha, A, lda, NULL, B, ldb, NULL, beta, C, ldc);
 }
 
+int gemm_bf16_pack_unit(int side) { return side == GEMM_SIDE_A ? MR : NR; }
+
 size_t gemm_bf16_pack_floats(int side, int rows, int K)
 {
     int w = side == GEMM_SIDE_A ? MR : NR;
