@@ -11,8 +11,12 @@
  * Three shapes skip im2col: depthwise convolutions, convolutions of a
  * single input plane (a grayscale first layer, where the GEMM's K would be
  * the kernel's 9 or 25 taps), which runs plane_conv's direct kernel, and
- * batched stride-1 convolutions with 3x3 to 6x6 kernels, which run
- * Winograd (is_winograd). */
+ * stride-1 convolutions with 3x3 to 6x6 kernels, which run Winograd
+ * (is_winograd): batched, or at batch 1 for inference where a layer has
+ * many tiles (wino_serial).
+ * Inference without gradients keeps caches keyed on net->weights_version:
+ * batch norm folded into the weights (conv_weights), the Winograd filter
+ * transforms, the weights packed for a packing GEMM (packed_weights). */
 #include "layers.h"
 
 #include <stdlib.h>
@@ -678,9 +682,8 @@ static void conv_forward_range(const conv_job *j, int t, int lo, int hi)
     }
 }
 
-/* Winograd runs in this pass: a Winograd shape and a batch of at least one
- * sample per thread (at batch 1, the filter transform would cost more than
- * it saves). */
+/* Batched Winograd runs in this pass: a Winograd shape and a batch of at
+ * least one sample per thread (below that, wino_serial decides). */
 static int wino_active(const conv_job *j)
 {
     const conv *p = j->l->priv;
