@@ -7,8 +7,8 @@
 
 static float sample_u8(const uint8_t *plane, int w, int h, float x, float y)
 {
-    if (x < 0) x = 0;
-    if (y < 0) y = 0;
+    if (!(x >= 0)) x = 0;   /* also NaN */
+    if (!(y >= 0)) y = 0;
     if (x > w - 1) x = (float)(w - 1);
     if (y > h - 1) y = (float)(h - 1);
     int x0 = (int)x, y0 = (int)y;

@@ -113,6 +113,15 @@ static int load_csv(dataset *ds, const char *path, const char *usage, fer_err *e
         if (!comma) { rc = fer_fail(e, "%s:%d: expected 3 fields: emotion,pixels,Usage", path, line); break; }
         char *u = comma + 1;
         size_t ulen = (size_t)(end - u);
+        /* a Usage is one word (Training, PublicTest, ...): a 4th column, a
+         * stray quote or an empty field is a malformed row, not another split */
+        size_t bad = 0;
+        while (bad < ulen && (isalnum((unsigned char)u[bad]) || u[bad] == '_' || u[bad] == '-')) bad++;
+        if (!ulen || bad < ulen) {
+            rc = fer_fail(e, "%s:%d: the Usage field (column %zu) must be one word like Training or PublicTest%s", path,
+                          line, (size_t)(u - p) + 1, ulen ? ", found extra characters" : ", found nothing");
+            break;
+        }
         if (usage && *usage && (strlen(usage) != ulen || strncmp(u, usage, ulen))) {
             p = eol ? eol + 1 : end;
             continue;

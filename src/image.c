@@ -50,21 +50,22 @@ static int load_pnm(fer_image *im, const char *path, const unsigned char *buf, s
         return fer_fail(e, "%s: P%d header %ldx%ld maxval %ld out of range (sides 1..%d, maxval 1..65535)", path,
                         kind, w, h, maxv, FER_MAX_IMAGE_SIDE);
     size_t n = (size_t)w * h * c;
+    /* the size check comes before the allocation: a 20-byte header must not
+     * cost gigabytes. Binary samples take bps bytes each, text ones at least
+     * one digit each. */
+    int binary = kind == 5 || kind == 6;
+    size_t bps = binary && maxv > 255 ? 2 : 1;
+    if (binary) pos++;   /* exactly one whitespace after maxval */
+    if (pos > len || len - pos < n * bps)
+        return fer_fail(e, "%s: truncated pixel data: %zu bytes at offset %zu, need %s%zu", path,
+                        pos <= len ? len - pos : 0, pos, binary ? "" : "at least ", n * bps);
     im->data = fer_alloc(n, sizeof(float), e);
     if (!im->data) return -1;
     im->w = (int)w;
     im->h = (int)h;
     im->c = c;
     size_t plane = (size_t)w * h;
-    if (kind == 5 || kind == 6) {
-        pos++;   /* exactly one whitespace after maxval */
-        size_t bps = maxv > 255 ? 2 : 1;
-        if (pos > len || len - pos < n * bps) {
-            fer_free(im->data);
-            im->data = NULL;
-            return fer_fail(e, "%s: truncated pixel data: %zu bytes at offset %zu, need %zu", path,
-                            pos <= len ? len - pos : 0, pos, n * bps);
-        }
+    if (binary) {
         for (size_t i = 0; i < plane; i++)
             for (int k = 0; k < c; k++) {
                 size_t s = pos + (i * c + k) * bps;

@@ -109,6 +109,21 @@ static int parse_net_options(net_options *o, const cfg_file *f, cfg_section *s, 
         if (probs[i] < 0 || probs[i] > 1)
             return fer_fail(e, "%s:%d: [net] flip, vflip and erase are probabilities in [0,1]", f->path, line);
     if (o->flip == 1.0f) o->flip = 0.5f;   /* Darknet's flip=1 means a random flip */
+    /* ranges that keep the warp invertible and the pixels in [0,1] */
+    if (o->angle < 0 || o->angle > 180)
+        return fer_fail(e, "%s:%d: [net] angle must be in [0,180] degrees", f->path, cfg_line(s, "angle"));
+    if (o->scale < 0 || o->scale >= 1)
+        return fer_fail(e, "%s:%d: [net] scale must be in [0,1) (the zoom factor is 1 +- scale)", f->path,
+                        cfg_line(s, "scale"));
+    if (o->translate < 0 || o->translate > 1)
+        return fer_fail(e, "%s:%d: [net] translate must be in [0,1] (a fraction of the input)", f->path,
+                        cfg_line(s, "translate"));
+    if (o->brightness < 0 || o->brightness > 1 || o->contrast < 0 || o->contrast > 1)
+        return fer_fail(e, "%s:%d: [net] brightness and contrast must be in [0,1]", f->path,
+                        cfg_line(s, o->brightness < 0 || o->brightness > 1 ? "brightness" : "contrast"));
+    if (o->erase_min <= 0 || o->erase_min > o->erase_max || o->erase_max > 1)
+        return fer_fail(e, "%s:%d: [net] erasing needs 0 < erase_min <= erase_max <= 1 (fractions of the area)",
+                        f->path, cfg_line(s, o->erase_min <= 0 || o->erase_min > o->erase_max ? "erase_min" : "erase_max"));
     if (o->crop > o->width || o->crop > o->height)
         return fer_fail(e, "%s:%d: [net] crop=%d is larger than the input", f->path, cfg_line(s, "crop"), o->crop);
 

@@ -55,7 +55,7 @@ void schedule_epoch_end(const net_options *o, schedule_state *s, float val_acc)
         s->plateau_bad_epochs = 0;
         return;
     }
-    if (++s->plateau_bad_epochs > o->plateau_patience && o->policy == POLICY_PLATEAU) {
+    if (++s->plateau_bad_epochs >= o->plateau_patience && o->policy == POLICY_PLATEAU) {
         s->plateau_reductions++;
         s->plateau_bad_epochs = 0;
     }

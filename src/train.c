@@ -221,11 +221,12 @@ static int log_append(char **log, const char *line)
 
 /* ---- class weights ------------------------------------------------------- */
 
-static int set_class_weights(network *net, const dataset *ds, fer_err *e)
+int train_set_class_weights(network *net, const dataset *ds, fer_err *e)
 {
     const char *spec = net->opt.class_weights;
     if (!*spec) return 0;
     int C = net->classes;
+    free(net->class_weight);
     net->class_weight = calloc((size_t)C, sizeof(float));
     if (!net->class_weight) return fer_fail(e, "out of memory");
     if (!strcmp(spec, "auto")) {
@@ -358,7 +359,7 @@ int train_classifier(const train_args *a, fer_ctx *ctx, fer_err *e)
     }
     if (!a->quiet)
         fprintf(stderr, "loaded %d training and %d validation images in %.2f s\n", train.n, valid.n, now_seconds() - t0);
-    if (set_class_weights(net, &train, e)) goto done;
+    if (train_set_class_weights(net, &train, e)) goto done;
 
     int B = o->batch / o->subdivisions;
     if (train.n < o->batch) {
@@ -542,16 +543,26 @@ int train_classifier(const train_args *a, fer_ctx *ctx, fer_err *e)
             st.best_acc = (float)va;
             st.best_epoch = st.epoch;
             st.bad_epochs = 0;
-        } else {
+        } else if (valid.n) {
             st.bad_epochs++;
         }
-        schedule_epoch_end(o, &st.sched, (float)va);
+        /* without a validation split there is nothing to plateau on */
+        if (valid.n) schedule_epoch_end(o, &st.sched, (float)va);
         char line[256];
         snprintf(line, sizeof line, "%d,%.5f,%.5f,%.5f,%.5f,%.6g,%.1f\n", st.epoch, tl, ta, vl, va, lr, st.seconds);
         if (log_append(&log, line)) { fer_fail(e, "out of memory"); goto done; }
         st.seen = net->seen;
         st.opt_t = opt.t;
         st.n_params = opt.n;
+        /* a last update can overflow the weights without a non-finite loss
+         * (validation clamps NaN probabilities): never checkpoint those */
+        for (size_t i = 0; i < net->n_param_floats; i++)
+            if (!isfinite(net->params[i])) {
+                fer_fail(e, "parameter %zu is %s after epoch %d: training diverged (lower learning_rate?); "
+                            "the last good checkpoint %s is untouched",
+                         i, isnan(net->params[i]) ? "NaN" : "infinite", st.epoch, last);
+                goto done;
+            }
         if (save_checkpoint(net, last, &st, &opt, e) || log_write(logpath, log, e)) goto done;
         if (improved && weights_save(net, best, -1, e)) goto done;
         if (!a->quiet)

@@ -101,5 +101,9 @@ typedef struct train_args {
 } train_args;
 
 int train_classifier(const train_args *a, fer_ctx *ctx, fer_err *e);
+/* Sets net->class_weight from [net] class_weights: "auto" gives class k the
+ * weight n / (classes * count_k) over ds (0 for an absent class), a list
+ * gives one non-negative number per class; "" leaves the loss unweighted. */
+int train_set_class_weights(network *net, const dataset *ds, fer_err *e);
 
 #endif

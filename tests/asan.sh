@@ -96,6 +96,13 @@ run net_wrong_cfg_weights 1 net tests/corpus/ok_crlf.cfg "$LOG/ok.weights"
 run predict 0 classifier predict "$LOG/two.data" tests/corpus/ok_minimal.cfg "$LOG/ok.weights" "$LOG/face.pgm" -json
 run predict_missing_image 1 classifier predict "$LOG/two.data" tests/corpus/ok_minimal.cfg "$LOG/ok.weights" "$LOG/no_such.pgm"
 run predict_truncated_image 1 classifier predict "$LOG/two.data" tests/corpus/ok_minimal.cfg "$LOG/ok.weights" "$LOG/truncated.pgm"
+# a 20-byte header claiming 16384x16384x3: rejected before any allocation
+# (the allocator is capped at 512 MB for this run: allocating first fails it)
+printf 'P6\n16384 16384\n255\nabc' > "$LOG/huge_header.ppm"
+saved_asan=$ASAN_OPTIONS
+ASAN_OPTIONS="$ASAN_OPTIONS:max_allocation_size_mb=512"
+run predict_huge_header_image 1 classifier predict "$LOG/two.data" tests/corpus/ok_minimal.cfg "$LOG/ok.weights" "$LOG/huge_header.ppm"
+ASAN_OPTIONS=$saved_asan
 run predict_cfg_as_image 1 classifier predict "$LOG/two.data" tests/corpus/ok_minimal.cfg "$LOG/ok.weights" tests/corpus/ok_minimal.cfg
 run partial_bad 1 partial tests/corpus/ok_minimal.cfg "$LOG/bad.weights" "$LOG/out.weights" 1
 

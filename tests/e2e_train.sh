@@ -75,6 +75,26 @@ $FER classifier train $out/diverge.cfg -limit 2048 -limit-valid 64 -epochs 2 -th
 grep -q "training diverged" $out/diverge.txt || fail "divergence message: $(cat $out/diverge.txt)"
 cmp -s $out/d/diverge_last.weights $out/d/diverge_last.weights.keep || fail "the last good checkpoint was changed"
 ok "NaN/Inf loss stops training, checkpoint untouched"
+# 7b. weights overflowed by an epoch's last update (the loss before it was
+# finite): one update per epoch, a rate that sends parameters to infinity
+sed 's/^learning_rate=.*/learning_rate=3e38/; s/^burn_in=.*/burn_in=0/; s/^subdivisions=.*/subdivisions=1/' \
+    tests/cfg/tiny.cfg > $out/overflow.cfg
+$FER classifier train $out/overflow.cfg -limit 32 -limit-valid 64 -epochs 2 -threads 2 -quiet -backup $out/o \
+    > $out/overflow.txt 2>&1 && fail "a run whose weights overflow must fail"
+grep -q "after epoch 1: training diverged" $out/overflow.txt || fail "overflow message: $(cat $out/overflow.txt)"
+[ ! -e $out/o/overflow_last.weights ] || fail "non-finite weights were checkpointed"
+ok "non-finite weights after an epoch are never checkpointed"
+
+# 7c. Darknet's max_batches instead of epochs: 5 updates of 32 over 4 updates
+# per epoch are 2 epochs (the second cut short) and 160 images seen (the
+# weights header: major, minor, revision, then seen as 64 bits)
+sed 's/^epochs=.*/max_batches=5/' tests/cfg/tiny.cfg > $out/mb.cfg
+$FER classifier train $out/mb.cfg -limit 128 -limit-valid 32 -seed 1 -threads 2 -quiet -backup $out/mb \
+    || fail "max_batches run"
+[ "$(wc -l < $out/mb/mb.log.csv)" -eq 3 ] || fail "max_batches=5: expected 2 epochs: $(cat $out/mb/mb.log.csv)"
+seen=$(od -A n -t u4 -j 12 -N 8 $out/mb/mb_final.weights | tr -s ' ')
+[ "$seen" = " 160 0" ] || fail "max_batches=5: seen is '$seen', expected 160 (5 updates of 32)"
+ok "max_batches=5 trains exactly 5 updates"
 
 # 8. early stopping: with every layer frozen nothing changes, so patience=1 stops after epoch 2
 sed 's/^\[net\]/[net]\npatience=1/; s/^\[convolutional\]/[convolutional]\nfreeze=1/; s/^\[connected\]/[connected]\nfreeze=1/' \

@@ -9,6 +9,13 @@ FER=${FER:-./fer}
 export FER BUILD
 pass=0; fail=0; skip=0
 mkdir -p tests/out
+# the FER-2013 CSV for the end-to-end tests: unpacked from ../shared when it
+# is beside the clone (data/README.md), else those tests skip and say so
+shared=../shared/data/fer2013/fer2013.csv.gz
+if [ ! -s data/fer2013.csv ] && [ -f $shared ]; then
+    echo "unpacking $shared to data/fer2013.csv"
+    gunzip -c $shared > data/fer2013.csv.tmp && mv data/fer2013.csv.tmp data/fer2013.csv
+fi
 for t in "$BUILD"/tests/test_* tests/e2e_*.sh; do
     [ -e "$t" ] || continue
     case "$t" in *.d) continue ;; esac

@@ -17,6 +17,8 @@
 #include "analysis.h"
 #include "check.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -254,8 +256,122 @@ static void test_split_probs(void)
     data_cfg_free(&d);
 }
 
+/* evaluate_probs' test-time augmentation against explicit views: on images
+ * larger than the input, -tta is the mean over the center crop, the four
+ * corner crops and the mirrors of all five (ten views); on images of the
+ * input's size, over the image and its mirror; without -tta the center crop.
+ * Each view is scored here by cutting it out into a dataset of its own. */
+static void score_view(network *net, const dataset *big, int ox, int oy, int flip, int iw, int ih, float *out)
+{
+    dataset v = *big;
+    v.w = iw;
+    v.h = ih;
+    v.pixels = malloc((size_t)big->n * iw * ih);
+    for (int i = 0; i < big->n; i++)
+        for (int y = 0; y < ih; y++)
+            for (int x = 0; x < iw; x++)
+                v.pixels[((size_t)i * ih + y) * iw + x] =
+                    big->pixels[((size_t)i * big->h + oy + y) * big->w + ox + (flip ? iw - 1 - x : x)];
+    fer_err e;
+    CHECK(evaluate_probs(net, &v, 0, out, &e) == 0, "view: %s", e.msg);
+    free(v.pixels);
+}
+
+static void test_tta_views(void)
+{
+    const char *cfg = "[net]\nwidth=4\nheight=4\nchannels=1\nbatch=3\n"
+                      "[convolutional]\nfilters=3\nsize=3\npad=1\nactivation=leaky\n"
+                      "[connected]\noutput=3\nactivation=linear\n[softmax]\n";
+    network *net = NULL;
+    fer_err e;
+    if (net_from_text(&net, "tta.cfg", cfg, NULL, &e)) {
+        CHECK(0, "tta.cfg: %s", e.msg);
+        return;
+    }
+    net_init_weights(net, 5);
+    enum { NI = 5, NC = 3 };   /* 5 images over batches of 3: a partial batch too */
+    int labels[NI] = { 0, 1, 2, 0, 1 };
+    dataset big = { NI, 6, 6, 1, malloc(NI * 36), labels, NC, "tta-6x6" };
+    uint32_t x = 12345;
+    for (int i = 0; i < NI * 36; i++) big.pixels[i] = (uint8_t)((x = x * 1664525u + 1013904223u) >> 24);
+    float tta[NI * NC], plain[NI * NC], view[NI * NC], want[NI * NC] = { 0 };
+    CHECK(evaluate_probs(net, &big, 1, tta, &e) == 0, "tta: %s", e.msg);
+    CHECK(evaluate_probs(net, &big, 0, plain, &e) == 0, "plain: %s", e.msg);
+    int at[5][2] = { { 1, 1 }, { 0, 0 }, { 2, 0 }, { 0, 2 }, { 2, 2 } };
+    for (int k = 0; k < 5; k++)
+        for (int f = 0; f < 2; f++) {
+            score_view(net, &big, at[k][0], at[k][1], f, 4, 4, view);
+            for (int j = 0; j < NI * NC; j++) want[j] += view[j] / 10;
+            if (k == 0 && f == 0)
+                for (int j = 0; j < NI * NC; j++)
+                    CHECK(fabsf(plain[j] - view[j]) < 1e-6f, "no tta = the center crop [%d]: %g vs %g", j, plain[j], view[j]);
+        }
+    float spread = 0;
+    for (int j = 0; j < NI * NC; j++) {
+        CHECK(fabsf(tta[j] - want[j]) < 1e-6f, "ten-crop tta [%d]: %g, views' mean %g", j, tta[j], want[j]);
+        spread += fabsf(tta[j] - plain[j]);
+    }
+    CHECK(spread > 1e-3f, "the views must differ for this test to mean anything (%g)", spread);
+    /* same-size images: the image and its mirror */
+    dataset same = { NI, 4, 4, 1, malloc(NI * 16), labels, NC, "tta-4x4" };
+    memcpy(same.pixels, big.pixels, NI * 16);
+    CHECK(evaluate_probs(net, &same, 1, tta, &e) == 0, "tta 4x4: %s", e.msg);
+    memset(want, 0, sizeof want);
+    for (int f = 0; f < 2; f++) {
+        score_view(net, &same, 0, 0, f, 4, 4, view);
+        for (int j = 0; j < NI * NC; j++) want[j] += view[j] / 2;
+    }
+    for (int j = 0; j < NI * NC; j++)
+        CHECK(fabsf(tta[j] - want[j]) < 1e-6f, "mirror tta [%d]: %g, views' mean %g", j, tta[j], want[j]);
+    free(same.pixels);
+    free(big.pixels);
+    net_free(net);
+}
+
+/* metrics on 4 hand-scored images of 3 classes:
+ *   true 0, p (.7 .2 .1): right;             true 1, p (.5 .3 .2): wrong, 2nd;
+ *   true 0, p (.1 .3 .6): wrong, not top-2;  true 1, p (.2 .5 .3): right. */
+static void test_metrics(void)
+{
+    float p[12] = { .7f, .2f, .1f, .5f, .3f, .2f, .1f, .3f, .6f, .2f, .5f, .3f };
+    int y[4] = { 0, 1, 0, 1 };
+    metrics m;
+    fer_err e;
+    CHECK(metrics_compute(&m, p, y, 4, 3, &e) == 0, "metrics: %s", e.msg);
+    CHECK(m.accuracy == 0.5, "accuracy %g", m.accuracy);
+    CHECK(m.top2 == 0.75, "top-2 %g", m.top2);
+    double loss = -(log(.7) + log(.3) + log(.1) + log(.5)) / 4;
+    CHECK(fabs(m.loss - loss) < 1e-6, "loss %g, want %g", m.loss, loss);
+    long want[9] = { 1, 0, 1, 1, 1, 0, 0, 0, 0 };
+    for (int k = 0; k < 9; k++) CHECK(m.confusion[k] == want[k], "confusion[%d][%d] = %ld, want %ld", k / 3, k % 3, m.confusion[k], want[k]);
+    /* class a: tp 1 of 2 predicted, 2 true -> .5 .5 .5; b: 1 of 1, 2 true -> 1 .5 .6667;
+     * c: none predicted right, none true -> 0 0 0; macro F1 (.5 + .6667 + 0) / 3 */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    char a[] = "a", b[] = "b", c[] = "c";
+    char *names[3] = { a, b, c };
+    metrics_print(&m, names, f);
+    fclose(f);
+    /* compared with runs of spaces collapsed to one */
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++)
+        if (text[i] != ' ' || !o || text[o - 1] != ' ') text[o++] = text[i];
+    text[o] = 0;
+    const char *lines[] = { "\na 0.5000 0.5000 0.5000 2\n", "\nb 1.0000 0.5000 0.6667 2\n",
+                            "\nc 0.0000 0.0000 0.0000 0\n", "\nmacro f1 0.3889\n",
+                            "\ntop-2 accuracy: 0.7500\n",   "\na 1 0 1\nb 1 1 0\nc 0 0 0\n",
+                            "\na 0.500 0.000 0.500\nb 0.500 0.500 0.000\n" };
+    for (size_t k = 0; k < sizeof lines / sizeof *lines; k++)
+        CHECK(strstr(text, lines[k]) != NULL, "metrics_print lacks '%s' in:\n%s", lines[k], text);
+    free(text);
+    metrics_free(&m);
+}
+
 int main(void)
 {
+    test_metrics();
+    test_tta_views();
     test_weights();
     test_combine_and_fit();
     test_split_probs();

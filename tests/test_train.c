@@ -125,6 +125,10 @@ static void test_csv_errors(void)
     expect_csv_error("emotion,pixels,Usage\n3,1 2 300,Training\n", "bad.csv:2: pixel 3");
     expect_csv_error("emotion,pixels,Usage\n3,1 2 3\n", "bad.csv:2: expected 3 fields");
     expect_csv_error("name,data\n", "bad.csv:1:");
+    /* a malformed Usage is an error even on a row of another split */
+    expect_csv_error("emotion,pixels,Usage\n3,1 2 3,PublicTest,extra\n", "bad.csv:2: the Usage field");
+    expect_csv_error("emotion,pixels,Usage\n3,1 2 3,\n", "bad.csv:2: the Usage field");
+    expect_csv_error("emotion,pixels,Usage\n3,1 2 3,\"Training\"\n", "bad.csv:2: the Usage field");
     data_cfg d = labels7();
     fer_err e;
     dataset ds;
@@ -240,6 +244,171 @@ static void test_optimizers(void)
     }
 }
 
+/* clip: the gradient's L2 norm (after the subdivision scale) is returned and,
+ * above the threshold, the gradient is rescaled to it before the update */
+static void test_clip(void)
+{
+    const char *cfg = "[net]\nwidth=1\nheight=1\nchannels=2\nlearning_rate=0.1\nmomentum=0\ndecay=0\nclip=0.5\n"
+                      "[connected]\noutput=1\nactivation=linear\n";
+    network *net;
+    fer_err e;
+    if (net_from_text(&net, "clip.cfg", cfg, NULL, &e)) {
+        CHECK(0, "%s", e.msg);
+        return;
+    }
+    optimizer opt;
+    optimizer_init(&opt, net, &e);
+    param *b = &net->layers[0].params[0], *w = &net->layers[0].params[1];
+    b->data[0] = 0; w->data[0] = 0; w->data[1] = 0;
+    /* (0.6, 0.8, 2.4) at scale 0.5: norm 1.3 > 0.5, so the step is 0.1 * g/2 * 0.5/1.3 */
+    b->grad[0] = 0.6f; w->grad[0] = 0.8f; w->grad[1] = 2.4f;
+    double norm = optimizer_step(&opt, net, 0.1f, 0.5f);
+    CHECK_CLOSE(norm, 1.3, 1e-6, 1e-6, "clip: the scaled gradient's norm");
+    double f = 0.1 * 0.5 * 0.5 / 1.3;
+    CHECK_CLOSE(b->data[0], -0.6 * f, 1e-7, 1e-5, "clipped bias step");
+    CHECK_CLOSE(w->data[0], -0.8 * f, 1e-7, 1e-5, "clipped w0 step");
+    CHECK_CLOSE(w->data[1], -2.4 * f, 1e-7, 1e-5, "clipped w1 step");
+    /* below the threshold: untouched */
+    b->data[0] = 0; w->data[0] = 0; w->data[1] = 0;
+    b->grad[0] = 0.1f; w->grad[0] = 0.2f; w->grad[1] = 0.2f;
+    norm = optimizer_step(&opt, net, 0.1f, 1.0f);
+    CHECK_CLOSE(norm, 0.3, 1e-6, 1e-6, "small gradient's norm");
+    CHECK_CLOSE(w->data[1], -0.02, 1e-7, 1e-5, "unclipped step");
+    optimizer_free(&opt);
+    net_free(net);
+}
+
+/* the loss of one forward pass of net over x (batch rows) with truth classes y */
+static double loss_and_grads(network *net, const float *x, const int *y)
+{
+    memcpy(net->input, x, (size_t)net->batch * net->inputs * sizeof(float));
+    memset(net->truth, 0, (size_t)net->batch * net->classes * sizeof(float));
+    for (int b = 0; b < net->batch; b++) net->truth[(size_t)b * net->classes + y[b]] = 1;
+    net->train = 1;
+    net->has_truth = 1;
+    net_zero_grads(net);
+    net_forward(net);
+    net_backward(net);
+    return net->loss;
+}
+
+/* class weights: "auto" = n / (classes * count), a list is taken as given,
+ * malformed lists are refused; the loss and its gradients are linear in the
+ * weights (a sample counts w[its class] times) */
+static void test_class_weights(void)
+{
+    const char *cfg = "[net]\nwidth=1\nheight=1\nchannels=3\nbatch=2\n"
+                      "[connected]\noutput=3\nactivation=linear\n[softmax]\n";
+    network *net;
+    fer_err e;
+    if (net_from_text(&net, "cw.cfg", cfg, NULL, &e)) {
+        CHECK(0, "%s", e.msg);
+        return;
+    }
+    if (net_set_batch(net, 2, 1, &e)) {
+        CHECK(0, "%s", e.msg);
+        net_free(net);
+        return;
+    }
+    net_init_weights(net, 9);
+    int lab[4] = { 0, 0, 0, 1 };
+    dataset ds = { 4, 1, 1, 1, NULL, lab, 3, "cw" };
+    strcpy(net->opt.class_weights, "auto");
+    CHECK(train_set_class_weights(net, &ds, &e) == 0, "auto: %s", e.msg);
+    CHECK_CLOSE(net->class_weight[0], 4.0 / 9, 1e-7, 1e-6, "auto: 4 images / (3 classes * 3)");
+    CHECK_CLOSE(net->class_weight[1], 4.0 / 3, 1e-7, 1e-6, "auto: 4 / (3 * 1)");
+    CHECK(net->class_weight[2] == 0, "auto: an absent class weighs 0");
+    strcpy(net->opt.class_weights, "1,2.5,0");
+    CHECK(train_set_class_weights(net, &ds, &e) == 0 && net->class_weight[1] == 2.5f, "list: %s", e.msg);
+    const char *bad[] = { "1,2", "1,2,3,4", "1,-1,2", "a,b,c", "1,2,3,", "1,2,nan" };
+    for (int k = 0; k < 6; k++) {
+        strcpy(net->opt.class_weights, bad[k]);
+        CHECK(train_set_class_weights(net, &ds, &e) != 0 && strstr(e.msg, "class_weights"), "'%s' refused", bad[k]);
+    }
+    float x[6] = { 0.3f, -1.2f, 0.8f, 1.5f, 0.1f, -0.4f };
+    int y[2] = { 0, 2 };
+    param *w = &net->layers[0].params[1];
+    size_t nw = (size_t)w->n;
+    float *g1 = malloc(nw * sizeof *g1), *g2 = malloc(nw * sizeof *g2);
+    free(net->class_weight);
+    net->class_weight = NULL;
+    double plain = loss_and_grads(net, x, y);
+    net->class_weight = calloc(3, sizeof(float));
+    net->class_weight[0] = 1;
+    double l1 = loss_and_grads(net, x, y);
+    memcpy(g1, w->grad, nw * sizeof *g1);
+    net->class_weight[0] = 0;
+    net->class_weight[2] = 1;
+    double l2 = loss_and_grads(net, x, y);
+    memcpy(g2, w->grad, nw * sizeof *g2);
+    CHECK_CLOSE(l1 + l2, plain, 1e-6, 1e-5, "weights (1,*,1) = unweighted");
+    CHECK(l1 > 0 && l2 > 0 && fabs(l1 - l2) > 1e-4, "the two samples' losses differ: %g %g", l1, l2);
+    net->class_weight[0] = 2;
+    net->class_weight[1] = 7;   /* no sample of class 1: no effect */
+    net->class_weight[2] = 3;
+    double l23 = loss_and_grads(net, x, y);
+    CHECK_CLOSE(l23, 2 * l1 + 3 * l2, 1e-6, 1e-5, "loss with weights (2,7,3)");
+    for (size_t i = 0; i < nw; i++)
+        CHECK_CLOSE(w->grad[i], 2 * g1[i] + 3 * g2[i], 1e-6, 1e-5, "weight gradient %zu with weights (2,7,3)", i);
+    free(g1);
+    free(g2);
+    net_free(net);
+}
+
+/* subdivisions: a batch of 4 in two sub-batches of 2 (gradients accumulated,
+ * the update scaled by 1/2, as the training loop does) updates the weights
+ * as one batch of 4 does */
+static void test_subdivisions(void)
+{
+    const char *fmt = "[net]\nwidth=4\nheight=4\nchannels=1\nbatch=4\nsubdivisions=%d\nlearning_rate=0.1\nmomentum=0.9\n"
+                      "decay=0.001\n[convolutional]\nfilters=2\nsize=3\npad=1\nactivation=leaky\n"
+                      "[connected]\noutput=3\nactivation=linear\n[softmax]\n";
+    network *net[2];
+    fer_err e;
+    optimizer opt[2];
+    for (int k = 0; k < 2; k++) {
+        char text[512];
+        snprintf(text, sizeof text, fmt, k + 1);
+        if (net_from_text(&net[k], "sub.cfg", text, NULL, &e)) {
+            CHECK(0, "%s", e.msg);
+            return;
+        }
+        CHECK(net_set_batch(net[k], net[k]->opt.batch / net[k]->opt.subdivisions, 1, &e) == 0, "%s", e.msg);
+        net_init_weights(net[k], 21);
+        optimizer_init(&opt[k], net[k], &e);
+    }
+    CHECK(net[0]->batch == 4 && net[1]->batch == 2, "batch per pass: %d and %d", net[0]->batch, net[1]->batch);
+    float x[4 * 16];
+    int y[4] = { 0, 2, 1, 2 };
+    uint32_t r = 77;
+    for (int step = 0; step < 2; step++) {
+        for (int i = 0; i < 64; i++) x[i] = (float)((r = r * 1664525u + 1013904223u) >> 8) / 16777216.0f;
+        loss_and_grads(net[0], x, y);
+        optimizer_step(&opt[0], net[0], 0.1f, 1.0f);
+        net_zero_grads(net[1]);
+        for (int s = 0; s < 2; s++) {
+            memcpy(net[1]->input, x + s * 32, 32 * sizeof(float));
+            memset(net[1]->truth, 0, 6 * sizeof(float));
+            for (int b = 0; b < 2; b++) net[1]->truth[b * 3 + y[s * 2 + b]] = 1;
+            net[1]->train = 1;
+            net[1]->has_truth = 1;
+            net_forward(net[1]);
+            net_backward(net[1]);
+        }
+        optimizer_step(&opt[1], net[1], 0.1f, 0.5f);
+    }
+    double moved = 0;
+    for (size_t i = 0; i < net[0]->n_param_floats; i++) {
+        CHECK_CLOSE(net[1]->params[i], net[0]->params[i], 1e-6, 1e-5, "parameter %zu after 2 steps", i);
+        moved += fabs(net[0]->params[i]);
+    }
+    CHECK(moved > 0, "the parameters are not all zero");
+    for (int k = 0; k < 2; k++) {
+        optimizer_free(&opt[k]);
+        net_free(net[k]);
+    }
+}
+
 static void test_schedules(void)
 {
     net_options o;
@@ -274,12 +443,17 @@ static void test_schedules(void)
     CHECK_CLOSE(schedule_lr(&o, &s, 0, 1000, 20.0), 0.0505, 1e-6, 0, "sgdr mid second period (20 epochs long)");
     o.policy = POLICY_PLATEAU;
     o.plateau_factor = 0.5f;
-    o.plateau_patience = 1;
+    o.plateau_patience = 2;   /* cut after 2 epochs without a better accuracy (Keras' meaning) */
     schedule_epoch_end(&o, &s, 0.5f);
     schedule_epoch_end(&o, &s, 0.4f);
     CHECK_CLOSE(schedule_lr(&o, &s, 0, 1000, 0), 0.1, 1e-7, 0, "plateau within patience");
     schedule_epoch_end(&o, &s, 0.45f);
-    CHECK_CLOSE(schedule_lr(&o, &s, 0, 1000, 0), 0.05, 1e-7, 0, "plateau cut");
+    CHECK_CLOSE(schedule_lr(&o, &s, 0, 1000, 0), 0.05, 1e-7, 0, "plateau cut after 2 bad epochs");
+    schedule_epoch_end(&o, &s, 0.55f);
+    schedule_epoch_end(&o, &s, 0.5f);
+    CHECK_CLOSE(schedule_lr(&o, &s, 0, 1000, 0), 0.05, 1e-7, 0, "an improvement restarts the count");
+    for (int k = 0; k < 12; k++) schedule_epoch_end(&o, &s, 0.1f);
+    CHECK_CLOSE(schedule_lr(&o, &s, 0, 1000, 0), 0.001, 1e-7, 0, "plateau cuts stop at min_lr");
     o.policy = POLICY_CONSTANT;
     o.burn_in = 100;
     o.burn_in_power = 4;
@@ -296,5 +470,8 @@ int main(void)
     test_augment();
     test_optimizers();
     test_schedules();
+    test_clip();
+    test_class_weights();
+    test_subdivisions();
     return check_summary("test_train");
 }
