@@ -722,6 +722,23 @@ static const gcase cases[] = {
                                          "activation=linear\n", 2, 0, 0, 0, 1, 0 },
     { "avgpool", NET553 "[convolutional]\nfilters=2\nsize=3\npad=1\nactivation=linear\n[avgpool]\n",
       2, 0, 0, 0, 1, 0 },
+    /* windowed average pooling: padding cells are not counted, so border
+     * windows divide by fewer cells; 7x5 with padding 4 has windows with
+     * one row inside */
+    { "local_avgpool 3/1 same", NET553 "[convolutional]\nfilters=2\nsize=1\nactivation=linear\n"
+                                "[local_avgpool]\nsize=3\nstride=1\n", 2, 0, 0, 0, 1, 0 },
+    { "local_avgpool 2/2 on 5x5", NET553 "[convolutional]\nfilters=2\nsize=1\nactivation=linear\n"
+                                  "[local_avgpool]\nsize=2\nstride=2\n", 2, 0, 0, 0, 1, 0 },
+    { "local_avgpool 3/2 padding=1 on 6x6", NET662 "[convolutional]\nfilters=2\nsize=1\nactivation=linear\n"
+                                            "[local_avgpool]\nsize=3\nstride=2\npadding=1\n", 2, 0, 0, 0, 1, 0 },
+    { "local_avgpool 3/3 padding=4 on 7x5", "[net]\nwidth=7\nheight=5\nchannels=2\n[convolutional]\nfilters=2\n"
+                                           "size=1\nactivation=linear\n[local_avgpool]\nsize=3\nstride=3\npadding=4\n",
+      2, 0, 0, 0, 1, 0 },
+    { "local_avgpool 2 stride_x=1 stride_y=2", NET553 "[convolutional]\nfilters=2\nsize=1\nactivation=linear\n"
+                                               "[local_avgpool]\nsize=2\nstride_x=1\nstride_y=2\n", 2, 0, 0, 0, 1, 0 },
+    { "large: local_avgpool 3/1 threaded", "[net]\nwidth=32\nheight=32\nchannels=8\n[local_avgpool]\nsize=3\nstride=1\n"
+                                           "[convolutional]\nfilters=8\nsize=3\npad=1\nactivation=tanh\n",
+      2, 0, 0, 0, 1, 0 },
     /* dropout: identity at inference; in training a fixed, re-seeded mask */
     { "dropout inference", NET553 "[convolutional]\nfilters=2\nsize=1\nactivation=linear\n"
                            "[dropout]\nprobability=0.5\n", 2, 0, 0, 0, 1, 0 },

@@ -13,7 +13,8 @@ documentation (README, cfg comments, src/layers/*.c headers):
   logistic); [connected] (flattened input, default activation logistic);
   [maxpool] with Darknet's geometry out = (in + padding - size)/stride + 1,
   padding defaulting to size-1, windows starting at -padding/2, cells outside
-  the input ignored; [avgpool] global average; [dropout] inverted dropout;
+  the input ignored; [local_avgpool] the same geometry, the mean of the
+  cells inside the input; [avgpool] global average; [dropout] inverted dropout;
   [batchnorm]; [shortcut] out = act(prev + layer[from]); [route] channel
   concatenation; [softmax] softmax(x / temperature), the last one being the
   loss layer: cross-entropy against (1-ls)*y + ls/C, mean over the batch;
@@ -47,7 +48,7 @@ ACTIVATIONS = ("linear", "relu", "leaky", "relu6", "logistic", "tanh", "elu",
 LAYER_TYPES = {"convolutional": "convolutional", "conv": "convolutional",
                "connected": "connected", "fc": "connected",
                "maxpool": "maxpool", "max": "maxpool",
-               "avgpool": "avgpool", "avg": "avgpool",
+               "avgpool": "avgpool", "avg": "avgpool", "local_avgpool": "local_avgpool",
                "dropout": "dropout", "batchnorm": "batchnorm",
                "shortcut": "shortcut", "route": "route",
                "softmax": "softmax", "soft": "softmax", "cost": "cost"}
@@ -254,6 +255,9 @@ class FerNet:
         l.out_h = (l.h + l.padding - l.size) // l.sh + 1
         l.out_w = (l.w + l.padding - l.size) // l.sw + 1
 
+    def _make_local_avgpool(self, l):
+        self._make_maxpool(l)   # the same keys and geometry
+
     def _make_avgpool(self, l):
         l.out_c, l.out_h, l.out_w = l.c, 1, 1
 
@@ -386,13 +390,13 @@ class FerNet:
             z = z + l.p("biases").view(1, -1, 1, 1)
         return self._act(l, z, hints)
 
-    def _windows(self, l, x):
-        """x padded with -inf the Darknet way, cut into windows:
+    def _windows(self, l, x, fill=-math.inf):
+        """x padded with fill (-inf) the Darknet way, cut into windows:
         [B, C, out_h, out_w, size*size] (row-major within a window)."""
         lo = l.padding // 2
         hi_h = max(0, (l.out_h - 1) * l.sh + l.size - l.h - lo)
         hi_w = max(0, (l.out_w - 1) * l.sw + l.size - l.w - lo)
-        xp = F.pad(x, (lo, hi_w, lo, hi_h), value=-math.inf)
+        xp = F.pad(x, (lo, hi_w, lo, hi_h), value=fill)
         win = xp.unfold(2, l.size, l.sh).unfold(3, l.size, l.sw)[:, :, :l.out_h, :l.out_w]
         return win.reshape(*win.shape[:4], l.size * l.size)
 
@@ -410,6 +414,13 @@ class FerNet:
         y = win.gather(-1, idx).squeeze(-1)
         # a window entirely outside the input gives 0 in fer
         return torch.where(torch.isinf(y), torch.zeros_like(y), y)
+
+    def _local_avgpool(self, l, x):
+        """The mean over the window's cells inside the input (padding not
+        counted); 0 for a window entirely in the padding."""
+        total = self._windows(l, x, 0.0).sum(dim=-1)
+        count = self._windows(l, torch.ones_like(x[:1, :1]), 0.0).sum(dim=-1)
+        return torch.where(count > 0, total / torch.clamp(count, min=1.0), torch.zeros_like(total))
 
     def forward(self, x, train=False, masks=None, truth=None, keep=False, hints=None):
         """x: [B, C, H, W]. masks: {layer index: multiplier [B, ...]} for
@@ -434,6 +445,8 @@ class FerNet:
                 if hints is not None:
                     hint_in = hints[l.index - 1] if l.index else x.detach()
                 y = self._maxpool(l, x, hint_in)
+            elif l.kind == "local_avgpool":
+                y = self._local_avgpool(l, x)
             elif l.kind == "avgpool":
                 y = x.mean(dim=(2, 3), keepdim=True)
             elif l.kind == "dropout":

@@ -4,6 +4,7 @@
 #include <string.h>
 
 extern const layer_type convolutional_type, connected_type, maxpool_type, avgpool_type,
+    local_avgpool_type,
     dropout_type, batchnorm_type, shortcut_type, route_type, softmax_type, cost_type;
 
 static const struct { const char *name; const layer_type *type; } registry[] = {
@@ -15,6 +16,7 @@ static const struct { const char *name; const layer_type *type; } registry[] = {
     { "max", &maxpool_type },
     { "avgpool", &avgpool_type },
     { "avg", &avgpool_type },
+    { "local_avgpool", &local_avgpool_type },
     { "dropout", &dropout_type },
     { "batchnorm", &batchnorm_type },
     { "shortcut", &shortcut_type },
