@@ -110,7 +110,7 @@ static void on_signal(int sig)
 
 static const char train_usage[] =
     "usage: fer classifier train [DATA] CFG [WEIGHTS] [-epochs N] [-lr X] [-seed N] [-clear] [-backup DIR]\n"
-    "                            [-limit N] [-limit-valid N] [-stop-after N] [-threads N] [-isa ISA] [-bf16] [-quiet]\n";
+    "                            [-limit N] [-limit-valid N] [-stop-after N] [-signal-at N] [-threads N] [-isa ISA] [-bf16] [-quiet]\n";
 
 static int train(int argc, char **argv)
 {
@@ -126,6 +126,7 @@ static int train(int argc, char **argv)
     t.limit_train = args_int(&a, "-limit", 0);
     t.limit_valid = args_int(&a, "-limit-valid", 0);
     t.stop_after = args_int(&a, "-stop-after", 0);
+    t.signal_at = args_int(&a, "-signal-at", 0);
     t.quiet = args_flag(&a, "-quiet");
     fer_ctx *ctx = NULL;
     if (cli_ctx(&a, &ctx) || args_done(&a)) {

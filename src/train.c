@@ -504,6 +504,7 @@ int train_classifier(const train_args *a, fer_ctx *ctx, fer_err *e)
                         tty ? "\r" : "", epoch + 1, epochs, u + 1, updates_this_epoch, ips, st.loss_sum / st.count,
                         (double)st.correct / st.count, lr, eta, tty ? "" : "\n");
             }
+            if (a->signal_at > 0 && st.updates == a->signal_at) raise(SIGINT);   /* the real handler runs */
             if (a->stop && *a->stop) {
                 interrupted = 1;
                 break;

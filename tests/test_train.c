@@ -95,6 +95,10 @@ static void test_sources_agree(void)
     snprintf(bad, sizeof bad, "%s/badlist.txt", dir);
     write_text(bad, "tests/out/train_unit/folder/happyish/x.pgm\n");
     CHECK(dataset_load(&p, bad, NULL, &d, 48, 48, 1, &e) != 0 && strstr(e.msg, "badlist.txt:1:"), "%s", e.msg);
+    /* a missing image: the list's file and line, and the image's path */
+    write_text(bad, "# comment\n\ntests/out/train_unit/folder/happy/no_such.pgm\n");
+    CHECK(dataset_load(&p, bad, NULL, &d, 48, 48, 1, &e) != 0 && strstr(e.msg, "badlist.txt:3:") &&
+              strstr(e.msg, "no_such.pgm"), "missing image: %s", e.msg);
     data_cfg_free(&d);
 }
 
