@@ -86,7 +86,7 @@ test: all $(TEST_BIN) $(TOOL_BIN)
 # Everything sanitized lives in build-asan/ (objects, libfer.a, fer, tests):
 # ./fer and ./libfer.a stay the normal build.
 test-asan: SAN = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-test-asan: ASAN_TESTS = test_cfg_corpus test_gradcheck test_infer test_weights tool_randweights test_y4m test_jpeg test_haar test_http tool_mkclip
+test-asan: ASAN_TESTS = test_cfg_corpus test_gradcheck test_infer test_train test_ensemble test_weights tool_randweights test_y4m test_jpeg test_haar test_http tool_mkclip
 test-asan:
 	$(MAKE) BUILD=build-asan CFLAGS="$(SAN)" $(LIB_SRC:%.c=build-asan/%.o) $(CLI_SRC:%.c=build-asan/%.o)
 	rm -f build-asan/libfer.a
