@@ -582,8 +582,12 @@ void net_print_summary(const network *net, FILE *out)
                 l->flops / 1e9, extra, l->frozen ? " (frozen)" : "");
     }
     size_t np = net_count_params(net, 1), ns = net_count_params(net, 0) - np;
-    fprintf(out, "input: %d x %d x %d   classes: %d\n", net->opt.width, net->opt.height,
-            net->opt.channels, net->classes);
+    if (net->opt.crop)   /* the image is width x height; the network sees a crop x crop window of it */
+        fprintf(out, "input: %d x %d x %d (the network sees %d x %d crops)   classes: %d\n", net->opt.width,
+                net->opt.height, net->opt.channels, net->opt.crop, net->opt.crop, net->classes);
+    else
+        fprintf(out, "input: %d x %d x %d   classes: %d\n", net->opt.width, net->opt.height, net->opt.channels,
+                net->classes);
     fprintf(out, "parameters: %zu trainable (+ %zu batch-norm running statistics)\n", np, ns);
     fprintf(out, "forward: %.4f GFLOPs per image\n", net_flops(net) / 1e9);
 }
