@@ -248,18 +248,33 @@ static void test_optimizers(void)
     }
 }
 
+/* A network from cfg text, at batch `batch` with gradients when batch > 0;
+ * NULL (and a failed check) when it does not build. */
+static network *test_net(const char *name, const char *text, int batch)
+{
+    network *net;
+    fer_err e;
+    if (net_from_text(&net, name, text, NULL, &e)) {
+        CHECK(0, "%s: %s", name, e.msg);
+        return NULL;
+    }
+    if (batch > 0 && net_set_batch(net, batch, 1, &e)) {
+        CHECK(0, "%s: net_set_batch: %s", name, e.msg);
+        net_free(net);
+        return NULL;
+    }
+    return net;
+}
+
 /* clip: the gradient's L2 norm (after the subdivision scale) is returned and,
  * above the threshold, the gradient is rescaled to it before the update */
 static void test_clip(void)
 {
     const char *cfg = "[net]\nwidth=1\nheight=1\nchannels=2\nlearning_rate=0.1\nmomentum=0\ndecay=0\nclip=0.5\n"
                       "[connected]\noutput=1\nactivation=linear\n";
-    network *net;
+    network *net = test_net("clip.cfg", cfg, 0);
+    if (!net) return;
     fer_err e;
-    if (net_from_text(&net, "clip.cfg", cfg, NULL, &e)) {
-        CHECK(0, "%s", e.msg);
-        return;
-    }
     optimizer opt;
     optimizer_init(&opt, net, &e);
     param *b = &net->layers[0].params[0], *w = &net->layers[0].params[1];
@@ -303,17 +318,9 @@ static void test_class_weights(void)
 {
     const char *cfg = "[net]\nwidth=1\nheight=1\nchannels=3\nbatch=2\n"
                       "[connected]\noutput=3\nactivation=linear\n[softmax]\n";
-    network *net;
+    network *net = test_net("cw.cfg", cfg, 2);
+    if (!net) return;
     fer_err e;
-    if (net_from_text(&net, "cw.cfg", cfg, NULL, &e)) {
-        CHECK(0, "%s", e.msg);
-        return;
-    }
-    if (net_set_batch(net, 2, 1, &e)) {
-        CHECK(0, "%s", e.msg);
-        net_free(net);
-        return;
-    }
     net_init_weights(net, 9);
     int lab[4] = { 0, 0, 0, 1 };
     dataset ds = { 4, 1, 1, 1, NULL, lab, 3, "cw" };
@@ -373,11 +380,8 @@ static void test_subdivisions(void)
     for (int k = 0; k < 2; k++) {
         char text[512];
         snprintf(text, sizeof text, fmt, k + 1);
-        if (net_from_text(&net[k], "sub.cfg", text, NULL, &e)) {
-            CHECK(0, "%s", e.msg);
-            return;
-        }
-        CHECK(net_set_batch(net[k], net[k]->opt.batch / net[k]->opt.subdivisions, 1, &e) == 0, "%s", e.msg);
+        net[k] = test_net("sub.cfg", text, 4 / (k + 1));   /* batch / subdivisions */
+        if (!net[k]) return;
         net_init_weights(net[k], 21);
         optimizer_init(&opt[k], net[k], &e);
     }

@@ -53,14 +53,17 @@ const layer_type avgpool_type = {
  * window entirely in the padding outputs 0.
  * Keys: size, stride (or stride_x/stride_y), padding. */
 typedef struct local_avgpool {
-    int kh, kw, sh, sw;     /* first: the summary printer reads these four */
-    int padding;
+    pool_window g;          /* first: the summary printer reads it */
     int *rows, *cols;       /* [out_h], [out_w]: input rows / columns inside each window */
 } local_avgpool;
 
-static const char *const local_avgpool_keys[] = {
-    "size", "stride", "stride_x", "stride_y", "padding", "stopbackward", "freeze", NULL,
-};
+/* The input cells of dimension n that window o covers (stride st, offset off). */
+static int cells_inside(int o, int st, int off, int size, int n)
+{
+    int lo = o * st + off, hi = lo + size;
+    int k = (hi < n ? hi : n) - (lo > 0 ? lo : 0);
+    return k > 0 ? k : 0;
+}
 
 static int local_avgpool_make(layer *l, const cfg_file *f, cfg_section *s, network *net, fer_err *e)
 {
@@ -68,38 +71,13 @@ static int local_avgpool_make(layer *l, const cfg_file *f, cfg_section *s, netwo
     local_avgpool *p = calloc(1, sizeof *p);
     if (!p) return fer_fail(e, "out of memory");
     l->priv = p;
-    int size, stride;
-    if (cfg_int(f, s, "size", 2, &size, e) || cfg_int(f, s, "stride", size, &stride, e) ||
-        cfg_int(f, s, "stride_x", stride, &p->sw, e) || cfg_int(f, s, "stride_y", stride, &p->sh, e) ||
-        cfg_int(f, s, "padding", size - 1, &p->padding, e))
-        return -1;
-    p->kh = p->kw = size;
-    if (size < 1 || size > 64 || p->sh < 1 || p->sw < 1 || p->sh > 64 || p->sw > 64 || p->padding < 0 ||
-        p->padding > 128)
-        return fer_fail(e, "%s:%d: [%s] size and stride must be in 1..64 and padding in 0..128", f->path,
-                        s->line, s->name);
-    if (l->h + p->padding < size || l->w + p->padding < size)
-        return fer_fail(e, "%s:%d: [%s] size %d is larger than the input %dx%d", f->path, s->line, s->name,
-                        size, l->w, l->h);
-    l->out_c = l->c;
-    l->out_h = (l->h + p->padding - size) / p->sh + 1;
-    l->out_w = (l->w + p->padding - size) / p->sw + 1;
-    l->outputs = l->out_c * l->out_h * l->out_w;
-    l->flops = (double)l->outputs * size * size;
+    if (pool_window_make(l, f, s, &p->g, e)) return -1;
     p->rows = malloc((size_t)l->out_h * sizeof *p->rows);
     p->cols = malloc((size_t)l->out_w * sizeof *p->cols);
     if (!p->rows || !p->cols) return fer_fail(e, "out of memory");
-    int off = -p->padding / 2;
-    for (int o = 0; o < l->out_h; o++) {
-        int lo = o * p->sh + off, hi = lo + size;
-        p->rows[o] = (hi < l->h ? hi : l->h) - (lo > 0 ? lo : 0);
-        if (p->rows[o] < 0) p->rows[o] = 0;
-    }
-    for (int o = 0; o < l->out_w; o++) {
-        int lo = o * p->sw + off, hi = lo + size;
-        p->cols[o] = (hi < l->w ? hi : l->w) - (lo > 0 ? lo : 0);
-        if (p->cols[o] < 0) p->cols[o] = 0;
-    }
+    int off = -p->g.padding / 2;
+    for (int o = 0; o < l->out_h; o++) p->rows[o] = cells_inside(o, p->g.sh, off, p->g.kh, l->h);
+    for (int o = 0; o < l->out_w; o++) p->cols[o] = cells_inside(o, p->g.sw, off, p->g.kw, l->w);
     return 0;
 }
 
@@ -125,7 +103,8 @@ typedef struct lavg_job {
 static void lavg_planes(layer *l, const float *in, float *din, int lo, int hi)
 {
     local_avgpool *p = l->priv;
-    int off = -p->padding / 2, ow = l->out_w;
+    const pool_window *pw = &p->g;
+    int off = -pw->padding / 2, ow = l->out_w;
     size_t iplane = (size_t)l->h * l->w, oplane = (size_t)l->out_h * ow;
     float inv[1024];   /* 1 / count per output column of the current row, in chunks */
     for (int bc = lo; bc < hi; bc++) {
@@ -141,29 +120,29 @@ static void lavg_planes(layer *l, const float *in, float *din, int lo, int hi)
                     /* g = dy / count, then scattered to the window's cells */
                     float g[1024];
                     for (int ox = c0; ox < c1; ox++) g[ox - c0] = o[ox] * inv[ox - c0];
-                    for (int i = 0; i < p->kh; i++) {
-                        int y = oy * p->sh + off + i;
+                    for (int i = 0; i < pw->kh; i++) {
+                        int y = oy * pw->sh + off + i;
                         if (y < 0 || y >= l->h) continue;
                         float *r = din + bc * iplane + (size_t)y * l->w;
-                        for (int j = 0; j < p->kw; j++) {
+                        for (int j = 0; j < pw->kw; j++) {
                             int x0 = off + j, xlo, xhi;
-                            tap_range(x0 + c0 * p->sw, p->sw, l->w, c1 - c0, &xlo, &xhi);
-                            float *rr = r + x0 + c0 * p->sw;
-                            for (int k = xlo; k < xhi; k++) rr[k * p->sw] += g[k];
+                            tap_range(x0 + c0 * pw->sw, pw->sw, l->w, c1 - c0, &xlo, &xhi);
+                            float *rr = r + x0 + c0 * pw->sw;
+                            for (int k = xlo; k < xhi; k++) rr[k * pw->sw] += g[k];
                         }
                     }
                 } else {
                     for (int ox = c0; ox < c1; ox++) o[ox] = 0;
-                    for (int i = 0; i < p->kh; i++) {
-                        int y = oy * p->sh + off + i;
+                    for (int i = 0; i < pw->kh; i++) {
+                        int y = oy * pw->sh + off + i;
                         if (y < 0 || y >= l->h) continue;
                         const float *r = in + bc * iplane + (size_t)y * l->w;
-                        for (int j = 0; j < p->kw; j++) {
+                        for (int j = 0; j < pw->kw; j++) {
                             int x0 = off + j, xlo, xhi;
-                            tap_range(x0 + c0 * p->sw, p->sw, l->w, c1 - c0, &xlo, &xhi);
-                            const float *rr = r + x0 + c0 * p->sw;
+                            tap_range(x0 + c0 * pw->sw, pw->sw, l->w, c1 - c0, &xlo, &xhi);
+                            const float *rr = r + x0 + c0 * pw->sw;
                             float *oo = o + c0;
-                            for (int k = xlo; k < xhi; k++) oo[k] += rr[k * p->sw];
+                            for (int k = xlo; k < xhi; k++) oo[k] += rr[k * pw->sw];
                         }
                     }
                     for (int ox = c0; ox < c1; ox++) o[ox] *= inv[ox - c0];
@@ -198,6 +177,6 @@ static void local_avgpool_backward(layer *l, network *net, const float *in, floa
 }
 
 const layer_type local_avgpool_type = {
-    "local_avgpool", local_avgpool_keys, local_avgpool_make, local_avgpool_forward, local_avgpool_backward,
+    "local_avgpool", pool_window_keys, local_avgpool_make, local_avgpool_forward, local_avgpool_backward,
     local_avgpool_free,
 };

@@ -8,21 +8,14 @@
 #include <math.h>
 #include <stdlib.h>
 
-typedef struct maxpool {
-    int kh, kw, sh, sw;     /* first: the summary printer reads these four */
-    int padding;
-} maxpool;
+typedef pool_window maxpool;
 
-static const char *const maxpool_keys[] = {
+const char *const pool_window_keys[] = {
     "size", "stride", "stride_x", "stride_y", "padding", "stopbackward", "freeze", NULL,
 };
 
-static int maxpool_make(layer *l, const cfg_file *f, cfg_section *s, network *net, fer_err *e)
+int pool_window_make(layer *l, const cfg_file *f, cfg_section *s, pool_window *p, fer_err *e)
 {
-    (void)net;
-    maxpool *p = calloc(1, sizeof *p);
-    if (!p) return fer_fail(e, "out of memory");
-    l->priv = p;
     int size, stride;
     if (cfg_int(f, s, "size", 2, &size, e) || cfg_int(f, s, "stride", size, &stride, e) ||
         cfg_int(f, s, "stride_x", stride, &p->sw, e) || cfg_int(f, s, "stride_y", stride, &p->sh, e) ||
@@ -33,15 +26,25 @@ static int maxpool_make(layer *l, const cfg_file *f, cfg_section *s, network *ne
         p->padding > 128)
         return fer_fail(e, "%s:%d: [%s] size and stride must be in 1..64 and padding in 0..128", f->path,
                         s->line, s->name);
-    l->out_c = l->c;
-    l->out_h = (l->h + p->padding - size) / p->sh + 1;
-    l->out_w = (l->w + p->padding - size) / p->sw + 1;
     if (l->h + p->padding < size || l->w + p->padding < size)
         return fer_fail(e, "%s:%d: [%s] size %d is larger than the input %dx%d", f->path, s->line, s->name,
                         size, l->w, l->h);
+    l->out_c = l->c;
+    l->out_h = (l->h + p->padding - size) / p->sh + 1;
+    l->out_w = (l->w + p->padding - size) / p->sw + 1;
     l->outputs = l->out_c * l->out_h * l->out_w;
-    l->extra_per_sample = (size_t)l->outputs;   /* argmax index per output, as int */
     l->flops = (double)l->outputs * size * size;
+    return 0;
+}
+
+static int maxpool_make(layer *l, const cfg_file *f, cfg_section *s, network *net, fer_err *e)
+{
+    (void)net;
+    maxpool *p = calloc(1, sizeof *p);
+    if (!p) return fer_fail(e, "out of memory");
+    l->priv = p;
+    if (pool_window_make(l, f, s, p, e)) return -1;
+    l->extra_per_sample = (size_t)l->outputs;   /* argmax index per output, as int */
     return 0;
 }
 
@@ -199,5 +202,5 @@ static void maxpool_backward(layer *l, network *net, const float *in, float *din
 }
 
 const layer_type maxpool_type = {
-    "maxpool", maxpool_keys, maxpool_make, maxpool_forward, maxpool_backward, NULL,
+    "maxpool", pool_window_keys, maxpool_make, maxpool_forward, maxpool_backward, NULL,
 };
