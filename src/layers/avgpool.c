@@ -54,7 +54,7 @@ const layer_type avgpool_type = {
  * Keys: size, stride (or stride_x/stride_y), padding. */
 typedef struct local_avgpool {
     pool_window g;          /* first: the summary printer reads it */
-    int *rows, *cols;       /* [out_h], [out_w]: input rows / columns inside each window */
+    float *inv;             /* [out_h * out_w]: 1 / the input cells inside each window (0 for none) */
 } local_avgpool;
 
 /* The input cells of dimension n that window o covers (stride st, offset off). */
@@ -72,21 +72,21 @@ static int local_avgpool_make(layer *l, const cfg_file *f, cfg_section *s, netwo
     if (!p) return fer_fail(e, "out of memory");
     l->priv = p;
     if (pool_window_make(l, f, s, &p->g, e)) return -1;
-    p->rows = malloc((size_t)l->out_h * sizeof *p->rows);
-    p->cols = malloc((size_t)l->out_w * sizeof *p->cols);
-    if (!p->rows || !p->cols) return fer_fail(e, "out of memory");
+    p->inv = malloc((size_t)l->out_h * l->out_w * sizeof *p->inv);
+    if (!p->inv) return fer_fail(e, "out of memory");
     int off = -p->g.padding / 2;
-    for (int o = 0; o < l->out_h; o++) p->rows[o] = cells_inside(o, p->g.sh, off, p->g.kh, l->h);
-    for (int o = 0; o < l->out_w; o++) p->cols[o] = cells_inside(o, p->g.sw, off, p->g.kw, l->w);
+    for (int oy = 0; oy < l->out_h; oy++)
+        for (int ox = 0; ox < l->out_w; ox++) {
+            int n = cells_inside(oy, p->g.sh, off, p->g.kh, l->h) * cells_inside(ox, p->g.sw, off, p->g.kw, l->w);
+            p->inv[oy * l->out_w + ox] = n ? 1.0f / (float)n : 0.0f;
+        }
     return 0;
 }
 
 static void local_avgpool_free(layer *l)
 {
     local_avgpool *p = l->priv;
-    if (!p) return;
-    free(p->rows);
-    free(p->cols);
+    if (p) free(p->inv);
 }
 
 typedef struct lavg_job {
@@ -104,52 +104,33 @@ static void lavg_planes(layer *l, const float *in, float *din, int lo, int hi)
 {
     local_avgpool *p = l->priv;
     const pool_window *pw = &p->g;
-    int off = -pw->padding / 2, ow = l->out_w;
+    int off = -pw->padding / 2, ow = l->out_w, sw = pw->sw;
     size_t iplane = (size_t)l->h * l->w, oplane = (size_t)l->out_h * ow;
-    float inv[1024];   /* 1 / count per output column of the current row, in chunks */
-    for (int bc = lo; bc < hi; bc++) {
+    for (int bc = lo; bc < hi; bc++)
         for (int oy = 0; oy < l->out_h; oy++) {
-            float *o = din ? l->doutput + bc * oplane + (size_t)oy * ow : l->output + bc * oplane + (size_t)oy * ow;
-            for (int c0 = 0; c0 < ow; c0 += 1024) {
-                int c1 = ow - c0 < 1024 ? ow : c0 + 1024;
-                for (int ox = c0; ox < c1; ox++) {
-                    int n = p->rows[oy] * p->cols[ox];
-                    inv[ox - c0] = n ? 1.0f / (float)n : 0.0f;
-                }
-                if (din) {
-                    /* g = dy / count, then scattered to the window's cells */
-                    float g[1024];
-                    for (int ox = c0; ox < c1; ox++) g[ox - c0] = o[ox] * inv[ox - c0];
-                    for (int i = 0; i < pw->kh; i++) {
-                        int y = oy * pw->sh + off + i;
-                        if (y < 0 || y >= l->h) continue;
-                        float *r = din + bc * iplane + (size_t)y * l->w;
-                        for (int j = 0; j < pw->kw; j++) {
-                            int x0 = off + j, xlo, xhi;
-                            tap_range(x0 + c0 * pw->sw, pw->sw, l->w, c1 - c0, &xlo, &xhi);
-                            float *rr = r + x0 + c0 * pw->sw;
-                            for (int k = xlo; k < xhi; k++) rr[k * pw->sw] += g[k];
-                        }
+            const float *inv = p->inv + (size_t)oy * ow;
+            float *o = (din ? l->doutput : l->output) + bc * oplane + (size_t)oy * ow;
+            if (!din)
+                for (int ox = 0; ox < ow; ox++) o[ox] = 0;
+            for (int i = 0; i < pw->kh; i++) {
+                int y = oy * pw->sh + off + i;
+                if (y < 0 || y >= l->h) continue;
+                size_t row = bc * iplane + (size_t)y * l->w;
+                for (int j = 0; j < pw->kw; j++) {
+                    int x0 = off + j, xlo, xhi;
+                    tap_range(x0, sw, l->w, ow, &xlo, &xhi);
+                    if (din) {
+                        float *r = din + row + x0;
+                        for (int ox = xlo; ox < xhi; ox++) r[ox * sw] += o[ox] * inv[ox];
+                    } else {
+                        const float *r = in + row + x0;
+                        for (int ox = xlo; ox < xhi; ox++) o[ox] += r[ox * sw];
                     }
-                } else {
-                    for (int ox = c0; ox < c1; ox++) o[ox] = 0;
-                    for (int i = 0; i < pw->kh; i++) {
-                        int y = oy * pw->sh + off + i;
-                        if (y < 0 || y >= l->h) continue;
-                        const float *r = in + bc * iplane + (size_t)y * l->w;
-                        for (int j = 0; j < pw->kw; j++) {
-                            int x0 = off + j, xlo, xhi;
-                            tap_range(x0 + c0 * pw->sw, pw->sw, l->w, c1 - c0, &xlo, &xhi);
-                            const float *rr = r + x0 + c0 * pw->sw;
-                            float *oo = o + c0;
-                            for (int k = xlo; k < xhi; k++) oo[k] += rr[k * pw->sw];
-                        }
-                    }
-                    for (int ox = c0; ox < c1; ox++) o[ox] *= inv[ox - c0];
                 }
             }
+            if (!din)
+                for (int ox = 0; ox < ow; ox++) o[ox] *= inv[ox];
         }
-    }
 }
 
 static void lavg_part(void *arg, int t)
