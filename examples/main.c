@@ -7,6 +7,7 @@ int cmd_net(int argc, char **argv);
 int cmd_classifier(int argc, char **argv);
 int cmd_partial(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
+int cmd_average(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_data(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
@@ -25,6 +26,8 @@ static const command commands[] = {
     { "partial", cmd_partial, "partial CFG WEIGHTS OUT N     write the first N layers' weights" },
     { "convert", cmd_convert,
       "convert CFG IN OUT [-half]    rewrite weights as Darknet float32, or half precision (fer's extension)" },
+    { "average", cmd_average,
+      "average [DATA] CFG OUT W1 W2 ... [-bn N]   mean of weight files (SWA), batch-norm statistics re-estimated" },
     { "demo", cmd_demo,
       "demo [DATA] [CFG WEIGHTS] [-c N | -i INPUT] [-o OUT] [-http PORT] [-json] ...   live faces and expressions (fer demo -h)" },
     { "ensemble", cmd_ensemble,

@@ -313,6 +313,7 @@ struct network {
     float *truth;             /* [batch, classes] target distribution */
     float *class_weight;      /* [classes] loss weight per class, NULL = 1 */
     int train;                /* batch statistics, dropout on */
+    int no_dropout;           /* with train: dropout off (batch-norm re-estimation) */
     int has_truth;            /* truth holds targets: the loss layer computes the loss */
     int loss_layer;           /* index of the last [softmax], or -1 */
     int want_dinput;

@@ -107,4 +107,20 @@ int train_classifier(const train_args *a, fer_ctx *ctx, fer_err *e);
  * gives one non-negative number per class; "" leaves the loss unweighted. */
 int train_set_class_weights(network *net, const dataset *ds, fer_err *e);
 
+/* ---- weight averaging (average.c) ----------------------------------------- */
+
+/* net's parameters become the element-wise mean of the files' (every tensor,
+ * batch-norm statistics included; each file must fit net's cfg); seen = the
+ * largest of theirs. */
+int weights_average(network *net, const char *const *paths, int n, fer_err *e);
+/* 1 when a layer that is not frozen keeps batch-norm rolling statistics. */
+int net_has_batchnorm(const network *net);
+/* Re-estimates the rolling batch-norm statistics as the mean over
+ * images / B training-mode mini-batches (B = [net] batch / subdivisions;
+ * images <= 0: the whole set) of their batch statistics, on samples drawn
+ * without replacement and augmented as in training. Leaves net at batch B
+ * without gradients; *batches_out (may be NULL) gets the batch count. */
+int bn_recalibrate(network *net, const dataset *ds, int images, uint64_t seed, int clean, int dropout,
+                   int *batches_out, fer_err *e);
+
 #endif

@@ -147,4 +147,25 @@ echo "  accuracy float32: $a1, half: $a2"
 awk -v x="${a1#accuracy: }" -v y="${a2#accuracy: }" 'BEGIN { d = x - y; exit !(d < 0.003 && d > -0.003) }' \
     || fail "half weights changed the accuracy: $a1 vs $a2"
 ok "fer convert -half: $half of $full bytes, $a2 vs $a1"
+# 11. fer average: a one-file average without re-estimation is the file; two
+# files average; batch-norm statistics re-estimated on training images keep
+# the network working; bad arguments fail with a message
+$FER average tests/cfg/tiny.cfg $out/one.weights $out/a/tiny_final.weights -bn 0 > /dev/null || fail "average of one"
+cmp $out/one.weights $out/a/tiny_final.weights || fail "an average of one file differs from it"
+$FER average tests/cfg/tiny.cfg $out/two.weights $out/a/tiny_final.weights $out/c/tiny_last.weights -bn 0 > /dev/null \
+    || fail "average of two"
+[ "$(stat -c %s $out/two.weights)" -eq $full ] || fail "averaged file is $(stat -c %s $out/two.weights) bytes"
+$FER average tests/cfg/tiny.cfg $out/bn.weights $out/a/tiny_final.weights -bn 4096 -threads 2 > $out/avg.txt \
+    || fail "average with batch-norm re-estimation"
+grep -q "mean over 256 training batches of 16 images" $out/avg.txt || fail "re-estimation summary: $(cat $out/avg.txt)"
+a3=$($FER classifier valid tests/cfg/tiny.cfg $out/bn.weights -threads 2 | tail -1)
+echo "  accuracy as trained: $a1, statistics re-estimated: $a3"
+awk -v x="${a1#accuracy: }" -v y="${a3#accuracy: }" 'BEGIN { exit !(y > 0.33 && y > x - 0.03) }' \
+    || fail "re-estimated statistics broke the network: $a3 vs $a1"
+$FER average cfg/shallow.cfg $out/x.weights $out/a/tiny_final.weights -bn 0 > $out/bad.txt 2>&1 && fail "average with wrong weights"
+grep -q "tiny_final.weights" $out/bad.txt || fail "average: error names the weights file: $(cat $out/bad.txt)"
+[ ! -e $out/x.weights ] || fail "a failed average wrote its output"
+$FER average tests/cfg/tiny.cfg $out/x.weights $out/a/tiny_final.weights -bn -3 > $out/bad.txt 2>&1 && fail "-bn -3 accepted"
+grep -q "\-bn -3" $out/bad.txt || fail "-bn -3: $(cat $out/bad.txt)"
+ok "fer average: identity, two files, batch-norm re-estimation ($a3), bad input refused"
 echo "e2e_train: $pass passed, 0 failed"

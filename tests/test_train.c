@@ -469,6 +469,98 @@ static void test_schedules(void)
     CHECK_CLOSE(schedule_lr(&o, &s, 100, 1000, 0), 0.1, 1e-7, 0, "after burn-in");
 }
 
+/* weights_average: the element-wise mean of every tensor (batch-norm
+ * statistics too); one file is itself; a file for other layers is refused */
+static void test_average(void)
+{
+    const char *cfg = "[net]\nwidth=4\nheight=4\nchannels=1\nbatch=4\n"
+                      "[convolutional]\nfilters=3\nsize=3\npad=1\nbatch_normalize=1\nactivation=relu\n"
+                      "[connected]\noutput=7\nactivation=linear\n[softmax]\n";
+    network *a = test_net("avg.cfg", cfg, 0), *b = test_net("avg.cfg", cfg, 0), *c = test_net("avg.cfg", cfg, 0);
+    network *other = test_net("other.cfg", "[net]\nwidth=4\nheight=4\nchannels=1\n[connected]\noutput=7\n", 0);
+    if (!a || !b || !c || !other) return;
+    fer_err e;
+    for (size_t i = 0; i < a->n_param_floats; i++) {
+        a->params[i] = sinf((float)i) + 1.5f;   /* positive: variances among them */
+        b->params[i] = 2 * cosf((float)i) + 2.5f;
+    }
+    a->seen = 640;
+    b->seen = 320;
+    char pa[256], pb[256], po[256];
+    snprintf(pa, sizeof pa, "%s/avg_a.weights", dir);
+    snprintf(pb, sizeof pb, "%s/avg_b.weights", dir);
+    snprintf(po, sizeof po, "%s/avg_other.weights", dir);
+    CHECK(weights_save(a, pa, -1, &e) == 0 && weights_save(b, pb, -1, &e) == 0 && weights_save(other, po, -1, &e) == 0,
+          "%s", e.msg);
+    const char *two[2] = { pa, pb };
+    CHECK(weights_average(c, two, 2, &e) == 0, "%s", e.msg);
+    size_t bad = 0;
+    for (size_t i = 0; i < c->n_param_floats; i++)
+        if (fabsf(c->params[i] - 0.5f * (a->params[i] + b->params[i])) > 1e-6f) bad++;
+    CHECK(bad == 0, "%zu of %zu averaged values are not the mean", bad, c->n_param_floats);
+    CHECK(c->seen == 640, "seen %llu: expected the larger count", (unsigned long long)c->seen);
+    CHECK(weights_average(c, two, 1, &e) == 0, "%s", e.msg);
+    CHECK(!memcmp(c->params, a->params, a->n_param_floats * sizeof *a->params), "an average of one file changed it");
+    const char *mixed[2] = { pa, po };
+    CHECK(weights_average(c, mixed, 2, &e) != 0 && strstr(e.msg, "avg_other.weights"),
+          "a file for another cfg: '%s'", e.msg);
+    CHECK(weights_average(c, two, 0, &e) != 0, "no files accepted");
+    net_free(a);
+    net_free(b);
+    net_free(c);
+    net_free(other);
+}
+
+/* bn_recalibrate: rolling statistics = the mean over batches of the batch
+ * statistics, whatever they held before. A [batchnorm] on the input sees
+ * the pixels: images whose values are one multiset give every batch the
+ * same mean and unbiased variance; images of different means give a mean
+ * over equal batches that is the mean over all images. */
+static void test_bn_recalibrate(void)
+{
+    const char *cfg = "[net]\nwidth=3\nheight=2\nchannels=1\nbatch=8\nsubdivisions=2\n"
+                      "[batchnorm]\n[connected]\noutput=7\nactivation=linear\n[softmax]\n";
+    network *net = test_net("bn.cfg", cfg, 0);
+    if (!net) return;
+    fer_err e;
+    int n = 12;
+    uint8_t pix[12 * 6];
+    int labels[12] = { 0 };
+    dataset ds = { .n = n, .w = 3, .h = 2, .c = 1, .pixels = pix, .labels = labels, .classes = 7 };
+    snprintf(ds.source, sizeof ds.source, "bn-test");
+    const uint8_t base[6] = { 10, 40, 90, 130, 200, 250 };
+    double s = 0, ss = 0;
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < 6; k++) pix[i * 6 + k] = base[(k + i) % 6];
+    for (int k = 0; k < 6; k++) s += base[k] / 255.0;
+    double m = s / 6;
+    for (int k = 0; k < 6; k++) ss += (base[k] / 255.0 - m) * (base[k] / 255.0 - m);
+    double var = ss * 4 / (4 * 6 - 1);   /* a batch: 4 images of the 6 values */
+    float *rm = net->layers[0].params[2].data, *rv = net->layers[0].params[3].data;
+    CHECK(!strcmp(net->layers[0].params[2].name, "rolling_mean") && !strcmp(net->layers[0].params[3].name,
+          "rolling_variance"), "batchnorm parameter order");
+    rm[0] = 5;
+    rv[0] = 7;
+    int batches = 0;
+    CHECK(bn_recalibrate(net, &ds, 0, 3, 1, 1, &batches, &e) == 0, "%s", e.msg);
+    CHECK(batches == 3 && net->batch == 4, "%d batches of %d: expected 3 of 4 (batch / subdivisions)", batches,
+          net->batch);
+    CHECK_CLOSE(rm[0], m, 1e-6, 1e-5, "rolling mean of a constant multiset");
+    CHECK_CLOSE(rv[0], var, 1e-6, 1e-5, "rolling variance of a constant multiset");
+    CHECK(net->train == 0 && net->no_dropout == 0, "training mode left on");
+    /* image i: every pixel i * 20; 12 images in 3 batches of 4: the mean is over all */
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < 6; k++) pix[i * 6 + k] = (uint8_t)(i * 20);
+    rm[0] = -3;
+    CHECK(bn_recalibrate(net, &ds, 0, 9, 1, 1, &batches, &e) == 0, "%s", e.msg);
+    CHECK_CLOSE(rm[0], 20.0 * 5.5 / 255.0, 1e-6, 1e-5, "rolling mean over batches of different means");
+    /* -bn N: N / B batches; too few images for a batch of 2 is an error */
+    CHECK(bn_recalibrate(net, &ds, 9, 9, 1, 1, &batches, &e) == 0 && batches == 2, "9 images: %d batches", batches);
+    ds.n = 1;
+    CHECK(bn_recalibrate(net, &ds, 0, 9, 1, 1, &batches, &e) != 0 && strstr(e.msg, "batch"), "1 image: '%s'", e.msg);
+    net_free(net);
+}
+
 int main(void)
 {
     mkdir("tests/out", 0777);
@@ -481,5 +573,7 @@ int main(void)
     test_clip();
     test_class_weights();
     test_subdivisions();
+    test_average();
+    test_bn_recalibrate();
     return check_summary("test_train");
 }

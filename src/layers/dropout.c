@@ -98,7 +98,7 @@ static void dropout_forward(layer *l, network *net, const float *in)
 {
     dropout *p = l->priv;
     size_t n = (size_t)l->batch * l->inputs;
-    p->masked = net->train && p->p > 0;
+    p->masked = net->train && !net->no_dropout && p->p > 0;
     if (!p->masked) {   /* identity: no mask to write or read back */
         memcpy(l->output, in, n * sizeof *in);
         return;
