@@ -63,12 +63,7 @@ int bn_recalibrate(network *net, const dataset *ds, int images, uint64_t seed, i
     if (!order) return fer_fail(e, "out of memory");
     rng r;
     rng_seed(&r, seed);
-    for (int i = 0; i < ds->n; i++) order[i] = i;
-    for (int i = ds->n - 1; i > 0; i--) {
-        int j = rng_int(&r, i + 1), t = order[i];
-        order[i] = order[j];
-        order[j] = t;
-    }
+    rng_permutation(&r, order, ds->n);
     if (net->batch != B && net_set_batch(net, B, 0, e)) {
         free(order);
         return -1;

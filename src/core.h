@@ -113,6 +113,7 @@ uint64_t rng_next(rng *r);
 float rng_uniform(rng *r);            /* [0, 1) */
 float rng_normal(rng *r);             /* N(0, 1) */
 int rng_int(rng *r, int n);           /* [0, n) */
+void rng_permutation(rng *r, int *order, int n);   /* order = a uniform shuffle of 0..n-1 */
 
 /* FER_SIMD_CLONES before a plain-C loop kernel builds it for AVX-512, AVX2
  * and baseline x86-64; the loader picks the version the CPU runs (GCC's

@@ -438,12 +438,7 @@ int train_classifier(const train_args *a, fer_ctx *ctx, fer_err *e)
         int epoch = st.epoch;
         rng r;
         rng_seed(&r, mix_seed(seed, (uint64_t)epoch + 1, 0));
-        for (int i = 0; i < train.n; i++) order[i] = i;
-        for (int i = train.n - 1; i > 0; i--) {
-            int j = rng_int(&r, i + 1), t = order[i];
-            order[i] = order[j];
-            order[j] = t;
-        }
+        rng_permutation(&r, order, train.n);
         long updates_this_epoch = per_epoch;
         if (total - (st.updates - st.batch) < updates_this_epoch) updates_this_epoch = total - (st.updates - st.batch);
         L.epoch = epoch;

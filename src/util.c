@@ -150,3 +150,13 @@ float rng_normal(rng *r)
 }
 
 int rng_int(rng *r, int n) { return n <= 1 ? 0 : (int)((rng_next(r) >> 33) % (uint64_t)n); }
+
+void rng_permutation(rng *r, int *order, int n)
+{
+    for (int i = 0; i < n; i++) order[i] = i;
+    for (int i = n - 1; i > 0; i--) {   /* Fisher-Yates */
+        int j = rng_int(r, i + 1), t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+}
