@@ -38,6 +38,12 @@ $BUILD/tests/tool_randweights tests/cfg/tiny.cfg $out/a.weights 1 || fail "randw
 $BUILD/tests/tool_randweights tests/cfg/tiny.cfg $out/b.weights 2 || fail "randweights b"
 $BUILD/tests/tool_randweights $out/tiny40.cfg $out/c.weights 3 || fail "randweights c"
 D=$out/sample.data
+# the sample faces are JPEG files: fer reads them only when built with stb
+$FER data stats $D > $out/stb.txt 2>&1
+if grep -q "built without stb" $out/stb.txt; then
+    echo "SKIP: fer was built without stb (apt-get install libstb-dev, then make clean && make): $(sed -n 2p $out/stb.txt)"
+    exit 77
+fi
 T="-threads 1"
 
 last_acc() { tail -n 1 "$1" | sed -n 's/^accuracy: \([0-9]\.[0-9][0-9][0-9][0-9]\)$/\1/p'; }

@@ -32,6 +32,12 @@ valid = $sample
 test = $sample
 EOF
 D=$out/sample.data
+# the sample faces are JPEG files: fer reads them only when built with stb
+$FER data stats $D > $out/stb.txt 2>&1
+if grep -q "built without stb" $out/stb.txt; then
+    echo "SKIP: fer was built without stb (apt-get install libstb-dev, then make clean && make): $(sed -n 2p $out/stb.txt)"
+    exit 77
+fi
 $BUILD/tests/tool_randweights tests/cfg/tiny.cfg $out/a.weights 1 || fail "randweights"
 mkdir -p $out/b
 $BUILD/tests/tool_randweights tests/cfg/tiny.cfg $out/b/b.weights 2 || fail "randweights"
