@@ -110,7 +110,9 @@ static void on_signal(int sig)
 
 static const char train_usage[] =
     "usage: fer classifier train [DATA] CFG [WEIGHTS] [-epochs N] [-lr X] [-seed N] [-clear] [-backup DIR]\n"
-    "                            [-limit N] [-limit-valid N] [-stop-after N] [-signal-at N] [-threads N] [-isa ISA] [-bf16] [-quiet]\n";
+    "                            [-keep-epochs] [-limit N] [-limit-valid N] [-stop-after N] [-signal-at N] [-threads N]\n"
+    "                            [-isa ISA] [-bf16] [-quiet]\n"
+    "  -keep-epochs also writes <backup>/<cfg>_epoch<N>.weights after each epoch (for fer average)\n";
 
 static int train(int argc, char **argv)
 {
@@ -128,6 +130,7 @@ static int train(int argc, char **argv)
     t.stop_after = args_int(&a, "-stop-after", 0);
     t.signal_at = args_int(&a, "-signal-at", 0);
     t.quiet = args_flag(&a, "-quiet");
+    t.keep_epochs = args_flag(&a, "-keep-epochs");
     fer_ctx *ctx = NULL;
     if (cli_ctx(&a, &ctx) || args_done(&a)) {
         fer_ctx_free(ctx);

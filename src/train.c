@@ -561,6 +561,11 @@ int train_classifier(const train_args *a, fer_ctx *ctx, fer_err *e)
             }
         if (save_checkpoint(net, last, &st, &opt, e) || log_write(logpath, log, e)) goto done;
         if (improved && weights_save(net, best, -1, e)) goto done;
+        if (a->keep_epochs) {
+            char kept[2100];
+            snprintf(kept, sizeof kept, "%s/%s_epoch%d.weights", dir, name, st.epoch);
+            if (weights_save(net, kept, -1, e)) goto done;
+        }
         if (!a->quiet)
             fprintf(stderr, "epoch %d/%d: train loss %.4f acc %.4f | val loss %.4f acc %.4f%s | lr %.3g | %.0f s\n",
                     st.epoch, epochs, tl, ta, vl, va, improved ? " (best)" : "", lr, st.seconds);

@@ -27,7 +27,10 @@ ok "data stats counts"
 
 # 2. uninterrupted run: 3 epochs on 8192 images
 $FER classifier train tests/cfg/tiny.cfg -limit 8192 -limit-valid 512 -seed 7 -threads 2 -quiet -backup $out/a \
-    || fail "training run A"
+    -keep-epochs || fail "training run A"
+[ -s $out/a/tiny_epoch1.weights ] && [ -s $out/a/tiny_epoch2.weights ] || fail "-keep-epochs: no per-epoch weights"
+cmp $out/a/tiny_epoch3.weights $out/a/tiny_final.weights || fail "-keep-epochs: epoch 3 differs from the final weights"
+! cmp -s $out/a/tiny_epoch1.weights $out/a/tiny_epoch2.weights || fail "-keep-epochs: epochs 1 and 2 are identical"
 [ -s $out/a/tiny_final.weights ] && [ -s $out/a/tiny_best.weights ] && [ -s $out/a/tiny.log.csv ] || fail "missing outputs"
 [ "$(wc -l < $out/a/tiny.log.csv)" -eq 4 ] || fail "log should have a header and 3 epochs"
 ok "training writes final, best, last and the CSV log"
