@@ -5,11 +5,12 @@
  * the mean of the averaged weights' activations is not the mean of the
  * snapshots' rolling statistics.
  *
- * The re-estimate runs the network in training mode (batch statistics,
- * dropout as in training) over augmented training mini-batches, as training
- * did, and makes each rolling statistic the plain mean over those batches
- * of the batch statistic (momentum 1/(k+1) at batch k), as PyTorch's
- * swa_utils.update_bn does. */
+ * The re-estimate runs the network in training mode (batch statistics;
+ * dropout on unless asked otherwise) over training mini-batches shown in
+ * their test-time view (the images the network will be judged on) or
+ * augmented as in training, and makes each rolling statistic the plain mean
+ * over those batches of the batch statistic (momentum 1/(k+1) at batch k),
+ * as PyTorch's swa_utils.update_bn does. */
 #include "train.h"
 
 #include <stdlib.h>

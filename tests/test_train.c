@@ -559,6 +559,22 @@ static void test_bn_recalibrate(void)
     ds.n = 1;
     CHECK(bn_recalibrate(net, &ds, 0, 9, 1, 1, &batches, &e) != 0 && strstr(e.msg, "batch"), "1 image: '%s'", e.msg);
     net_free(net);
+    /* dropout before the batch norm: off, the statistics are the pixels'
+     * (constant multiset again); on, half the values are zeroed and the
+     * rest doubled, which moves the variance */
+    const char *dcfg = "[net]\nwidth=3\nheight=2\nchannels=1\nbatch=4\n[dropout]\nprobability=0.5\n"
+                       "[batchnorm]\n[connected]\noutput=7\nactivation=linear\n[softmax]\n";
+    net = test_net("bn_dropout.cfg", dcfg, 0);
+    if (!net) return;
+    ds.n = n;
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < 6; k++) pix[i * 6 + k] = base[(k + i) % 6];
+    rv = net->layers[1].params[3].data;
+    CHECK(bn_recalibrate(net, &ds, 0, 3, 1, 0, &batches, &e) == 0, "%s", e.msg);
+    CHECK_CLOSE(rv[0], var, 1e-6, 1e-5, "dropout off: the pixels' variance");
+    CHECK(bn_recalibrate(net, &ds, 0, 3, 1, 1, &batches, &e) == 0, "%s", e.msg);
+    CHECK(fabs(rv[0] - var) > 1e-3, "dropout on: variance %g equals the dropout-free %g", rv[0], var);
+    net_free(net);
 }
 
 int main(void)
