@@ -110,9 +110,11 @@ static void on_signal(int sig)
 
 static const char train_usage[] =
     "usage: fer classifier train [DATA] CFG [WEIGHTS] [-epochs N] [-lr X] [-seed N] [-clear] [-backup DIR]\n"
-    "                            [-keep-epochs] [-limit N] [-limit-valid N] [-stop-after N] [-signal-at N] [-threads N]\n"
-    "                            [-isa ISA] [-bf16] [-quiet]\n"
-    "  -keep-epochs also writes <backup>/<cfg>_epoch<N>.weights after each epoch (for fer average)\n";
+    "                            [-keep-epochs] [-bn-final] [-limit N] [-limit-valid N] [-stop-after N]\n"
+    "                            [-signal-at N] [-threads N] [-isa ISA] [-bf16] [-quiet]\n"
+    "  -keep-epochs also writes <backup>/<cfg>_epoch<N>.weights after each epoch (for fer average)\n"
+    "  -bn-final re-estimates the batch-norm statistics over the training split (test-time views,\n"
+    "            as fer average does) before writing <cfg>_final.weights; _last keeps them as trained\n";
 
 static int train(int argc, char **argv)
 {
@@ -131,6 +133,7 @@ static int train(int argc, char **argv)
     t.signal_at = args_int(&a, "-signal-at", 0);
     t.quiet = args_flag(&a, "-quiet");
     t.keep_epochs = args_flag(&a, "-keep-epochs");
+    t.bn_final = args_flag(&a, "-bn-final");
     fer_ctx *ctx = NULL;
     if (cli_ctx(&a, &ctx) || args_done(&a)) {
         fer_ctx_free(ctx);

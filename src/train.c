@@ -434,6 +434,7 @@ int train_classifier(const train_args *a, fer_ctx *ctx, fer_err *e)
 
     int tty = isatty(2) && !a->quiet;
     int epochs_this_run = 0;
+    double last_va = -1;   /* the last epoch's validation accuracy, when this run validated one */
     while (st.epoch < epochs && st.updates < total) {
         int epoch = st.epoch;
         rng r;
@@ -528,6 +529,7 @@ int train_classifier(const train_args *a, fer_ctx *ctx, fer_err *e)
                 goto done;
             vl = m.loss;
             va = m.accuracy;
+            last_va = va;
             metrics_free(&m);
         }
         st.epoch++;
@@ -585,6 +587,32 @@ int train_classifier(const train_args *a, fer_ctx *ctx, fer_err *e)
             rc = 0;
             goto done;
         }
+    }
+    if (a->bn_final && net_has_batchnorm(net)) {
+        /* the rolling statistics training leaves are an exponential average
+         * over augmented images; _final gets the plain mean over the training
+         * split in test-time views (as `fer average` does by default, same
+         * seed); _last keeps the weights as trained, so resuming is unchanged */
+        int batches = 0;
+        if (bn_recalibrate(net, &train, -1, 1, 1, 1, &batches, e)) goto done;
+        double re_va = -1;
+        if (valid.n) {
+            metrics m;
+            if (evaluate_probs(net, &valid, 0, vprobs, e) ||
+                metrics_compute(&m, vprobs, valid.labels, valid.n, net->classes, e))
+                goto done;
+            re_va = m.accuracy;
+            metrics_free(&m);
+        }
+        if (!a->quiet) {
+            fprintf(stderr, "batch-norm statistics re-estimated over %d training batches of %d (test-time views)", batches,
+                    net->batch);
+            if (re_va >= 0 && last_va >= 0) fprintf(stderr, ": val acc %.4f as trained, %.4f re-estimated", last_va, re_va);
+            else if (re_va >= 0) fprintf(stderr, ": val acc %.4f", re_va);
+            fputc('\n', stderr);
+        }
+    } else if (a->bn_final && !a->quiet) {
+        fprintf(stderr, "-bn-final: %s has no batch-norm statistics to re-estimate\n", a->cfg);
     }
     if (weights_save(net, final, -1, e)) goto done;
     if (!a->quiet)

@@ -97,6 +97,7 @@ typedef struct train_args {
     int stop_after;              /* stop after this many epochs in this run (tests); 0 = off */
     int signal_at;               /* raise SIGINT after this many updates in all (tests); 0 = off */
     int keep_epochs;             /* also write <backup>/<cfg>_epoch<N>.weights after each epoch N */
+    int bn_final;                /* re-estimate batch-norm statistics (bn_recalibrate) before writing _final */
     const char *backup;          /* overrides data's backup folder */
     int quiet;
     volatile sig_atomic_t *stop; /* set by a signal handler: save and stop after this batch */

@@ -171,4 +171,25 @@ grep -q "tiny_final.weights" $out/bad.txt || fail "average: error names the weig
 $FER average tests/cfg/tiny.cfg $out/x.weights $out/a/tiny_final.weights -bn -3 > $out/bad.txt 2>&1 && fail "-bn -3 accepted"
 grep -q "\-bn -3" $out/bad.txt || fail "-bn -3: $(cat $out/bad.txt)"
 ok "fer average: identity, two files, batch-norm re-estimation ($a3), bad input refused"
+# 12. -bn-final: _final gets re-estimated batch-norm statistics, _last stays as
+# trained (equal to run A's final weights, the same run without the flag), the
+# printed accuracy is what `classifier valid` measures on _final, and a run
+# stopped after epoch 1 and resumed ends with the same _final
+$FER classifier train tests/cfg/tiny.cfg -limit 8192 -limit-valid 512 -seed 7 -threads 2 -backup $out/f -bn-final \
+    2> $out/bnf.txt || fail "training with -bn-final: $(tail -3 $out/bnf.txt)"
+line=$(grep "batch-norm statistics re-estimated" $out/bnf.txt)
+echo "  $line"
+echo "$line" | grep -q "over 512 training batches of 16 (test-time views): val acc 0\.[0-9]* as trained, 0\.[0-9]* re-estimated" \
+    || fail "-bn-final summary: $(tail -3 $out/bnf.txt)"
+cmp $out/f/tiny_last.weights $out/a/tiny_final.weights || fail "-bn-final changed the training itself"
+! cmp -s $out/f/tiny_final.weights $out/f/tiny_last.weights || fail "-bn-final: _final equals _last"
+want=$(echo "$line" | sed -n 's/.* as trained, \(0\.[0-9]*\) re-estimated$/\1/p')
+got=$($FER classifier valid tests/cfg/tiny.cfg $out/f/tiny_final.weights -limit 512 -threads 2 | tail -1)
+[ "$got" = "accuracy: $want" ] || fail "-bn-final printed $want but classifier valid measures '$got'"
+$FER classifier train tests/cfg/tiny.cfg -limit 8192 -limit-valid 512 -seed 7 -threads 2 -quiet -backup $out/g -bn-final \
+    -stop-after 1 || fail "-bn-final run, part 1"
+$FER classifier train tests/cfg/tiny.cfg $out/g/tiny_last.weights -limit 8192 -limit-valid 512 -seed 7 -threads 2 -quiet \
+    -backup $out/g -bn-final || fail "-bn-final run, resumed"
+cmp $out/f/tiny_final.weights $out/g/tiny_final.weights || fail "-bn-final: the resumed run's _final differs"
+ok "-bn-final: re-estimated _final ($want), _last as trained, resumable"
 echo "e2e_train: $pass passed, 0 failed"
