@@ -307,6 +307,18 @@ static int load_start_weights(network *net, const train_args *a, fer_err *e)
     return 0;
 }
 
+/* Accuracy and loss on the validation set (probs: scratch of n x classes). */
+static int validate(network *net, const dataset *valid, float *probs, double *acc, double *loss, fer_err *e)
+{
+    metrics m;
+    if (evaluate_probs(net, valid, 0, probs, e) || metrics_compute(&m, probs, valid->labels, valid->n, net->classes, e))
+        return -1;
+    *acc = m.accuracy;
+    *loss = m.loss;
+    metrics_free(&m);
+    return 0;
+}
+
 static int save_checkpoint(network *net, const char *weights, const train_state *st, const optimizer *opt,
                            fer_err *e)
 {
@@ -523,14 +535,8 @@ int train_classifier(const train_args *a, fer_ctx *ctx, fer_err *e)
         double tl = st.count ? st.loss_sum / st.count : 0, ta = st.count ? (double)st.correct / st.count : 0;
         double vl = 0, va = 0;
         if (valid.n) {
-            metrics m;
-            if (evaluate_probs(net, &valid, 0, vprobs, e) ||
-                metrics_compute(&m, vprobs, valid.labels, valid.n, net->classes, e))
-                goto done;
-            vl = m.loss;
-            va = m.accuracy;
+            if (validate(net, &valid, vprobs, &va, &vl, e)) goto done;
             last_va = va;
-            metrics_free(&m);
         }
         st.epoch++;
         st.batch = 0;
@@ -595,15 +601,8 @@ int train_classifier(const train_args *a, fer_ctx *ctx, fer_err *e)
          * seed); _last keeps the weights as trained, so resuming is unchanged */
         int batches = 0;
         if (bn_recalibrate(net, &train, -1, 1, 1, 1, &batches, e)) goto done;
-        double re_va = -1;
-        if (valid.n) {
-            metrics m;
-            if (evaluate_probs(net, &valid, 0, vprobs, e) ||
-                metrics_compute(&m, vprobs, valid.labels, valid.n, net->classes, e))
-                goto done;
-            re_va = m.accuracy;
-            metrics_free(&m);
-        }
+        double re_va = -1, re_vl;
+        if (valid.n && validate(net, &valid, vprobs, &re_va, &re_vl, e)) goto done;
         if (!a->quiet) {
             fprintf(stderr, "batch-norm statistics re-estimated over %d training batches of %d (test-time views)", batches,
                     net->batch);
