@@ -140,14 +140,17 @@ class VggFer(nn.Module):
     """Khaireddin & Chen (arXiv:2105.03588): four stages of two 3x3 'same'
     convolutions with bias (64, 128, 256, 512), each with batch norm and
     ReLU, a 2x2/2 max-pool after each stage (40 -> 20 -> 10 -> 5 -> 2 on the
-    40x40 crops); dense 4096, dropout 0.2, dense 4096, dropout 0.2, dense 7."""
+    40x40 crops); dense 4096, dropout 0.2, dense 4096, dropout 0.2, dense 7.
+    last_pool=3 is fer's vgg_fer48 variant: the whole 48x48 face, the last
+    pool 3x3/3 (48 -> 24 -> 12 -> 6 -> 2)."""
 
-    def __init__(self):
+    def __init__(self, last_pool=2):
         super().__init__()
         layers, cin = [], 1
         for width in (64, 128, 256, 512):
+            pool = last_pool if width == 512 else 2
             layers += [ConvBN(cin, width, 3, pad=1, bias=True), ConvBN(width, width, 3, pad=1, bias=True),
-                       nn.MaxPool2d(2, 2)]
+                       nn.MaxPool2d(pool, pool)]
             cin = width
         self.features = nn.Sequential(*layers)
         self.head = nn.Sequential(nn.Flatten(), nn.Linear(512 * 2 * 2, 4096), nn.ReLU(), nn.Dropout(0.2),
@@ -443,6 +446,7 @@ MODELS = [
     ("shallow", "cfg/shallow.cfg", Shallow, (1, 48, 48), "bias_before_bn"),
     ("vgg16", "cfg/vgg16.cfg", VGG16, (1, 48, 48), "bias_before_bn"),
     ("vgg_fer", "cfg/vgg_fer.cfg", VggFer, (1, 40, 40), "bias_before_bn"),
+    ("vgg_fer48", "cfg/vgg_fer48.cfg", lambda: VggFer(last_pool=3), (1, 48, 48), "bias_before_bn"),
     ("resnet18", "cfg/resnet18.cfg", lambda: ResNet(Basic, (2, 2, 2, 2)), (1, 48, 48), None),
     ("resnet18_pool", "cfg/resnet18_pool.cfg", lambda: ResNet(Basic, (2, 2, 2, 2), stem_pool=True),
      (1, 48, 48), None),
