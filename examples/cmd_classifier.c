@@ -111,10 +111,14 @@ static void on_signal(int sig)
 static const char train_usage[] =
     "usage: fer classifier train [DATA] CFG [WEIGHTS] [-epochs N] [-lr X] [-seed N] [-clear] [-backup DIR]\n"
     "                            [-keep-epochs] [-bn-final] [-limit N] [-limit-valid N] [-stop-after N]\n"
-    "                            [-signal-at N] [-threads N] [-isa ISA] [-bf16] [-quiet]\n"
+    "                            [-signal-at N] [-teacher PROBS.csv [-distill A]] [-threads N] [-isa ISA]\n"
+    "                            [-bf16] [-quiet]\n"
     "  -keep-epochs also writes <backup>/<cfg>_epoch<N>.weights after each epoch (for fer average)\n"
     "  -bn-final re-estimates the batch-norm statistics over the training split (test-time views,\n"
-    "            as fer average does) before writing <cfg>_final.weights; _last keeps them as trained\n";
+    "            as fer average does) before writing <cfg>_final.weights; _last keeps them as trained\n"
+    "  -teacher distills: each image's target is (1 - A) one-hot + A the teacher's probabilities, read\n"
+    "            from `fer ensemble ... -split train -out PROBS.csv` (its ens_ columns); -distill A\n"
+    "            (default 0.5) in (0, 1]\n";
 
 static int train(int argc, char **argv)
 {
@@ -134,6 +138,8 @@ static int train(int argc, char **argv)
     t.quiet = args_flag(&a, "-quiet");
     t.keep_epochs = args_flag(&a, "-keep-epochs");
     t.bn_final = args_flag(&a, "-bn-final");
+    t.teacher = args_str(&a, "-teacher", NULL);
+    t.distill = args_float(&a, "-distill", -1);
     fer_ctx *ctx = NULL;
     if (cli_ctx(&a, &ctx) || args_done(&a)) {
         fer_ctx_free(ctx);
@@ -155,6 +161,13 @@ static int train(int argc, char **argv)
             return 2;
         }
     }
+    if (t.distill != -1 && !t.teacher) {
+        fprintf(stderr, "fer classifier train: -distill needs -teacher PROBS.csv\n");
+        data_cfg_free(&d);
+        fer_ctx_free(ctx);
+        return 2;
+    }
+    if (t.distill == -1) t.distill = 0.5f;
     if (a.argc < 2 || a.argc > 3) {
         fputs(train_usage, stderr);
         data_cfg_free(&d);

@@ -41,6 +41,7 @@ static uint64_t mix_seed(uint64_t seed, uint64_t a, uint64_t b)
 typedef struct loader_slot {
     float *x;        /* [B, c, h, w] */
     int *labels;     /* [B] */
+    int *index;      /* [B] image numbers in the dataset */
     long id;         /* mini-batch number it holds, -1 when free */
 } loader_slot;
 
@@ -75,6 +76,7 @@ static void *loader_main(void *arg)
             int i = L->order[(mb * L->B + b) % L->ds->n];
             augment_sample(L->ds, i, L->opt, 1, 0, &r, s->x + (size_t)b * L->inputs, L->ow, L->oh);
             s->labels[b] = L->ds->labels[i];
+            s->index[b] = i;
         }
         pthread_mutex_lock(&L->mu);
         s->id = mb;
@@ -336,7 +338,7 @@ int train_classifier(const train_args *a, fer_ctx *ctx, fer_err *e)
     optimizer opt = { 0 };
     loader L = { 0 };
     int *order = NULL, *labels = NULL;
-    float *vprobs = NULL;
+    float *vprobs = NULL, *teacher = NULL;
     char *log = NULL;
     int rc = -1;
     pthread_mutex_init(&L.mu, NULL);
@@ -377,6 +379,19 @@ int train_classifier(const train_args *a, fer_ctx *ctx, fer_err *e)
     if (train.n < o->batch) {
         fer_fail(e, "%s: %d training images is fewer than batch=%d", a->data->train, train.n, o->batch);
         goto done;
+    }
+    if (a->teacher) {
+        if (!(a->distill > 0 && a->distill <= 1)) {
+            fer_fail(e, "-distill %g: expected the teacher's weight in (0, 1]", a->distill);
+            goto done;
+        }
+        if (net->class_weight) {
+            fer_fail(e, "%s: [net] class_weights and -teacher exclude each other (the weight follows the label, which a "
+                        "soft target does not name)", a->cfg);
+            goto done;
+        }
+        if (teacher_load(a->teacher, &train, a->data->names, &teacher, e)) goto done;
+        if (!a->quiet) fprintf(stderr, "distilling: target = %.2f one-hot + %.2f %s\n", 1 - a->distill, a->distill, a->teacher);
     }
     if (net_set_batch(net, B, 1, e) || optimizer_init(&opt, net, e)) goto done;
     long per_epoch = train.n / o->batch;
@@ -433,7 +448,8 @@ int train_classifier(const train_args *a, fer_ctx *ctx, fer_err *e)
     for (int i = 0; i < LOADER_SLOTS; i++) {
         L.slot[i].x = fer_alloc((size_t)B * net->inputs, sizeof(float), e);
         L.slot[i].labels = calloc((size_t)B, sizeof(int));
-        if (!L.slot[i].x || !L.slot[i].labels) { fer_fail(e, "out of memory"); goto done; }
+        L.slot[i].index = calloc((size_t)B, sizeof(int));
+        if (!L.slot[i].x || !L.slot[i].labels || !L.slot[i].index) { fer_fail(e, "out of memory"); goto done; }
     }
     L.ds = &train;
     L.opt = o;
@@ -468,7 +484,16 @@ int train_classifier(const train_args *a, fer_ctx *ctx, fer_err *e)
                 loader_slot *slot = loader_take(&L, mb);
                 memcpy(net->input, slot->x, (size_t)B * net->inputs * sizeof(float));
                 memset(net->truth, 0, (size_t)B * net->classes * sizeof(float));
-                for (int b = 0; b < B; b++) net->truth[(size_t)b * net->classes + slot->labels[b]] = 1;
+                for (int b = 0; b < B; b++) {
+                    float *t = net->truth + (size_t)b * net->classes;
+                    if (teacher) {
+                        const float *q = teacher + (size_t)slot->index[b] * net->classes;
+                        for (int k = 0; k < net->classes; k++) t[k] = a->distill * q[k];
+                        t[slot->labels[b]] += 1 - a->distill;
+                    } else {
+                        t[slot->labels[b]] = 1;
+                    }
+                }
                 memcpy(labels, slot->labels, (size_t)B * sizeof(int));
                 loader_release(&L, slot);
                 rng_seed(&net->rng, mix_seed(seed ^ 0x5bd1e995ULL, (uint64_t)epoch + 1, (uint64_t)mb + 1));
@@ -622,11 +647,13 @@ done:
     for (int i = 0; i < LOADER_SLOTS; i++) {
         fer_free(L.slot[i].x);
         free(L.slot[i].labels);
+        free(L.slot[i].index);
     }
     pthread_mutex_destroy(&L.mu);
     pthread_cond_destroy(&L.cv);
     free(order);
     free(labels);
+    free(teacher);
     free(vprobs);
     free(log);
     optimizer_free(&opt);

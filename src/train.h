@@ -99,6 +99,8 @@ typedef struct train_args {
     int keep_epochs;             /* also write <backup>/<cfg>_epoch<N>.weights after each epoch N */
     int bn_final;                /* re-estimate batch-norm statistics (bn_recalibrate) before writing _final */
     const char *backup;          /* overrides data's backup folder */
+    const char *teacher;         /* soft targets (fer ensemble -split train -out) or NULL */
+    float distill;               /* weight of the teacher's probabilities in the target, (0, 1] */
     int quiet;
     volatile sig_atomic_t *stop; /* set by a signal handler: save and stop after this batch */
 } train_args;
@@ -108,6 +110,14 @@ int train_classifier(const train_args *a, fer_ctx *ctx, fer_err *e);
  * weight n / (classes * count_k) over ds (0 for an absent class), a list
  * gives one non-negative number per class; "" leaves the loss unweighted. */
 int train_set_class_weights(network *net, const dataset *ds, fer_err *e);
+
+/* ---- distillation (teacher.c) -------------------------------------------- */
+
+/* Reads `fer ensemble -split train -out` CSV: *out = [ds->n, classes], row i
+ * the ens_<label> probabilities of image i (names: the label names, in
+ * class order). Every image of ds needs exactly one row whose true label is
+ * ds's (rows with index >= ds->n are skipped: a -limit'ed split). */
+int teacher_load(const char *path, const dataset *ds, char **names, float **out, fer_err *e);
 
 /* ---- weight averaging (average.c) ----------------------------------------- */
 
