@@ -106,6 +106,19 @@ ASAN_OPTIONS=$saved_asan
 run predict_cfg_as_image 1 classifier predict "$LOG/two.data" tests/corpus/ok_minimal.cfg "$LOG/ok.weights" tests/corpus/ok_minimal.cfg
 run partial_bad 1 partial tests/corpus/ok_minimal.cfg "$LOG/bad.weights" "$LOG/out.weights" 1
 
+# distillation: a teacher file read and used (64 faces, one epoch), then a malformed one
+if [ -s data/fer2013.csv ]; then
+    awk -F, 'NR == 1 { print "index,true,pred,ens_angry,ens_disgust,ens_fear,ens_happy,ens_sad,ens_surprise,ens_neutral"; next }
+             $3 ~ /^Training/ && n < 64 { printf "%d,%d,0,0.1,0.1,0.1,0.4,0.1,0.1,0.1\n", n, $1; n++ }' \
+        data/fer2013.csv > "$LOG/teacher.csv"
+    printf '64,3,0,1,0' >> "$LOG/teacher.csv"   # beyond -limit: skipped; short and without a newline otherwise
+    run distill 0 classifier train tests/cfg/tiny.cfg -limit 64 -limit-valid 32 -epochs 1 -quiet -threads 1 \
+        -backup "$LOG/distill" -teacher "$LOG/teacher.csv" -distill 0.7
+    sed '5 s/0.4,/0.5,/' "$LOG/teacher.csv" > "$LOG/teacher_bad.csv"
+    run distill_bad_sum 1 classifier train tests/cfg/tiny.cfg -limit 64 -limit-valid 32 -epochs 1 -quiet -threads 1 \
+        -backup "$LOG/distill_bad" -teacher "$LOG/teacher_bad.csv"
+fi
+
 # fer demo: error paths and one run over stills and video
 printf 'YUV4MPEG2 W64 H48 C420jpeg\nFRAME\nshort' > "$LOG/truncated.y4m"
 printf 'YUV4MPEG2 W99999 H99999\n' > "$LOG/huge.y4m"
