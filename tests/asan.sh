@@ -111,7 +111,7 @@ if [ -s data/fer2013.csv ]; then
     awk -F, 'NR == 1 { print "index,true,pred,ens_angry,ens_disgust,ens_fear,ens_happy,ens_sad,ens_surprise,ens_neutral"; next }
              $3 ~ /^Training/ && n < 64 { printf "%d,%d,0,0.1,0.1,0.1,0.4,0.1,0.1,0.1\n", n, $1; n++ }' \
         data/fer2013.csv > "$LOG/teacher.csv"
-    printf '64,3,0,1,0' >> "$LOG/teacher.csv"   # beyond -limit: skipped; short and without a newline otherwise
+    printf '64,3,3,0,0,0,1,0,0,0' >> "$LOG/teacher.csv"   # beyond -limit (skipped), without a final newline
     run distill 0 classifier train tests/cfg/tiny.cfg -limit 64 -limit-valid 32 -epochs 1 -quiet -threads 1 \
         -backup "$LOG/distill" -teacher "$LOG/teacher.csv" -distill 0.7
     sed '5 s/0.4,/0.5,/' "$LOG/teacher.csv" > "$LOG/teacher_bad.csv"
