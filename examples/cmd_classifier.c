@@ -139,7 +139,7 @@ static int train(int argc, char **argv)
     t.keep_epochs = args_flag(&a, "-keep-epochs");
     t.bn_final = args_flag(&a, "-bn-final");
     t.teacher = args_str(&a, "-teacher", NULL);
-    t.distill = args_float(&a, "-distill", -1);
+    const char *distill = args_str(&a, "-distill", NULL);
     fer_ctx *ctx = NULL;
     if (cli_ctx(&a, &ctx) || args_done(&a)) {
         fer_ctx_free(ctx);
@@ -161,13 +161,20 @@ static int train(int argc, char **argv)
             return 2;
         }
     }
-    if (t.distill != -1 && !t.teacher) {
-        fprintf(stderr, "fer classifier train: -distill needs -teacher PROBS.csv\n");
-        data_cfg_free(&d);
-        fer_ctx_free(ctx);
-        return 2;
+    t.distill = 0.5f;
+    if (distill) {
+        char *end;
+        t.distill = strtof(distill, &end);
+        const char *why = !t.teacher ? "needs -teacher PROBS.csv"
+                          : end == distill || *end || !(t.distill > 0 && t.distill <= 1) ? "expected the teacher's weight in (0, 1]"
+                          : NULL;
+        if (why) {
+            fprintf(stderr, "fer classifier train: -distill %s: %s\n", distill, why);
+            data_cfg_free(&d);
+            fer_ctx_free(ctx);
+            return 2;
+        }
     }
-    if (t.distill == -1) t.distill = 0.5f;
     if (a.argc < 2 || a.argc > 3) {
         fputs(train_usage, stderr);
         data_cfg_free(&d);

@@ -83,9 +83,10 @@ bad "binary file" $out/nul.csv "nul.csv: not a text file (a NUL byte at offset 1
 bad "no such file" $out/absent.csv "absent.csv"
 bad "-distill 0" $out/onehot.csv "-distill 0: expected the teacher's weight in (0, 1]" -distill 0
 bad "-distill 1.5" $out/onehot.csv "-distill 1.5: expected the teacher's weight in (0, 1]" -distill 1.5
+bad "-distill abc" $out/onehot.csv "-distill abc: expected the teacher's weight in (0, 1]" -distill abc
 if $FER classifier train tests/cfg/tiny.cfg $TR -epochs 1 -backup $out/bad -distill 0.5 > $out/bad.txt 2>&1; then
     fail "-distill without -teacher: exit 0"
 fi
-grep -q -- "-distill needs -teacher" $out/bad.txt || fail "-distill without -teacher: $(cat $out/bad.txt)"
+grep -q -- "-distill 0.5: needs -teacher" $out/bad.txt || fail "-distill without -teacher: $(cat $out/bad.txt)"
 ok "bad teacher files and arguments fail with the file, line and a non-zero exit"
 echo "PASS: e2e_distill"
