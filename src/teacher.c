@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Splits line [p, end) at commas into fields (pointers into the line, each
- * field ended by the caller's view of the next comma). Returns the count,
- * or -1 when there are more than cap fields. */
+/* Splits line [p, end) at commas, in place: each comma and *end become
+ * '\0', field[i] points at field i. Returns the count, or -1 when there are
+ * more than cap fields. */
 static int split_commas(char *p, char *end, char **field, int cap)
 {
     int n = 0;
