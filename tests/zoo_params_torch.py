@@ -142,20 +142,23 @@ class VggFer(nn.Module):
     ReLU, a 2x2/2 max-pool after each stage (40 -> 20 -> 10 -> 5 -> 2 on the
     40x40 crops); dense 4096, dropout 0.2, dense 4096, dropout 0.2, dense 7.
     last_pool=3 is fer's vgg_fer48 variant: the whole 48x48 face, the last
-    pool 3x3/3 (48 -> 24 -> 12 -> 6 -> 2)."""
+    pool 3x3/3 (48 -> 24 -> 12 -> 6 -> 2); half=True is vgg_fer48_small:
+    half the filters (32, 64, 128, 256) and dense layers of 1024."""
 
-    def __init__(self, last_pool=2):
+    def __init__(self, last_pool=2, half=False):
         super().__init__()
         layers, cin = [], 1
-        for width in (64, 128, 256, 512):
-            pool = last_pool if width == 512 else 2
+        widths = (32, 64, 128, 256) if half else (64, 128, 256, 512)
+        dense = 1024 if half else 4096
+        for width in widths:
+            pool = last_pool if width == widths[-1] else 2
             layers += [ConvBN(cin, width, 3, pad=1, bias=True), ConvBN(width, width, 3, pad=1, bias=True),
                        nn.MaxPool2d(pool, pool)]
             cin = width
         self.features = nn.Sequential(*layers)
-        self.head = nn.Sequential(nn.Flatten(), nn.Linear(512 * 2 * 2, 4096), nn.ReLU(), nn.Dropout(0.2),
-                                  nn.Linear(4096, 4096), nn.ReLU(), nn.Dropout(0.2),
-                                  nn.Linear(4096, CLASSES))
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(cin * 2 * 2, dense), nn.ReLU(), nn.Dropout(0.2),
+                                  nn.Linear(dense, dense), nn.ReLU(), nn.Dropout(0.2),
+                                  nn.Linear(dense, CLASSES))
 
     def forward(self, x):
         x = self.features(x)
@@ -447,6 +450,8 @@ MODELS = [
     ("vgg16", "cfg/vgg16.cfg", VGG16, (1, 48, 48), "bias_before_bn"),
     ("vgg_fer", "cfg/vgg_fer.cfg", VggFer, (1, 40, 40), "bias_before_bn"),
     ("vgg_fer48", "cfg/vgg_fer48.cfg", lambda: VggFer(last_pool=3), (1, 48, 48), "bias_before_bn"),
+    ("vgg_fer48_small", "cfg/vgg_fer48_small.cfg", lambda: VggFer(last_pool=3, half=True), (1, 48, 48),
+     "bias_before_bn"),
     ("resnet18", "cfg/resnet18.cfg", lambda: ResNet(Basic, (2, 2, 2, 2)), (1, 48, 48), None),
     ("resnet18_pool", "cfg/resnet18_pool.cfg", lambda: ResNet(Basic, (2, 2, 2, 2), stem_pool=True),
      (1, 48, 48), None),
@@ -538,7 +543,7 @@ def check(fer, name, cfg, build, shape, kind):
         problems.append("torch output %s, want (1, %d) finite" % (tuple(out.shape), CLASSES))
     if f_out != (CLASSES, 1, 1):
         problems.append("fer output %s (C, H, W), want (%d, 1, 1)" % (f_out, CLASSES))
-    row = "%-14s %-9s %-10s %12d %12d %+8d %8d  %s" % (
+    row = "%-16s %-9s %-10s %12d %12d %+8d %8d  %s" % (
         name, "%dx%dx%d" % (shape[1], shape[2], shape[0]), "%dx%dx%d" % (model.grid[1], model.grid[2], model.grid[0]),
         t_params, f_params, t_params - f_params, t_stats, reason)
     for p in problems:
@@ -552,14 +557,14 @@ def main():
         print("%s: no such executable (build it with make, or pass the fer binary)" % fer)
         return 1
     torch.set_num_threads(1)
-    print("%-14s %-9s %-10s %12s %12s %8s %8s  %s" % ("model", "input", "head sees", "torch", "fer", "diff",
+    print("%-16s %-9s %-10s %12s %12s %8s %8s  %s" % ("model", "input", "head sees", "torch", "fer", "diff",
                                                       "BN stats", "documented difference"))
     bad = 0
     for name, cfg, build, shape, kind in MODELS:
         try:
             ok, row = check(fer, name, cfg, build, shape, kind)
         except (RuntimeError, OSError) as ex:
-            ok, row = False, "%-14s ERROR: %s" % (name, ex)
+            ok, row = False, "%-16s ERROR: %s" % (name, ex)
         print(row)
         bad += not ok
     for what, got, published in anchors():
