@@ -33,7 +33,8 @@ for cfg in cfg/shallow.cfg tests/cfg/every_layer.cfg; do
     "$PY" tests/golden_torch.py "$tool" "$cfg" "$work" || status=1
 done
 # the model zoo (cfg/README.md): small variants of the big cfgs (same blocks,
-# fewer filters), mini_xception as it is. Inception's last blocks run at 3x3
+# fewer filters), mini_xception and vgg_fer48_small (vgg_fer48's layers and
+# its 3x3/3 last pool at half width, 48x48) as they are. Inception's last blocks run at 3x3
 # and 1x1, where training-mode batch norm over a batch of 4 is so
 # ill-conditioned that PyTorch's own float32 run strays 3% from float64:
 # batch 32 and 1e-3 there (fer's worst error is then 3e-4). mini_xception's
@@ -41,7 +42,8 @@ done
 # 1e-30 probability floor of fer's loss.
 for spec in "tests/cfg/zoo_vgg16_small.cfg" "tests/cfg/zoo_vgg_fer_small.cfg" \
             "tests/cfg/zoo_resnet18_small.cfg" "tests/cfg/zoo_resnet50_small.cfg" \
-            "tests/cfg/zoo_inceptionv3_small.cfg --batch 32 --tol 1e-3" "cfg/mini_xception.cfg --seed 5"; do
+            "tests/cfg/zoo_inceptionv3_small.cfg --batch 32 --tol 1e-3" "cfg/mini_xception.cfg --seed 5" \
+            "cfg/vgg_fer48_small.cfg"; do
     echo "== $spec"
     set -- $spec
     cfg=$1
