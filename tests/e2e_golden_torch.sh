@@ -34,8 +34,8 @@ for cfg in cfg/shallow.cfg tests/cfg/every_layer.cfg; do
 done
 # the model zoo (cfg/README.md): small variants of the big cfgs (same blocks,
 # fewer filters), mini_xception and vgg_fer48_small (vgg_fer48's layers and
-# its 3x3/3 last pool at half width, 48x48) as they are. Inception's last blocks run at 3x3
-# and 1x1, where training-mode batch norm over a batch of 4 is so
+# its 3x3/3 last pool at half width, 48x48) as they are. Inception's last
+# blocks run at 3x3 and 1x1, where training-mode batch norm over a batch of 4 is so
 # ill-conditioned that PyTorch's own float32 run strays 3% from float64:
 # batch 32 and 1e-3 there (fer's worst error is then 3e-4). mini_xception's
 # seed 5 keeps the inference-mode loss (random rolling statistics) below the
