@@ -7,8 +7,36 @@
 #include <stdlib.h>
 #include <string.h>
 
+static const char holdout_usage[] =
+    "usage: fer data holdout IN.csv OUT.csv [-fraction 0.1] [-seed 2026] [-usage Training]\n"
+    "  copies a FER-2013 CSV; its -usage rows become 'Holdout' (that fraction of each class,\n"
+    "  chosen by a seeded shuffle) or 'Fit' (the rest), for data/fer2013_holdout.data\n";
+
+/* fer data holdout: a validation split held out of Training. */
+static int data_holdout(int argc, char **argv)
+{
+    args a;
+    args_init(&a, argc, argv);
+    float fraction = args_float(&a, "-fraction", 0.1f);
+    int seed = args_int(&a, "-seed", 2026);
+    const char *usage = args_str(&a, "-usage", "Training");
+    if (args_done(&a)) return cli_fail(&a.err);
+    if (a.argc != 3) {
+        fputs(holdout_usage, stderr);
+        return 2;
+    }
+    fer_err e;
+    int kept, held;
+    if (dataset_csv_holdout(a.argv[1], a.argv[2], usage, fraction, (uint64_t)seed, "Fit", "Holdout", &kept, &held, &e))
+        return cli_fail(&e);
+    printf("wrote %s: %d %s rows -> %d Fit + %d Holdout (fraction %g per class, seed %d)\n", a.argv[2],
+           kept + held, usage, kept, held, fraction, seed);
+    return 0;
+}
+
 int cmd_data(int argc, char **argv)
 {
+    if (argc >= 2 && !strcmp(argv[1], "holdout")) return data_holdout(argc - 1, argv + 1);
     args a;
     args_init(&a, argc, argv);
     int plot = args_flag(&a, "-plot");

@@ -21,7 +21,7 @@ static const command commands[] = {
       "classifier train [DATA] CFG [WEIGHTS] [-epochs N] [-seed N] [-clear] ...   train (resumes from _last.weights)\n"
       "  classifier valid [DATA] CFG WEIGHTS [-split valid|test|train] [-tta]    accuracy, per-class metrics, confusion\n"
       "  classifier predict [DATA] CFG WEIGHTS IMAGE... [-top K] [-json]          classify images" },
-    { "data", cmd_data, "data stats [DATA]            images per split and class" },
+    { "data", cmd_data, "data stats [DATA] | holdout IN.csv OUT.csv   images per split and class; a validation split out of Training" },
     { "bench", cmd_bench, "bench CFG [-batch N] [-threads N] [-iters N]   training/inference speed, latency, memory" },
     { "partial", cmd_partial, "partial CFG WEIGHTS OUT N     write the first N layers' weights" },
     { "convert", cmd_convert,

@@ -318,3 +318,104 @@ int dataset_load(dataset *ds, const char *path, const char *usage, const data_cf
     if (rc) dataset_free(ds);
     return rc;
 }
+
+/* One row of a CSV for the hold-out split: where it starts and ends, its
+ * label, and whether it belongs to the split being divided. */
+typedef struct csv_row { size_t start, usage_at, end; int label, in_split; } csv_row;
+
+/* Indexes the rows of a FER-2013 CSV text (header skipped). */
+static int index_csv_rows(const char *path, const char *text, size_t len, const char *usage, csv_row **rows_out,
+                          int *n_out, fer_err *e)
+{
+    const char *eol = memchr(text, '\n', len);
+    if (strncmp(text, "emotion,pixels,Usage", 20) || !eol)
+        return fer_fail(e, "%s:1: expected the header 'emotion,pixels,Usage' (Kaggle FER-2013 CSV)", path);
+    csv_row *rows = NULL;
+    int n = 0, cap = 0, line = 1;
+    for (size_t p = (size_t)(eol - text) + 1; p < len; line++) {
+        const char *nl = memchr(text + p, '\n', len - p);
+        size_t end = nl ? (size_t)(nl - text) : len, next = nl ? end + 1 : len;
+        size_t stop = end > p && text[end - 1] == '\r' ? end - 1 : end;
+        if (stop == p) { p = next; continue; }
+        size_t u = stop;
+        while (u > p && text[u - 1] != ',') u--;
+        long label = 0;
+        size_t q = p;
+        while (q < stop && isdigit((unsigned char)text[q]) && label < 1000) label = label * 10 + (text[q++] - '0');
+        if (q == p || text[q] != ',' || u <= q + 1 || label >= FER_MAX_CLASSES) {
+            free(rows);
+            return fer_fail(e, "%s:%d: expected 'label,pixels,Usage'", path, line);
+        }
+        if (n == cap) {
+            cap = cap ? cap * 2 : 4096;
+            csv_row *r = realloc(rows, (size_t)cap * sizeof *r);
+            if (!r) { free(rows); return fer_fail(e, "%s: out of memory at line %d", path, line); }
+            rows = r;
+        }
+        size_t ulen = stop - u;
+        rows[n] = (csv_row){ p, u, stop, (int)label, strlen(usage) == ulen && !strncmp(text + u, usage, ulen) };
+        n++;
+        p = next;
+    }
+    *rows_out = rows;
+    *n_out = n;
+    return 0;
+}
+
+/* Marks round(fraction * count) rows of each class, chosen by a seeded
+ * shuffle, as held out (in_split = 2). */
+static void choose_holdout(csv_row *rows, int n, double fraction, uint64_t seed, int *order)
+{
+    rng r;
+    rng_seed(&r, seed);
+    for (int k = 0; k < FER_MAX_CLASSES; k++) {
+        int m = 0;
+        for (int i = 0; i < n; i++)
+            if (rows[i].in_split && rows[i].label == k) order[m++] = i;
+        if (!m) continue;
+        int *perm = order + n;
+        rng_permutation(&r, perm, m);
+        int take = (int)(fraction * m + 0.5);
+        for (int j = 0; j < take; j++) rows[order[perm[j]]].in_split = 2;
+    }
+}
+
+int dataset_csv_holdout(const char *in, const char *out, const char *usage, double fraction, uint64_t seed,
+                        const char *fit_name, const char *holdout_name, int *kept, int *held, fer_err *e)
+{
+    if (!(fraction > 0 && fraction < 1)) return fer_fail(e, "hold-out fraction %g must be in (0, 1)", fraction);
+    size_t len;
+    char *text = read_file(in, &len, e);
+    if (!text) return -1;
+    csv_row *rows = NULL;
+    int n = 0, rc = index_csv_rows(in, text, len, usage, &rows, &n, e);
+    int *order = rc ? NULL : malloc(((size_t)n * 2 + 1) * sizeof *order);
+    if (!rc && !order) rc = fer_fail(e, "%s: out of memory", in);
+    int in_split = 0;
+    for (int i = 0; !rc && i < n; i++) in_split += rows[i].in_split;
+    if (!rc && !in_split) rc = fer_fail(e, "%s: no rows with Usage=%s", in, usage);
+    char tmp[4096];
+    FILE *f = rc ? NULL : atomic_open(out, tmp, sizeof tmp, e);
+    if (!rc && !f) rc = -1;
+    if (!rc) {
+        choose_holdout(rows, n, fraction, seed, order);
+        *kept = *held = 0;
+        fputs("emotion,pixels,Usage\n", f);
+        for (int i = 0; i < n; i++) {
+            const csv_row *w = &rows[i];
+            fwrite(text + w->start, 1, w->usage_at - w->start, f);
+            if (w->in_split) {
+                fputs(w->in_split == 2 ? holdout_name : fit_name, f);
+                (*(w->in_split == 2 ? held : kept))++;
+            } else {
+                fwrite(text + w->usage_at, 1, w->end - w->usage_at, f);
+            }
+            fputc('\n', f);
+        }
+        rc = atomic_close(f, tmp, out, e);
+    }
+    free(order);
+    free(rows);
+    free(text);
+    return rc;
+}

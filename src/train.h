@@ -26,6 +26,12 @@ typedef struct dataset {
 int dataset_load(dataset *ds, const char *path, const char *usage, const data_cfg *d, int w, int h,
                  int c, fer_err *e);
 void dataset_free(dataset *ds);
+/* Writes a copy of the FER-2013 CSV `in` to `out` in which the rows with
+ * Usage=usage are divided, stratified by class, into `holdout_name`
+ * (round(fraction * n) of each class, chosen by a shuffle seeded with seed)
+ * and `fit_name` (the rest); other rows are copied unchanged. */
+int dataset_csv_holdout(const char *in, const char *out, const char *usage, double fraction, uint64_t seed,
+                        const char *fit_name, const char *holdout_name, int *kept, int *held, fer_err *e);
 /* count[k] = images of class k (count has ds->classes entries). */
 void dataset_class_counts(const dataset *ds, int *count);
 
