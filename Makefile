@@ -1,8 +1,10 @@
 # fer - build, test and benchmark.
-#   make            ./fer and libfer.a
-#   make test       the whole test suite (non-zero exit on any failure)
-#   make test-asan  the parser corpus and unit tests under ASan/UBSan
-#   make bench      ./fer bench over the zoo's cfgs
+#   make            ./fer, libfer.a (the public library) and examples/embed
+#   make check      the fast tier: unit tests, the layering and symbol checks
+#                   and one end-to-end smoke run (about a minute)
+#   make test       everything: unit, static and end-to-end tests
+#   make test-asan  every unit test and the parser corpus under ASan/UBSan
+#   make bench      ./fer bench over the zoo's cfgs (and the peers if present)
 # STB=1/0 forces JPEG/PNG decoding through Debian's libstb-dev (auto-detected).
 
 CC ?= cc
@@ -23,15 +25,20 @@ STBLIB := $(firstword $(wildcard /usr/lib/*/libstb.a /usr/lib/libstb.a))
 LDLIBS := $(if $(STBLIB),$(STBLIB),-lstb) $(LDLIBS)
 endif
 
-LIB_SRC := $(wildcard src/*.c src/layers/*.c src/kernels/*.c) src/kernels/scalar/gemm_scalar.c
+# src/<layer>/*.c; the ISA-specific files only where the compiler targets x86-64
+X86_SRC := $(wildcard src/kernels/avx2/*.c src/kernels/avx512/*.c) src/vision/haar_avx2.c
+LIB_SRC := $(filter-out $(X86_SRC),$(wildcard src/*/*.c)) src/kernels/scalar/gemm_scalar.c
 ifneq (,$(findstring x86_64,$(ARCH)))
-LIB_SRC += $(wildcard src/kernels/avx2/*.c src/kernels/avx512/*.c)
+LIB_SRC += $(X86_SRC)
 endif
 CLI_SRC := $(wildcard examples/cmd_*.c) examples/cli.c examples/main.c
 
 BUILD ?= build
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+# every library object, internal names included: what the CLI and the
+# tests link (they use the engine's internals, as Darknet's examples do)
+INTERNAL_LIB := $(BUILD)/libfer_internal.a
 
 AVX2_FLAGS = -mavx2 -mfma -mf16c
 AVX512_FLAGS = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma -mf16c
@@ -41,17 +48,30 @@ AVX512BF16_FLAGS = $(AVX512_FLAGS) -mavx512bf16
 
 all: fer libfer.a examples/embed
 
-fer: $(CLI_OBJ) libfer.a
-	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJ) libfer.a $(LDLIBS)
+fer: $(CLI_OBJ) $(INTERNAL_LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJ) $(INTERNAL_LIB) $(LDLIBS)
 
-libfer.a: $(LIB_OBJ)
+$(INTERNAL_LIB): $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
+
+# The public archive: all objects linked into one, in which only the fer_
+# names stay global (the rest become local symbols), so that a program
+# linking libfer cannot clash with fer's internal names.
+libfer.a: $(LIB_OBJ)
+	$(CC) -r -nostdlib -o $(BUILD)/libfer_all.o $^
+	objcopy -w --keep-global-symbol='fer_*' $(BUILD)/libfer_all.o $(BUILD)/libfer.o
+	rm -f $@
+	ar rcs $@ $(BUILD)/libfer.o
 
 examples/embed: examples/embed.c libfer.a
 	$(CC) $(ALL_CFLAGS) -o $@ $< libfer.a $(LDLIBS)
 
 $(BUILD)/src/kernels/avx2/%.o: src/kernels/avx2/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(AVX2_FLAGS) -MMD -c -o $@ $<
+
+$(BUILD)/src/vision/haar_avx2.o: src/vision/haar_avx2.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(AVX2_FLAGS) -MMD -c -o $@ $<
 
@@ -70,38 +90,45 @@ $(BUILD)/%.o: %.c
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
 
 # ---- tests ---------------------------------------------------------------
-TEST_SRC := $(wildcard tests/test_*.c)
-TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
-# helper programs that tests drive (not run by themselves)
-TOOL_SRC := $(wildcard tests/tool_*.c)
-TOOL_BIN := $(TOOL_SRC:tests/%.c=$(BUILD)/tests/%)
+# tests/unit/test_*.c: the unit tests; tests/tools/tool_*.c: programs the
+# end-to-end tests drive; tests/bench/tool_*.c: benchmark programs. Every
+# binary lands in $(BUILD)/tests/ under its own name.
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TOOL_SRC := $(wildcard tests/tools/tool_*.c tests/bench/tool_*.c)
+TOOL_BIN := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(TOOL_SRC)))
 
-$(BUILD)/tests/%: tests/%.c tests/check.h libfer.a
+$(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/check.h $(INTERNAL_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< libfer.a $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(INTERNAL_LIB) $(LDLIBS)
 
-test: all $(TEST_BIN) $(TOOL_BIN)
+$(BUILD)/tests/tool_%: tests/tools/tool_%.c $(INTERNAL_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(INTERNAL_LIB) $(LDLIBS)
+
+$(BUILD)/tests/tool_%: tests/bench/tool_%.c $(INTERNAL_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(INTERNAL_LIB) $(LDLIBS)
+
+check: all $(UNIT_BIN) $(TOOL_BIN)
+	@FER=./fer BUILD=$(BUILD) TIER=check sh tests/run.sh
+
+test: all $(UNIT_BIN) $(TOOL_BIN)
 	@FER=./fer BUILD=$(BUILD) sh tests/run.sh
 
-# Everything sanitized lives in build-asan/ (objects, libfer.a, fer, tests):
-# ./fer and ./libfer.a stay the normal build.
+# Everything sanitized lives in build-asan/ (objects, the archive, fer,
+# tests): ./fer and ./libfer.a stay the normal build.
 test-asan: SAN = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-test-asan: ASAN_TESTS = test_cfg_corpus test_gradcheck test_infer test_train test_ensemble test_weights tool_randweights test_y4m test_jpeg test_haar test_http tool_mkclip
 test-asan:
-	$(MAKE) BUILD=build-asan CFLAGS="$(SAN)" $(LIB_SRC:%.c=build-asan/%.o) $(CLI_SRC:%.c=build-asan/%.o)
-	rm -f build-asan/libfer.a
-	ar rcs build-asan/libfer.a $(LIB_SRC:%.c=build-asan/%.o)
-	$(CC) $(ALL_CFLAGS) $(SAN) -o build-asan/fer $(CLI_SRC:%.c=build-asan/%.o) build-asan/libfer.a $(LDLIBS)
-	@mkdir -p build-asan/tests
-	for t in $(ASAN_TESTS); do \
-		$(CC) $(ALL_CFLAGS) $(SAN) -Itests -o build-asan/tests/$$t tests/$$t.c build-asan/libfer.a $(LDLIBS) || exit 1; \
-	done
+	$(MAKE) BUILD=build-asan CFLAGS="$(SAN)" build-asan/libfer_internal.a \
+		$(CLI_SRC:%.c=build-asan/%.o) $(UNIT_BIN:$(BUILD)/%=build-asan/%) $(TOOL_BIN:$(BUILD)/%=build-asan/%)
+	$(CC) $(ALL_CFLAGS) $(SAN) -o build-asan/fer $(CLI_SRC:%.c=build-asan/%.o) build-asan/libfer_internal.a $(LDLIBS)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 sh tests/asan.sh build-asan
 
 bench: fer
-	sh tests/bench.sh
+	sh tests/bench/bench.sh
 
 clean:
 	rm -rf build build-asan fer libfer.a examples/embed
 
-.PHONY: all test test-asan bench clean
+.PHONY: all check test test-asan bench clean

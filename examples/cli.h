@@ -4,7 +4,8 @@
 #ifndef FER_CLI_H
 #define FER_CLI_H
 
-#include "core.h"
+#include "data/datacfg.h"
+#include "engine/engine.h"
 
 typedef struct command {
     const char *name;

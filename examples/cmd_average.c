@@ -2,9 +2,9 @@
  * several weight files of one cfg (e.g. the last epochs of a run: stochastic
  * weight averaging), then, when the network has batch norm, its rolling
  * statistics re-estimated on the training split. */
-#include "analysis.h"
+#include "analysis/analysis.h"
 #include "cli.h"
-#include "train.h"
+#include "train/train.h"
 
 #include <stdio.h>
 

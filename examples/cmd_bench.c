@@ -2,7 +2,7 @@
  * and random data: training steps (forward + backward + SGD update),
  * inference at the same batch, and batch-1 latency. */
 #include "cli.h"
-#include "train.h"
+#include "train/train.h"
 
 #include <stdlib.h>
 #include <string.h>

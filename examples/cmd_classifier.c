@@ -1,6 +1,6 @@
 /* cmd_classifier.c - `fer classifier predict|train|valid`. */
 #include "cli.h"
-#include "train.h"
+#include "train/train.h"
 
 #include <math.h>
 #include <signal.h>

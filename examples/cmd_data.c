@@ -1,8 +1,8 @@
 /* cmd_data.c - `fer data stats [DATA] [-plot [-o FILE.png]]`: images per
  * split and per class; -plot also draws the class distribution (PNG + SVG). */
-#include "analysis.h"
+#include "analysis/analysis.h"
 #include "cli.h"
-#include "train.h"
+#include "train/train.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -4,11 +4,11 @@
  * src/demo.c; this file parses options, opens inputs and outputs and runs
  * the frame loop. */
 #include "cli.h"
-#include "demo.h"
-#include "draw.h"
-#include "http.h"
-#include "jpeg.h"
-#include "source.h"
+#include "vision/demo.h"
+#include "codecs/draw.h"
+#include "vision/http.h"
+#include "codecs/jpeg.h"
+#include "vision/source.h"
 
 #include <errno.h>
 #include <signal.h>

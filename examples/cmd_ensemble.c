@@ -2,7 +2,7 @@
  * weighted sum of their softmax probabilities). Members may have different
  * input sizes: each sees the split at its own size. Weights are equal, given
  * with -w, or fitted with -fit on a different split than the one reported. */
-#include "analysis.h"
+#include "analysis/analysis.h"
 #include "cli.h"
 
 #include <stdlib.h>

@@ -4,7 +4,7 @@
  * weights file, or -log), the class distribution and the Grad-CAM grid.
  * PNGs are embedded as base64 data URIs and charts as inline SVG, so the
  * file needs nothing else to display. */
-#include "analysis.h"
+#include "analysis/analysis.h"
 #include "cli.h"
 
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* cmd_visualize.c - `fer visualize confusion|saliency|gradcam|grid|history`:
  * pictures drawn by fer itself, written as PNG by fer's encoder (and SVG for
  * the history chart). Every command prints the paths it wrote. */
-#include "analysis.h"
+#include "analysis/analysis.h"
 #include "cli.h"
 
 #include <math.h>

@@ -1,7 +1,10 @@
 #!/bin/sh
-# run.sh - runs every test: the C test programs in $BUILD/tests, then the
-# shell end-to-end tests tests/e2e_*.sh. Prints one line per program and a
-# final "N passed, N failed" line; exits non-zero when anything failed.
+# run.sh - runs the tests: the unit test programs ($BUILD/tests/test_*), the
+# static checks (tests/static/e2e_*.sh), then the end-to-end tests
+# (tests/e2e/e2e_*.sh). TIER=check keeps the fast tier (make check): the
+# unit tests, the static checks and tests/e2e/e2e_smoke.sh. Prints one line
+# per program and a final "N passed, N failed" line; exits non-zero when
+# anything failed.
 # A test that cannot run here (missing data or Python module) prints SKIP
 # with the reason and exits 77.
 BUILD=${BUILD:-build}
@@ -16,7 +19,12 @@ if [ ! -s data/fer2013.csv ] && [ -f $shared ]; then
     echo "unpacking $shared to data/fer2013.csv"
     gunzip -c $shared > data/fer2013.csv.tmp && mv data/fer2013.csv.tmp data/fer2013.csv
 fi
-for t in "$BUILD"/tests/test_* tests/e2e_*.sh; do
+if [ "$TIER" = check ]; then
+    e2e=tests/e2e/e2e_smoke.sh
+else
+    e2e=tests/e2e/e2e_*.sh
+fi
+for t in "$BUILD"/tests/test_* tests/static/e2e_*.sh $e2e; do
     [ -e "$t" ] || continue
     case "$t" in *.d) continue ;; esac
     name=$(basename "$t")

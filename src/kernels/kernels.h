@@ -3,7 +3,51 @@
 #ifndef FER_KERNELS_H
 #define FER_KERNELS_H
 
-#include "core.h"
+#include <stddef.h>
+#include <stdint.h>
+
+/* FER_SIMD_CLONES before a plain-C loop kernel builds it for AVX-512, AVX2
+ * and baseline x86-64; the loader picks the version the CPU runs (GCC's
+ * target_clones, resolved once at start-up). Elsewhere it is empty. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(FER_NO_CLONES)
+#define FER_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define FER_SIMD_CLONES
+#endif
+
+/* The fast kernels in use, chosen once when the context is made. */
+typedef struct kernel_table {
+    const char *isa;
+    int bf16;   /* gemm is gemm_bf16: operands rounded to bfloat16, fp32 accumulation */
+    /* C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C, row-major, op = transpose when t* */
+    void (*gemm)(int ta, int tb, int M, int N, int K, float alpha,
+                 const float *A, int lda, const float *B, int ldb,
+                 float beta, float *C, int ldc);
+    /* Optional (NULL when the GEMM has none; bf16 has): an operand packed
+     * whole once (gemm_pack) and reused by gemm_pre, for weights that stay
+     * fixed across calls. Side GEMM_SIDE_A packs op(A) [rows = M, K], side
+     * GEMM_SIDE_B op(B) [K, rows = N]; trans is ta or tb. The packed form
+     * is split into panels of pack_unit[side] rows: a product over rows
+     * [lo, hi) of a packed operand (lo a multiple of the unit) starts at
+     * panel lo / unit, gemm_pack_offset floats in. */
+    size_t (*gemm_pack_floats)(int side, int rows, int K);
+    void (*gemm_pack)(int side, int trans, int rows, int K, const float *src, int ld, float *dst);
+    /* gemm with op(A) and/or op(B) given packed (pA, pB; NULL: A or B as
+     * usual, which the packed side ignores). A packed operand starts on a
+     * 64-byte boundary (fer_alloc's), as must each panel offset into it. */
+    void (*gemm_pre)(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *pA,
+                     const float *B, int ldb, const float *pB, float beta, float *C, int ldc);
+    int pack_unit[2];
+} kernel_table;
+
+enum { GEMM_SIDE_A = 0, GEMM_SIDE_B = 1 };
+
+/* Floats into a packed operand (K deep) where its row lo (a multiple of
+ * the side's pack_unit) starts. */
+static inline size_t gemm_pack_offset(const kernel_table *k, int side, int lo, int K)
+{
+    return k->gemm_pack_floats(side, lo, K);
+}
 
 /* C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C, all row-major.
  * op(A) = A ([M,K], lda >= K) or A^T (A is [K,M], lda >= M); likewise B. */
@@ -116,16 +160,6 @@ void winograd_dw_output(const float *W, int M, int C, size_t ldw, int kh, int kw
 #define GEMM_DOT_MAX_M 4
 void gemm_dot(int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb, float beta,
               float *C, int ldc);
-
-/* Fills the table with the kernels for isa ("auto", "scalar", "avx2", "avx512");
- * fails when the CPU lacks the ISA or it was not built in. */
-int kernels_select(kernel_table *k, const char *isa, fer_err *e);
-/* The best ISA this CPU runs and this binary contains. */
-const char *kernels_best_isa(void);
-/* Switches a table filled by kernels_select between its ISA's fp32 GEMM
- * ("fp32") and gemm_bf16 ("bf16"); bf16 fails unless the table is the
- * avx512 set and the CPU has AVX512_BF16. */
-int kernels_set_precision(kernel_table *k, const char *precision, fer_err *e);
 
 /* ISA-specific GEMMs (same contract as gemm_naive). */
 void gemm_scalar(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,

@@ -2,7 +2,7 @@
 #ifndef FER_LAYERS_H
 #define FER_LAYERS_H
 
-#include "core.h"
+#include "engine/engine.h"
 #include "kernels/kernels.h"
 #include "kernels/norm.h"
 

@@ -1,0 +1,115 @@
+/* network.h - the network: [net] options, build from a cfg, passes, summary. */
+#ifndef FER_ENGINE_NETWORK_H
+#define FER_ENGINE_NETWORK_H
+
+#include "layer.h"
+
+/* ---- network ------------------------------------------------------------- */
+
+typedef enum {
+    POLICY_CONSTANT, POLICY_STEPS, POLICY_POLY, POLICY_EXP, POLICY_COSINE,
+    POLICY_SGDR, POLICY_PLATEAU
+} lr_policy;
+
+typedef enum { OPT_SGD, OPT_ADAM, OPT_ADAMW } optimizer_kind;
+
+#define FER_MAX_STEPS 32
+
+/* Every [net] key: the model's input and the training recipe. */
+typedef struct net_options {
+    int width, height, channels;
+    int batch, subdivisions;
+    float learning_rate, momentum, decay;
+    int nesterov;
+    optimizer_kind optimizer;
+    float beta1, beta2, epsilon;
+    float clip;                      /* gradient norm clip; 0 = off */
+    lr_policy policy;
+    int n_steps;
+    int steps[FER_MAX_STEPS];
+    float scales[FER_MAX_STEPS];
+    float gamma, power;
+    int max_batches, epochs, burn_in;
+    float burn_in_power;
+    float min_lr;                    /* floor for cosine, sgdr, plateau */
+    int sgdr_period, sgdr_mult;      /* first restart period (epochs), growth */
+    float plateau_factor;
+    int plateau_patience;
+    int patience;                    /* early stopping, epochs; 0 = off */
+    float label_smoothing;
+    float bn_momentum;
+    /* augmentation */
+    float flip, vflip, angle, scale, translate;
+    int crop;
+    float erase, erase_min, erase_max;
+    float brightness, contrast;
+    char class_weights[256];
+} net_options;
+
+struct network {
+    char *cfg_path;
+    int n;
+    layer *layers;
+    net_options opt;
+    int batch;                /* samples per forward pass (batch/subdivisions when training) */
+    int inputs;               /* channels*height*width */
+    int classes;              /* outputs of the last layer */
+    fer_ctx *ctx;
+    int own_ctx;
+    /* one block each: parameters, their gradients */
+    size_t n_param_floats;
+    float *params, *grads;
+    /* activations: outputs, output gradients, layer extras */
+    float *act_block;
+    size_t act_floats;
+    float *workspace;         /* [nthreads * max workspace_per_thread] */
+    float *scratch;           /* [max over layers of batch * outputs]: a layer's transient gradient */
+    size_t workspace_per_thread;
+    float *input;             /* [batch, inputs] the input of layer 0 */
+    float *dinput;            /* [batch, inputs] dLoss/d input, when requested */
+    float *truth;             /* [batch, classes] target distribution */
+    float *class_weight;      /* [classes] loss weight per class, NULL = 1 */
+    int train;                /* batch statistics, dropout on */
+    int no_dropout;           /* with train: dropout off (batch-norm re-estimation) */
+    int has_truth;            /* truth holds targets: the loss layer computes the loss */
+    int loss_layer;           /* index of the last [softmax], or -1 */
+    int want_dinput;
+    int grads_enabled;
+    double loss;              /* mean loss of the last forward with truth */
+    uint64_t seen;            /* images trained on */
+    /* Changes whenever the weights may have (load, init, optimizer step,
+     * a training-mode forward pass: batch-norm statistics) or the layers'
+     * buffers moved (net_set_batch): a layer's cache of
+     * transformed weights is valid while it matches. Layers use caches only
+     * in networks without gradients; code that writes parameters of such a
+     * network directly must bump it too. */
+    unsigned weights_version;
+    int major, minor, revision;
+    rng rng;                  /* dropout, init */
+};
+
+/* Builds a network from a cfg file. ctx may be NULL (one thread, best ISA). */
+int net_from_cfg(network **out, const char *cfg_path, fer_ctx *ctx, fer_err *e);
+int net_from_text(network **out, const char *name, const char *text, fer_ctx *ctx, fer_err *e);
+/* Re-sizes activations for a batch; grads=1 allocates output gradients. */
+int net_set_batch(network *net, int batch, int grads, fer_err *e);
+void net_init_weights(network *net, uint64_t seed);
+void net_forward(network *net);
+/* Backward from the loss (the last layer) through every layer. */
+void net_backward(network *net);
+/* Backward from layer `from` whose doutput the caller has filled. */
+void net_backward_from(network *net, int from);
+void net_zero_grads(network *net);
+void net_zero_doutputs(network *net);
+float *net_output(network *net);
+void net_free(network *net);
+/* Total trainable parameters (excluding rolling statistics). */
+size_t net_count_params(const network *net, int trainable_only);
+double net_flops(const network *net);
+void net_print_summary(const network *net, FILE *out);
+
+/* Resizes (center-cropping when the cfg crops) and writes an image into
+ * net->input sample b. */
+int net_put_image(network *net, int b, const fer_image *im, fer_err *e);
+
+#endif

@@ -1,0 +1,162 @@
+/* util.c - errors, the checked allocator, whole-file reads, atomic writes,
+ * and the random number generator (xoshiro256**, seeded by splitmix64). */
+#define _DEFAULT_SOURCE 1   /* madvise flags */
+#include "engine.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
+
+int fer_fail(fer_err *e, const char *fmt, ...)
+{
+    if (e) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+void *fer_alloc(size_t count, size_t size, fer_err *e)
+{
+    if (size && count > SIZE_MAX / size) {
+        fer_fail(e, "allocation of %zu x %zu bytes overflows", count, size);
+        return NULL;
+    }
+    size_t bytes = count * size;
+    if (bytes == 0) bytes = 64;
+    /* large blocks (activations, parameters) on 2 MB boundaries, so the
+     * kernel can back them with huge pages: fewer TLB misses when streaming */
+    size_t align = bytes >= ((size_t)4 << 20) ? ((size_t)2 << 20) : 64;
+    bytes = (bytes + align - 1) & ~(align - 1);
+    void *p = aligned_alloc(align, bytes);
+    if (!p) {
+        fer_fail(e, "out of memory allocating %zu bytes", bytes);
+        return NULL;
+    }
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (align > 64) madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+    memset(p, 0, bytes);
+    return p;
+}
+
+void fer_free(void *p) { free(p); }
+
+char *read_file(const char *path, size_t *len, fer_err *e)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fer_fail(e, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        size_t got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+        if (n < cap - 1) break;
+        char *bigger = realloc(buf, cap * 2);
+        if (!bigger) { free(buf); buf = NULL; break; }
+        buf = bigger;
+        cap *= 2;
+    }
+    int err = ferror(f);
+    fclose(f);
+    if (!buf) {
+        fer_fail(e, "%s: out of memory reading file", path);
+        return NULL;
+    }
+    if (err) {
+        free(buf);
+        fer_fail(e, "%s: read error", path);
+        return NULL;
+    }
+    buf[n] = 0;
+    if (len) *len = n;
+    return buf;
+}
+
+FILE *atomic_open(const char *path, char *tmp, size_t tmplen, fer_err *e)
+{
+    int w = snprintf(tmp, tmplen, "%s.tmp", path);
+    if (w < 0 || (size_t)w >= tmplen) {
+        fer_fail(e, "%s: path too long", path);
+        return NULL;
+    }
+    FILE *f = fopen(tmp, "wb");
+    if (!f) fer_fail(e, "%s: cannot write: %s", tmp, strerror(errno));
+    return f;
+}
+
+int atomic_close(FILE *f, const char *tmp, const char *path, fer_err *e)
+{
+    int bad = ferror(f);
+    if (fflush(f) != 0) bad = 1;
+    if (fclose(f) != 0) bad = 1;
+    if (bad) {
+        remove(tmp);
+        return fer_fail(e, "%s: write failed (disk full?)", tmp);
+    }
+    if (rename(tmp, path) != 0) {
+        remove(tmp);
+        return fer_fail(e, "%s: cannot rename from %s: %s", path, tmp, strerror(errno));
+    }
+    return 0;
+}
+
+static uint64_t splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+void rng_seed(rng *r, uint64_t seed)
+{
+    for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&seed);
+}
+
+static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+uint64_t rng_next(rng *r)
+{
+    uint64_t *s = r->s;
+    uint64_t result = rotl(s[1] * 5, 7) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+}
+
+float rng_uniform(rng *r) { return (float)(rng_next(r) >> 40) * (1.0f / 16777216.0f); }
+
+float rng_normal(rng *r)
+{
+    float u1 = rng_uniform(r), u2 = rng_uniform(r);
+    if (u1 < 1e-12f) u1 = 1e-12f;
+    return sqrtf(-2.0f * logf(u1)) * cosf(6.28318530718f * u2);
+}
+
+int rng_int(rng *r, int n) { return n <= 1 ? 0 : (int)((rng_next(r) >> 33) % (uint64_t)n); }
+
+void rng_permutation(rng *r, int *order, int n)
+{
+    for (int i = 0; i < n; i++) order[i] = i;
+    for (int i = n - 1; i > 0; i--) {   /* Fisher-Yates */
+        int j = rng_int(r, i + 1), t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+}

@@ -1,0 +1,33 @@
+/* util.h - errors, the checked allocator, whole-file reads and atomic writes. */
+#ifndef FER_ENGINE_UTIL_H
+#define FER_ENGINE_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "fer.h"
+
+/* ---- errors -------------------------------------------------------------- */
+
+/* Library functions return 0 on success and -1 on failure, with a message in
+ * the caller's fer_err. Only main() exits. */
+int fer_fail(fer_err *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* ---- checked allocation -------------------------------------------------- */
+
+/* All engine allocations go through these. They return NULL (and fill e) on
+ * failure; sizes are checked for overflow. Memory is 64-byte aligned. */
+void *fer_alloc(size_t count, size_t size, fer_err *e);
+void fer_free(void *p);
+
+/* ---- files --------------------------------------------------------------- */
+
+/* Reads a whole file (NUL-terminated); *len excludes the NUL. */
+char *read_file(const char *path, size_t *len, fer_err *e);
+/* Opens path.tmp for writing; atomic_close renames it over path. */
+FILE *atomic_open(const char *path, char *tmp, size_t tmplen, fer_err *e);
+int atomic_close(FILE *f, const char *tmp, const char *path, fer_err *e);
+
+#endif

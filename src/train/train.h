@@ -1,0 +1,100 @@
+/* train.h - training: optimizers, learning-rate schedules, evaluation and
+ * metrics, the training loop, and weight averaging. */
+#ifndef FER_TRAIN_TRAIN_H
+#define FER_TRAIN_TRAIN_H
+
+#include <signal.h>
+
+#include "data/dataset.h"
+#include "engine/engine.h"
+
+/* ---- optimizer and schedule ---------------------------------------------- */
+
+typedef struct optimizer {
+    size_t n;                 /* floats in the parameter block */
+    float *m, *v;             /* [n] momentum / Adam first and second moments */
+    uint64_t t;               /* updates done */
+} optimizer;
+
+int optimizer_init(optimizer *opt, const network *net, fer_err *e);
+void optimizer_free(optimizer *opt);
+/* One update from net->grads (already averaged over the batch); scale
+ * multiplies the gradients first (e.g. 1/subdivisions). Frozen layers and
+ * non-trainable tensors are left untouched. Runs on net->ctx's threads.
+ * Returns the gradient norm (scaled) when [net] clip is set, else 0 (the
+ * norm is computed only for clipping). */
+double optimizer_step(optimizer *opt, network *net, float lr, float scale);
+
+typedef struct schedule_state {
+    int plateau_reductions;   /* times the plateau policy cut the rate */
+    int plateau_bad_epochs;   /* epochs since the best validation accuracy */
+    float plateau_best;
+} schedule_state;
+
+/* Learning rate for update `it` (0-based) of `total`, in epoch `epoch`
+ * (fractional: epoch index + progress) of an epoch of `per_epoch` updates. */
+float schedule_lr(const net_options *o, const schedule_state *s, long it, long total, double epoch);
+/* Feeds one epoch's validation accuracy to the plateau policy. */
+void schedule_epoch_end(const net_options *o, schedule_state *s, float val_acc);
+
+/* ---- evaluation ---------------------------------------------------------- */
+
+/* Runs the network over a dataset in inference mode: probs [n, classes].
+ * tta averages with the horizontal flip (and the four corner crops plus the
+ * center when the cfg crops). */
+int evaluate_probs(network *net, const dataset *ds, int tta, float *probs, fer_err *e);
+
+typedef struct metrics {
+    int classes, n;
+    double accuracy, top2, loss;
+    long *confusion;          /* [classes][classes] rows = true, columns = predicted */
+} metrics;
+
+int metrics_compute(metrics *m, const float *probs, const int *labels, int n, int classes, fer_err *e);
+void metrics_print(const metrics *m, char **names, FILE *out);
+void metrics_free(metrics *m);
+
+/* ---- training ------------------------------------------------------------ */
+
+typedef struct train_args {
+    const char *cfg, *weights;   /* weights: start or resume from (may be NULL) */
+    data_cfg *data;
+    int clear;                   /* reset counters: fine-tuning */
+    int epochs;                  /* overrides [net] epochs when > 0 */
+    float lr;                    /* overrides [net] learning_rate when > 0 (a warm restart with clear) */
+    uint64_t seed;
+    int limit_train, limit_valid;/* use only the first N images (tests); 0 = all */
+    int stop_after;              /* stop after this many epochs in this run (tests); 0 = off */
+    int signal_at;               /* raise SIGINT after this many updates in all (tests); 0 = off */
+    int keep_epochs;             /* also write <backup>/<cfg>_epoch<N>.weights after each epoch N */
+    int bn_final;                /* re-estimate batch-norm statistics (bn_recalibrate) before writing _final */
+    const char *backup;          /* overrides data's backup folder */
+    const char *teacher;         /* soft targets (fer ensemble -split train -out) or NULL */
+    float distill;               /* weight of the teacher's probabilities in the target, (0, 1] */
+    int quiet;
+    volatile sig_atomic_t *stop; /* set by a signal handler: save and stop after this batch */
+} train_args;
+
+int train_classifier(const train_args *a, fer_ctx *ctx, fer_err *e);
+/* Sets net->class_weight from [net] class_weights: "auto" gives class k the
+ * weight n / (classes * count_k) over ds (0 for an absent class), a list
+ * gives one non-negative number per class; "" leaves the loss unweighted. */
+int train_set_class_weights(network *net, const dataset *ds, fer_err *e);
+
+/* ---- weight averaging (average.c) ----------------------------------------- */
+
+/* net's parameters become the element-wise mean of the files' (every tensor,
+ * batch-norm statistics included; each file must fit net's cfg); seen = the
+ * largest of theirs. */
+int weights_average(network *net, const char *const *paths, int n, fer_err *e);
+/* 1 when a layer that is not frozen keeps batch-norm rolling statistics. */
+int net_has_batchnorm(const network *net);
+/* Re-estimates the rolling batch-norm statistics as the mean over
+ * images / B training-mode mini-batches (B = [net] batch / subdivisions;
+ * images <= 0: the whole set) of their batch statistics, on samples drawn
+ * without replacement and augmented as in training. Leaves net at batch B
+ * without gradients; *batches_out (may be NULL) gets the batch count. */
+int bn_recalibrate(network *net, const dataset *ds, int images, uint64_t seed, int clean, int dropout,
+                   int *batches_out, fer_err *e);
+
+#endif

@@ -1,0 +1,73 @@
+/* demo.h - the per-frame work of `fer demo`: find faces (Haar cascade, with
+ * full-frame detection every few frames and a search around each tracked
+ * face in between), classify each face crop with one network or the
+ * average of several, smooth per tracked face, draw the annotations and
+ * write the JSON line. */
+#ifndef FER_DEMO_H
+#define FER_DEMO_H
+
+#include "codecs/frame.h"
+#include "haar.h"
+#include "track.h"
+
+#define DEMO_MAX_MODELS 8
+
+typedef struct demo_options {
+    int nodetect;            /* classify the frame's centre square instead of detecting */
+    haar_params haar;        /* min_size 0 = auto: max(window, short side / 10) */
+    int detect_every;        /* full-frame detection every N frames, tracked search between (1 = always) */
+    float margin;            /* crop margin on each side, fraction of the box side */
+    int classify_every;      /* classify a tracked face every N frames (1 = always) */
+    int smooth;              /* exponential moving average over frames (0 = raw) */
+    int keep;                /* show a track unmatched for up to this many frames */
+} demo_options;
+
+void demo_options_default(demo_options *o);
+
+typedef struct demo_face {
+    int id;                  /* track id */
+    haar_box box;
+    float probs[TRACK_MAX_CLASSES];
+    int label;
+    int fresh;               /* detected in this frame (not carried over) */
+} demo_face;
+
+typedef struct demo_result {
+    int nfaces;
+    demo_face faces[TRACK_MAX];
+    double ms_detect, ms_classify, ms_draw;
+    int full_detect;         /* this frame ran a full-frame detection */
+} demo_result;
+
+typedef struct demo {
+    demo_options opt;
+    const haar_cascade *cascade;     /* NULL with nodetect */
+    haar_detector det;
+    int have_det;
+    fer_net *nets[DEMO_MAX_MODELS];
+    int nnets;
+    int classes;
+    char *const *names;              /* [classes] */
+    tracker tr;
+    long frames;
+    fer_image crop;                  /* model input scratch */
+    float *probs;                    /* [classes] */
+} demo;
+
+/* nets: loaded models with equal class counts; cascade may be NULL only
+ * when opt->nodetect. The demo borrows cascade, nets and names. */
+int demo_init(demo *d, const demo_options *opt, const haar_cascade *cascade, fer_net *const *nets, int nnets,
+              char *const *names, fer_ctx *ctx, fer_err *e);
+void demo_free(demo *d);
+/* Forgets tracks (between unrelated still images). */
+void demo_reset(demo *d);
+/* Detects, tracks and classifies the faces of f. */
+int demo_process(demo *d, const frame *f, demo_result *r, fer_err *e);
+/* Draws boxes, labels, per-class bars and the status line into f->rgb. */
+void demo_annotate(const demo *d, frame *f, const demo_result *r, double fps);
+/* One JSON object (no newline) for the frame; image may be NULL. Returns
+ * the length, truncated to cap - 1. */
+size_t demo_json(const demo *d, const demo_result *r, long frame_no, const char *image, double fps, char *buf,
+                 size_t cap);
+
+#endif

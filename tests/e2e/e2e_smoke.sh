@@ -1,0 +1,51 @@
+#!/bin/sh
+# e2e_smoke.sh - the fast tier's end-to-end run (make check), on data made
+# here so that it needs neither ../shared nor FER-2013: a CSV of 384 faces of
+# three synthetic classes (bright top, bright bottom, dark), a .data naming
+# it, then net, data stats, train (4 epochs), valid and predict -json,
+# through the real command line.
+. tests/e2e/lib.sh
+out=tests/out/e2e_smoke
+rm -rf $out && mkdir -p $out
+awk 'BEGIN {
+    srand(7); print "emotion,pixels,Usage"
+    for (i = 0; i < 384; i++) {
+        k = i % 3; row = k ""; sep = ","
+        for (y = 0; y < 48; y++) for (x = 0; x < 48; x++) {
+            v = (k == 0) ? (y < 24 ? 200 : 40) : (k == 1) ? (y < 24 ? 40 : 200) : 30
+            v += int(rand() * 30); row = row sep v; sep = " "
+        }
+        print row "," (i < 288 ? "Training" : "PublicTest")
+    }
+}' > $out/faces.csv
+printf 'top\nbottom\ndark\n' > $out/labels.txt
+cat > $out/smoke.data <<DATA
+classes = 3
+labels = $out/labels.txt
+train = $out/faces.csv
+valid = $out/faces.csv
+backup = $out/backup
+DATA
+sed 's/^epochs=3/epochs=4/' tests/cfg/tiny.cfg | sed '/^\[softmax\]/,$d' > $out/tiny3.cfg
+# the last [connected] of tiny.cfg has 7 outputs: this one has 3
+awk '/^output=7$/ { print "output=3"; next } { print }' $out/tiny3.cfg > $out/tiny.cfg && printf '\n[softmax]\n' >> $out/tiny.cfg
+$FER net $out/tiny.cfg > $out/net.txt || fail "fer net"
+grep -q "classes: 3" $out/net.txt || fail "fer net: expected 3 classes"
+ok "net"
+$FER data stats $out/smoke.data > $out/stats.txt || fail "data stats"
+grep -Eq '^train +total +288' $out/stats.txt || fail "data stats: expected 288 training images"
+ok "data stats"
+$FER classifier train $out/smoke.data $out/tiny.cfg -seed 3 -threads 2 -quiet > $out/train.txt 2>&1 ||
+    { cat $out/train.txt; fail "train"; }
+[ -s $out/backup/tiny_final.weights ] || fail "train wrote no final weights"
+ok "train 4 epochs"
+$FER classifier valid $out/smoke.data $out/tiny.cfg $out/backup/tiny_final.weights > $out/valid.txt || fail "valid"
+acc=$(awk '/^accuracy:/ { print $2 }' $out/valid.txt)
+awk -v a="$acc" 'BEGIN { exit !(a > 0.5) }' || fail "valid accuracy $acc, expected > 0.5 on three easy classes"
+ok "valid accuracy $acc"
+head -n 2 $out/faces.csv | tail -n 1 | awk -F, '{ n = split($2, p, " "); printf "P2\n48 48\n255\n"; for (i = 1; i <= n; i++) printf "%s%s", p[i], (i % 48 ? " " : "\n") }' > $out/face.pgm
+$FER classifier predict $out/smoke.data $out/tiny.cfg $out/backup/tiny_final.weights $out/face.pgm -json > $out/predict.json ||
+    fail "predict"
+grep -q '"label": "top"' $out/predict.json || { cat $out/predict.json; fail "predict: expected the label top"; }
+ok "predict -json"
+echo "$pass passed"

@@ -1,0 +1,193 @@
+#!/bin/sh
+# e2e_train.sh - the real CLI on the shared FER-2013 CSV: data stats match the
+# published split counts; a small training run beats chance clearly; an
+# interrupted-and-resumed run ends bit-identical to an uninterrupted one;
+# SIGTERM saves a checkpoint and exits 0.
+. tests/e2e/lib.sh
+if [ ! -s data/fer2013.csv ]; then
+    echo "SKIP: data/fer2013.csv is absent (gunzip ../shared/data/fer2013/fer2013.csv.gz > data/fer2013.csv)"
+    exit 77
+fi
+out=tests/out/e2e_train
+rm -rf $out && mkdir -p $out
+pass=0
+
+# 1. split counts (../shared/README.md)
+$FER data stats > $out/stats.txt || fail "data stats"
+for want in "train angry 3995" "train disgust 436" "train fear 4097" "train happy 7215" "train sad 4830" \
+            "train surprise 3171" "train neutral 4965" "train total 28709" "valid angry 467" "valid disgust 56" \
+            "valid fear 496" "valid happy 895" "valid sad 653" "valid surprise 415" "valid neutral 607" "valid total 3589"; do
+    set -- $want
+    awk -v s=$1 -v c=$2 -v n=$3 '$1==s && $2==c && $3==n {found=1} END {exit !found}' $out/stats.txt \
+        || fail "data stats: expected '$want'"
+done
+ok "data stats counts"
+
+# 2. uninterrupted run: 3 epochs on 8192 images
+$FER classifier train tests/cfg/tiny.cfg -limit 8192 -limit-valid 512 -seed 7 -threads 2 -quiet -backup $out/a \
+    -keep-epochs || fail "training run A"
+[ -s $out/a/tiny_epoch1.weights ] && [ -s $out/a/tiny_epoch2.weights ] || fail "-keep-epochs: no per-epoch weights"
+cmp $out/a/tiny_epoch3.weights $out/a/tiny_final.weights || fail "-keep-epochs: epoch 3 differs from the final weights"
+! cmp -s $out/a/tiny_epoch1.weights $out/a/tiny_epoch2.weights || fail "-keep-epochs: epochs 1 and 2 are identical"
+[ -s $out/a/tiny_final.weights ] && [ -s $out/a/tiny_best.weights ] && [ -s $out/a/tiny.log.csv ] || fail "missing outputs"
+[ "$(wc -l < $out/a/tiny.log.csv)" -eq 4 ] || fail "log should have a header and 3 epochs"
+ok "training writes final, best, last and the CSV log"
+
+# 3. interrupted after epoch 1, resumed: identical weights
+$FER classifier train tests/cfg/tiny.cfg -limit 8192 -limit-valid 512 -seed 7 -threads 2 -quiet -backup $out/b -stop-after 1 \
+    || fail "run B part 1"
+[ -s $out/b/tiny_last.state ] || fail "no state file beside _last.weights"
+[ ! -e $out/b/tiny_final.weights ] || fail "stopped run must not write final"
+$FER classifier train tests/cfg/tiny.cfg $out/b/tiny_last.weights -limit 8192 -limit-valid 512 -seed 7 -threads 2 -quiet -backup $out/b \
+    || fail "run B resume"
+cmp $out/a/tiny_final.weights $out/b/tiny_final.weights || fail "resumed run differs from the uninterrupted one"
+cmp $out/a/tiny.log.csv $out/b/tiny.log.csv >/dev/null 2>&1 || \
+    [ "$(cut -d, -f1-6 $out/a/tiny.log.csv)" = "$(cut -d, -f1-6 $out/b/tiny.log.csv)" ] || fail "logs differ"
+ok "resume after epoch 1 is bit-identical"
+
+# 4. the result beats chance clearly (majority class 'happy' is 24.9% of PublicTest)
+$FER classifier valid tests/cfg/tiny.cfg $out/a/tiny_final.weights -threads 2 > $out/valid.txt || fail "valid"
+acc=$(tail -n 1 $out/valid.txt | sed -n 's/^accuracy: \([0-9.]*\)$/\1/p')
+[ -n "$acc" ] || fail "last line of valid is not 'accuracy: X'"
+awk -v a=$acc 'BEGIN {exit !(a > 0.33)}' || fail "accuracy $acc is not above 0.33"
+ok "tiny net after 3 short epochs: PublicTest accuracy $acc"
+
+# 5. SIGTERM mid-epoch: checkpoint written, exit 0, resumable
+$FER classifier train tests/cfg/tiny.cfg -limit 4096 -limit-valid 256 -epochs 50 -seed 3 -threads 2 -quiet -backup $out/c &
+pid=$!
+sleep 3
+kill -TERM $pid
+wait $pid
+rc=$?
+[ $rc -eq 0 ] || fail "SIGTERM: exit code $rc"
+[ -s $out/c/tiny_last.weights ] && [ -s $out/c/tiny_last.state ] || fail "SIGTERM: no checkpoint"
+ok "SIGTERM saves and exits 0"
+
+# 5b. SIGINT mid-epoch (raised by the run itself after update 170 of 256:
+# -signal-at, so the moment is exact), then the same command resumed from
+# _last: the final weights are bit-identical to an uninterrupted run's
+$FER classifier train tests/cfg/tiny.cfg -limit 4096 -limit-valid 256 -epochs 2 -seed 3 -threads 2 -quiet -backup $out/f \
+    || fail "run F"
+$FER classifier train tests/cfg/tiny.cfg -limit 4096 -limit-valid 256 -epochs 2 -seed 3 -threads 2 -quiet -backup $out/g \
+    -signal-at 170 2> $out/g.err || fail "SIGINT: exit code $?: $(cat $out/g.err)"
+grep -q "interrupted: wrote .* at epoch 2 update 42;" $out/g.err || fail "SIGINT message: $(cat $out/g.err)"
+[ ! -e $out/g/tiny_final.weights ] || fail "an interrupted run must not write final"
+$FER classifier train tests/cfg/tiny.cfg $out/g/tiny_last.weights -limit 4096 -limit-valid 256 -epochs 2 -seed 3 \
+    -threads 2 -quiet -backup $out/g || fail "run G resume"
+cmp $out/f/tiny_final.weights $out/g/tiny_final.weights || fail "resumed after SIGINT mid-epoch: weights differ"
+ok "SIGINT at epoch 2 update 42, resumed: bit-identical to the uninterrupted run"
+
+# 6. bad input: wrong weights for the cfg, missing data
+$FER classifier valid cfg/shallow.cfg $out/a/tiny_final.weights > $out/bad.txt 2>&1 && fail "valid with wrong weights must fail"
+grep -q "tiny_final.weights" $out/bad.txt || fail "error names the weights file"
+ok "mismatched weights rejected"
+# 7. divergence: a NaN/Inf loss stops with a clear message, the checkpoint is untouched
+sed 's/^learning_rate=.*/learning_rate=1e30/; s/^burn_in=.*/burn_in=0/' tests/cfg/tiny.cfg > $out/diverge.cfg
+mkdir -p $out/d && cp $out/a/tiny_final.weights $out/d/diverge_last.weights.keep
+cp $out/d/diverge_last.weights.keep $out/d/diverge_last.weights
+$FER classifier train $out/diverge.cfg -limit 2048 -limit-valid 64 -epochs 2 -threads 2 -quiet -backup $out/d -clear \
+    > $out/diverge.txt 2>&1 && fail "a diverging run must fail"
+grep -q "training diverged" $out/diverge.txt || fail "divergence message: $(cat $out/diverge.txt)"
+cmp -s $out/d/diverge_last.weights $out/d/diverge_last.weights.keep || fail "the last good checkpoint was changed"
+ok "NaN/Inf loss stops training, checkpoint untouched"
+# 7b. weights overflowed by an epoch's last update (the loss before it was
+# finite): one update per epoch, a rate that sends parameters to infinity
+sed 's/^learning_rate=.*/learning_rate=3e38/; s/^burn_in=.*/burn_in=0/; s/^subdivisions=.*/subdivisions=1/' \
+    tests/cfg/tiny.cfg > $out/overflow.cfg
+$FER classifier train $out/overflow.cfg -limit 32 -limit-valid 64 -epochs 2 -threads 2 -quiet -backup $out/o \
+    > $out/overflow.txt 2>&1 && fail "a run whose weights overflow must fail"
+grep -q "after epoch 1: training diverged" $out/overflow.txt || fail "overflow message: $(cat $out/overflow.txt)"
+[ ! -e $out/o/overflow_last.weights ] || fail "non-finite weights were checkpointed"
+ok "non-finite weights after an epoch are never checkpointed"
+
+# 7c. Darknet's max_batches instead of epochs: 5 updates of 32 over 4 updates
+# per epoch are 2 epochs (the second cut short) and 160 images seen (the
+# weights header: major, minor, revision, then seen as 64 bits)
+sed 's/^epochs=.*/max_batches=5/' tests/cfg/tiny.cfg > $out/mb.cfg
+$FER classifier train $out/mb.cfg -limit 128 -limit-valid 32 -seed 1 -threads 2 -quiet -backup $out/mb \
+    || fail "max_batches run"
+[ "$(wc -l < $out/mb/mb.log.csv)" -eq 3 ] || fail "max_batches=5: expected 2 epochs: $(cat $out/mb/mb.log.csv)"
+seen=$(od -A n -t u4 -j 12 -N 8 $out/mb/mb_final.weights | tr -s ' ')
+[ "$seen" = " 160 0" ] || fail "max_batches=5: seen is '$seen', expected 160 (5 updates of 32)"
+ok "max_batches=5 trains exactly 5 updates"
+
+# 8. early stopping: with every layer frozen nothing changes, so patience=1 stops after epoch 2
+sed 's/^\[net\]/[net]\npatience=1/; s/^\[convolutional\]/[convolutional]\nfreeze=1/; s/^\[connected\]/[connected]\nfreeze=1/' \
+    tests/cfg/tiny.cfg > $out/patience.cfg
+$FER classifier train $out/patience.cfg -limit 512 -limit-valid 128 -epochs 6 -threads 2 -backup $out/p > $out/patience.txt 2>&1 \
+    || fail "patience run"
+grep -q "early stop" $out/patience.txt || fail "no early stop message"
+[ "$(wc -l < $out/p/patience.log.csv)" -eq 3 ] || fail "early stop should end after 2 epochs"
+ok "early stopping after patience epochs"
+
+# 9. a warm restart: -clear starts a new schedule from the given weights and
+# -lr replaces [net] learning_rate (0.02 in tiny.cfg): halfway through a
+# 2-epoch cosine the rate is 0.005/2, not 0.02/2
+$FER classifier train tests/cfg/tiny.cfg $out/a/tiny_final.weights -clear -lr 0.005 -epochs 2 -stop-after 1 \
+    -limit 1024 -limit-valid 64 -seed 7 -threads 2 -backup $out/w > $out/warm.txt 2>&1 || fail "warm restart: $(cat $out/warm.txt)"
+# a whole weights file (its last layer, [softmax], has no parameters) is not a partial one
+grep -q "loaded the first" $out/warm.txt && fail "a full weights file was reported as partial: $(grep 'loaded the first' $out/warm.txt)"
+lr=$(awk -F, 'NR == 2 { print $6 }' $out/w/tiny.log.csv)
+awk -v lr="$lr" 'BEGIN { exit !(lr > 0.002 && lr < 0.003) }' || fail "-lr 0.005: the rate after epoch 1 of 2 is $lr, expected ~0.0025"
+ok "-clear -lr: a warm restart at a new rate (lr after epoch 1 of 2: $lr)"
+for bad in nan inf 0 -1 abc 1e-3x; do
+    $FER classifier train tests/cfg/tiny.cfg -lr $bad -limit 512 -quiet -backup $out/w > $out/badlr.txt 2>&1
+    [ $? -eq 2 ] && grep -q -- "-lr $bad" $out/badlr.txt || fail "-lr $bad was not refused: $(cat $out/badlr.txt)"
+done
+ok "-lr nan/inf/0/-1/abc/1e-3x refused"
+
+# 10. fer convert: half precision and back; half the bytes, the same predictions
+$FER convert tests/cfg/tiny.cfg $out/a/tiny_final.weights $out/half.weights -half > /dev/null || fail "convert -half"
+$FER convert tests/cfg/tiny.cfg $out/half.weights $out/back.weights > /dev/null || fail "convert back"
+full=$(stat -c %s $out/a/tiny_final.weights); half=$(stat -c %s $out/half.weights)
+[ $(( (full - 20) / 2 + 20 )) -eq $half ] || fail "half file is $half bytes for a $full-byte file"
+[ "$(stat -c %s $out/back.weights)" -eq $full ] || fail "converted back to $(stat -c %s $out/back.weights) bytes"
+a1=$($FER classifier valid tests/cfg/tiny.cfg $out/a/tiny_final.weights -threads 2 | tail -1)
+a2=$($FER classifier valid tests/cfg/tiny.cfg $out/half.weights -threads 2 | tail -1)
+echo "  accuracy float32: $a1, half: $a2"
+awk -v x="${a1#accuracy: }" -v y="${a2#accuracy: }" 'BEGIN { d = x - y; exit !(d < 0.003 && d > -0.003) }' \
+    || fail "half weights changed the accuracy: $a1 vs $a2"
+ok "fer convert -half: $half of $full bytes, $a2 vs $a1"
+# 11. fer average: a one-file average without re-estimation is the file; two
+# files average; batch-norm statistics re-estimated on training images keep
+# the network working; bad arguments fail with a message
+$FER average tests/cfg/tiny.cfg $out/one.weights $out/a/tiny_final.weights -bn 0 > /dev/null || fail "average of one"
+cmp $out/one.weights $out/a/tiny_final.weights || fail "an average of one file differs from it"
+$FER average tests/cfg/tiny.cfg $out/two.weights $out/a/tiny_final.weights $out/c/tiny_last.weights -bn 0 > /dev/null \
+    || fail "average of two"
+[ "$(stat -c %s $out/two.weights)" -eq $full ] || fail "averaged file is $(stat -c %s $out/two.weights) bytes"
+$FER average tests/cfg/tiny.cfg $out/bn.weights $out/a/tiny_final.weights -bn 4096 -threads 2 > $out/avg.txt \
+    || fail "average with batch-norm re-estimation"
+grep -q "mean over 256 training batches of 16 images" $out/avg.txt || fail "re-estimation summary: $(cat $out/avg.txt)"
+a3=$($FER classifier valid tests/cfg/tiny.cfg $out/bn.weights -threads 2 | tail -1)
+echo "  accuracy as trained: $a1, statistics re-estimated: $a3"
+awk -v x="${a1#accuracy: }" -v y="${a3#accuracy: }" 'BEGIN { exit !(y > 0.33 && y > x - 0.03) }' \
+    || fail "re-estimated statistics broke the network: $a3 vs $a1"
+$FER average cfg/shallow.cfg $out/x.weights $out/a/tiny_final.weights -bn 0 > $out/bad.txt 2>&1 && fail "average with wrong weights"
+grep -q "tiny_final.weights" $out/bad.txt || fail "average: error names the weights file: $(cat $out/bad.txt)"
+[ ! -e $out/x.weights ] || fail "a failed average wrote its output"
+$FER average tests/cfg/tiny.cfg $out/x.weights $out/a/tiny_final.weights -bn -3 > $out/bad.txt 2>&1 && fail "-bn -3 accepted"
+grep -q "\-bn -3" $out/bad.txt || fail "-bn -3: $(cat $out/bad.txt)"
+ok "fer average: identity, two files, batch-norm re-estimation ($a3), bad input refused"
+# 12. -bn-final: _final gets re-estimated batch-norm statistics, _last stays as
+# trained (equal to run A's final weights, the same run without the flag), the
+# printed accuracy is what `classifier valid` measures on _final, and a run
+# stopped after epoch 1 and resumed ends with the same _final
+$FER classifier train tests/cfg/tiny.cfg -limit 8192 -limit-valid 512 -seed 7 -threads 2 -backup $out/f -bn-final \
+    2> $out/bnf.txt || fail "training with -bn-final: $(tail -3 $out/bnf.txt)"
+line=$(grep "batch-norm statistics re-estimated" $out/bnf.txt)
+echo "  $line"
+echo "$line" | grep -q "over 512 training batches of 16 (test-time views): val acc 0\.[0-9]* as trained, 0\.[0-9]* re-estimated" \
+    || fail "-bn-final summary: $(tail -3 $out/bnf.txt)"
+cmp $out/f/tiny_last.weights $out/a/tiny_final.weights || fail "-bn-final changed the training itself"
+! cmp -s $out/f/tiny_final.weights $out/f/tiny_last.weights || fail "-bn-final: _final equals _last"
+want=$(echo "$line" | sed -n 's/.* as trained, \(0\.[0-9]*\) re-estimated$/\1/p')
+got=$($FER classifier valid tests/cfg/tiny.cfg $out/f/tiny_final.weights -limit 512 -threads 2 | tail -1)
+[ "$got" = "accuracy: $want" ] || fail "-bn-final printed $want but classifier valid measures '$got'"
+$FER classifier train tests/cfg/tiny.cfg -limit 8192 -limit-valid 512 -seed 7 -threads 2 -quiet -backup $out/g -bn-final \
+    -stop-after 1 || fail "-bn-final run, part 1"
+$FER classifier train tests/cfg/tiny.cfg $out/g/tiny_last.weights -limit 8192 -limit-valid 512 -seed 7 -threads 2 -quiet \
+    -backup $out/g -bn-final || fail "-bn-final run, resumed"
+cmp $out/f/tiny_final.weights $out/g/tiny_final.weights || fail "-bn-final: the resumed run's _final differs"
+ok "-bn-final: re-estimated _final ($want), _last as trained, resumable"
+echo "e2e_train: $pass passed, 0 failed"

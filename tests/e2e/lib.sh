@@ -1,0 +1,21 @@
+# lib.sh - what the end-to-end tests share, sourced first by each of them
+# (`. tests/e2e/lib.sh`, from the repository's root): the fer binary under
+# test, the one place the Python interpreter is chosen, pass/fail/skip.
+# A test that cannot run here exits 77 (SKIP) with the reason.
+FER=${FER:-./fer}
+BUILD=${BUILD:-build}
+# Debian's python3 (python3-torch, -opencv, -pil live there), or $PYTHON
+PY=${PYTHON:-/usr/bin/python3}
+pass=0
+fail() { echo "FAIL: $*"; exit 1; }
+ok() { pass=$((pass + 1)); echo "ok: $*"; }
+skip() { echo "SKIP: $*"; exit 77; }
+# need_csv: skips without the FER-2013 CSV (data/README.md)
+need_csv() {
+    [ -s data/fer2013.csv ] ||
+        skip "data/fer2013.csv is absent (gunzip ../shared/data/fer2013/fer2013.csv.gz > data/fer2013.csv)"
+}
+# need_py MODULES HINT: skips unless $PY imports the modules (comma list)
+need_py() {
+    [ -x "$PY" ] && "$PY" -c "import $1" 2> /dev/null || skip "$PY with $1 not found ($2)"
+}

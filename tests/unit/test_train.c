@@ -1,0 +1,595 @@
+/* test_train.c - unit tests of the training pieces: dataset sources agree,
+ * malformed CSV rows are rejected with file:line, augmentation identities,
+ * optimizer steps against hand-computed values, learning-rate policies. */
+#include "check.h"
+#include "train/train.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const char *dir = "tests/out/train_unit";
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+}
+
+static data_cfg labels7(void)
+{
+    data_cfg d;
+    fer_err e;
+    char path[256];
+    snprintf(path, sizeof path, "%s/seven.data", dir);
+    char labels[256];
+    snprintf(labels, sizeof labels, "%s/seven.labels", dir);
+    write_text(labels, "angry\ndisgust\nfear\nhappy\nsad\nsurprise\nneutral\n");
+    char text[512];
+    snprintf(text, sizeof text, "classes=7\nlabels=%s\n", labels);
+    write_text(path, text);
+    if (data_cfg_read(&d, path, &e)) {
+        fprintf(stderr, "%s\n", e.msg);
+        exit(1);
+    }
+    return d;
+}
+
+/* A CSV of 3 images, and the same images as PGM files in a folder tree and a list. */
+static void test_sources_agree(void)
+{
+    data_cfg d = labels7();
+    fer_err e;
+    char csv[256], list[256], root[256];
+    snprintf(csv, sizeof csv, "%s/small.csv", dir);
+    snprintf(root, sizeof root, "%s/folder", dir);
+    snprintf(list, sizeof list, "%s/list.txt", dir);
+    mkdir(root, 0777);
+    FILE *f = fopen(csv, "w"), *lf = fopen(list, "w");
+    fprintf(f, "emotion,pixels,Usage\n");
+    int labels[3] = { 3, 0, 6 };
+    for (int i = 0; i < 3; i++) {
+        fprintf(f, "%d,", labels[i]);
+        char sub[512], img[600];
+        snprintf(sub, sizeof sub, "%s/%s", root, d.names[labels[i]]);
+        mkdir(sub, 0777);
+        snprintf(img, sizeof img, "%s/img%d.pgm", sub, i);
+        FILE *p = fopen(img, "wb");
+        fprintf(p, "P5\n48 48\n255\n");
+        for (int k = 0; k < 48 * 48; k++) {
+            int v = (k * 7 + i * 31 + (k / 48) * 3) % 256;
+            fprintf(f, "%s%d", k ? " " : "", v);
+            fputc(v, p);
+        }
+        fclose(p);
+        fprintf(f, ",Training\n");
+        fprintf(lf, "%s\n", img);
+    }
+    fprintf(f, "5,");
+    for (int k = 0; k < 48 * 48; k++) fprintf(f, "%s1", k ? " " : "");
+    fprintf(f, ",PublicTest\n");
+    fclose(f);
+    fclose(lf);
+    dataset a, b, c;
+    CHECK(dataset_load(&a, csv, "Training", &d, 48, 48, 1, &e) == 0, "%s", e.msg);
+    CHECK(dataset_load(&b, root, NULL, &d, 48, 48, 1, &e) == 0, "%s", e.msg);
+    CHECK(dataset_load(&c, list, NULL, &d, 48, 48, 1, &e) == 0, "%s", e.msg);
+    CHECK(a.n == 3 && b.n == 3 && c.n == 3, "counts %d %d %d", a.n, b.n, c.n);
+    /* the folder loader orders by class; match images by label */
+    for (int i = 0; i < 3 && a.n == 3 && b.n == 3 && c.n == 3; i++) {
+        int j = -1;
+        for (int k = 0; k < 3; k++) if (b.labels[k] == a.labels[i]) j = k;
+        CHECK(j >= 0 && !memcmp(a.pixels + (size_t)i * 2304, b.pixels + (size_t)j * 2304, 2304), "csv vs folder image %d", i);
+        CHECK(c.labels[i] == a.labels[i] && !memcmp(a.pixels + (size_t)i * 2304, c.pixels + (size_t)i * 2304, 2304),
+              "csv vs list image %d", i);
+    }
+    dataset p;
+    CHECK(dataset_load(&p, csv, "PublicTest", &d, 48, 48, 1, &e) == 0 && p.n == 1 && p.labels[0] == 5, "PublicTest row");
+    dataset_free(&p);
+    dataset_free(&a);
+    dataset_free(&b);
+    dataset_free(&c);
+    /* a list entry whose label would only match as a substring is rejected */
+    char bad[256];
+    snprintf(bad, sizeof bad, "%s/badlist.txt", dir);
+    write_text(bad, "tests/out/train_unit/folder/happyish/x.pgm\n");
+    CHECK(dataset_load(&p, bad, NULL, &d, 48, 48, 1, &e) != 0 && strstr(e.msg, "badlist.txt:1:"), "%s", e.msg);
+    /* a missing image: the list's file and line, and the image's path */
+    write_text(bad, "# comment\n\ntests/out/train_unit/folder/happy/no_such.pgm\n");
+    CHECK(dataset_load(&p, bad, NULL, &d, 48, 48, 1, &e) != 0 && strstr(e.msg, "badlist.txt:3:") &&
+              strstr(e.msg, "no_such.pgm"), "missing image: %s", e.msg);
+    data_cfg_free(&d);
+}
+
+static void expect_csv_error(const char *body, const char *needle)
+{
+    data_cfg d = labels7();
+    fer_err e = { "" };
+    char csv[256];
+    snprintf(csv, sizeof csv, "%s/bad.csv", dir);
+    write_text(csv, body);
+    dataset ds;
+    int rc = dataset_load(&ds, csv, "Training", &d, 48, 48, 1, &e);
+    CHECK(rc != 0 && strstr(e.msg, needle), "expected '%s', got '%s'", needle, e.msg);
+    if (!rc) dataset_free(&ds);
+    data_cfg_free(&d);
+}
+
+static void test_csv_errors(void)
+{
+    char row[8192];
+    char *p = row;
+    p += sprintf(p, "emotion,pixels,Usage\n3,");
+    for (int k = 0; k < 2303; k++) p += sprintf(p, "%s5", k ? " " : "");
+    sprintf(p, ",Training\n");
+    expect_csv_error(row, "bad.csv:2: 2303 pixels");
+    expect_csv_error("emotion,pixels,Usage\n9,1 2 3,Training\n", "bad.csv:2: label");
+    expect_csv_error("emotion,pixels,Usage\nx,1 2 3,Training\n", "bad.csv:2:");
+    expect_csv_error("emotion,pixels,Usage\n3,1 2 300,Training\n", "bad.csv:2: pixel 3");
+    expect_csv_error("emotion,pixels,Usage\n3,1 2 3\n", "bad.csv:2: expected 3 fields");
+    expect_csv_error("name,data\n", "bad.csv:1:");
+    /* a malformed Usage is an error even on a row of another split */
+    expect_csv_error("emotion,pixels,Usage\n3,1 2 3,PublicTest,extra\n", "bad.csv:2: the Usage field");
+    expect_csv_error("emotion,pixels,Usage\n3,1 2 3,\n", "bad.csv:2: the Usage field");
+    expect_csv_error("emotion,pixels,Usage\n3,1 2 3,\"Training\"\n", "bad.csv:2: the Usage field");
+    data_cfg d = labels7();
+    fer_err e;
+    dataset ds;
+    CHECK(dataset_load(&ds, "tests/out/train_unit/missing.csv", "Training", &d, 48, 48, 1, &e) != 0 &&
+              strstr(e.msg, "missing.csv"), "%s", e.msg);
+    data_cfg_free(&d);
+}
+
+static void test_augment(void)
+{
+    dataset ds = { 0 };
+    ds.n = 1; ds.w = 12; ds.h = 10; ds.c = 1; ds.classes = 7;
+    ds.pixels = malloc(120);
+    ds.labels = calloc(1, sizeof(int));
+    for (int i = 0; i < 120; i++) ds.pixels[i] = (uint8_t)(i * 37 % 251);
+    net_options o;
+    memset(&o, 0, sizeof o);
+    rng r;
+    rng_seed(&r, 3);
+    float a[120], b[120], c[120];
+    /* test view without crop = identity */
+    augment_sample(&ds, 0, &o, 0, 0, &r, a, 12, 10);
+    int same = 1;
+    for (int i = 0; i < 120; i++) same &= fabsf(a[i] - ds.pixels[i] / 255.0f) < 1e-6f;
+    CHECK(same, "test-time view is the image");
+    /* training with all ranges 0 is the identity too (rotate 0, scale 0, translate 0) */
+    augment_sample(&ds, 0, &o, 1, 0, &r, b, 12, 10);
+    CHECK(!memcmp(a, b, sizeof a), "zero augmentation = identity");
+    /* flip: mirrored, and flipping twice restores */
+    augment_sample(&ds, 0, &o, 0, 1, &r, b, 12, 10);
+    int mirrored = 1;
+    for (int y = 0; y < 10; y++)
+        for (int x = 0; x < 12; x++) mirrored &= fabsf(b[y * 12 + x] - a[y * 12 + 11 - x]) < 1e-6f;
+    CHECK(mirrored, "flip mirrors");
+    dataset ds2 = ds;
+    uint8_t flipped[120];
+    for (int i = 0; i < 120; i++) flipped[i] = (uint8_t)(b[i] * 255.0f + 0.5f);
+    ds2.pixels = flipped;
+    augment_sample(&ds2, 0, &o, 0, 1, &r, c, 12, 10);
+    CHECK(!memcmp(a, c, sizeof a), "flip twice = identity");
+    /* fixed seed = fixed output with every augmentation on */
+    o.flip = 0.5f; o.angle = 15; o.scale = 0.2f; o.translate = 0.1f; o.erase = 0.5f; o.brightness = 0.1f; o.contrast = 0.2f;
+    rng r1, r2;
+    rng_seed(&r1, 77);
+    rng_seed(&r2, 77);
+    augment_sample(&ds, 0, &o, 1, 0, &r1, b, 12, 10);
+    augment_sample(&ds, 0, &o, 1, 0, &r2, c, 12, 10);
+    CHECK(!memcmp(b, c, sizeof b), "same seed, same augmentation");
+    int differs = 0;
+    for (int k = 0; k < 5; k++) {
+        augment_sample(&ds, 0, &o, 1, 0, &r1, c, 12, 10);
+        differs |= memcmp(b, c, sizeof b) != 0;
+    }
+    CHECK(differs, "augmentation changes the image");
+    for (int i = 0; i < 120; i++) CHECK(c[i] >= 0 && c[i] <= 1, "pixel %d = %g out of [0,1]", i, c[i]);
+    /* crop: the test view is the center */
+    memset(&o, 0, sizeof o);
+    o.crop = 8;
+    augment_sample(&ds, 0, &o, 0, 0, &r, b, 8, 8);
+    CHECK(fabsf(b[0] - ds.pixels[1 * 12 + 2] / 255.0f) < 1e-6f, "center crop origin (2,1)");
+    free(ds.pixels);
+    free(ds.labels);
+}
+
+static const char opt_cfg[] =
+    "[net]\nwidth=1\nheight=1\nchannels=2\nlearning_rate=0.1\nmomentum=0.9\ndecay=0.01\n%s\n"
+    "[connected]\noutput=1\nactivation=linear\n";
+
+static void test_optimizers(void)
+{
+    const char *extra[] = { "", "nesterov=1", "optimizer=adam", "optimizer=adamw" };
+    for (int v = 0; v < 4; v++) {
+        char text[512];
+        snprintf(text, sizeof text, opt_cfg, extra[v]);
+        network *net;
+        fer_err e;
+        if (net_from_text(&net, "opt.cfg", text, NULL, &e)) {
+            CHECK(0, "%s", e.msg);
+            continue;
+        }
+        optimizer opt;
+        optimizer_init(&opt, net, &e);
+        param *b = &net->layers[0].params[0], *w = &net->layers[0].params[1];
+        b->data[0] = 0.5f; w->data[0] = 1.0f; w->data[1] = -2.0f;
+        /* two steps with gradients g1 then g2, checked against hand computation */
+        float g1[3] = { 0.2f, 0.4f, -0.6f }, g2[3] = { -0.1f, 0.3f, 0.5f };
+        double x[3] = { 0.5, 1.0, -2.0 }, m[3] = { 0 }, s[3] = { 0 };
+        for (int step = 0; step < 2; step++) {
+            const float *g = step ? g2 : g1;
+            b->grad[0] = g[0]; w->grad[0] = g[1]; w->grad[1] = g[2];
+            optimizer_step(&opt, net, 0.1f, 1.0f);
+            for (int k = 0; k < 3; k++) {
+                double wd = k ? 0.01 : 0.0;   /* decay applies to weights only */
+                if (v < 2) {
+                    double gk = g[k] + wd * x[k];
+                    m[k] = 0.9 * m[k] + gk;
+                    x[k] -= 0.1 * (v == 1 ? gk + 0.9 * m[k] : m[k]);
+                } else {
+                    double gk = g[k] + (v == 2 ? wd * x[k] : 0);
+                    m[k] = 0.9 * m[k] + 0.1 * gk;
+                    s[k] = 0.999 * s[k] + 0.001 * gk * gk;
+                    double mh = m[k] / (1 - pow(0.9, step + 1)), sh = s[k] / (1 - pow(0.999, step + 1));
+                    if (v == 3) x[k] -= 0.1 * wd * x[k];
+                    x[k] -= 0.1 * mh / (sqrt(sh) + 1e-8);
+                }
+            }
+        }
+        CHECK_CLOSE(b->data[0], x[0], 1e-6, 1e-5, "%s bias", extra[v]);
+        CHECK_CLOSE(w->data[0], x[1], 1e-6, 1e-5, "%s w0", extra[v]);
+        CHECK_CLOSE(w->data[1], x[2], 1e-6, 1e-5, "%s w1", extra[v]);
+        optimizer_free(&opt);
+        net_free(net);
+    }
+}
+
+/* A network from cfg text, at batch `batch` with gradients when batch > 0;
+ * NULL (and a failed check) when it does not build. */
+static network *test_net(const char *name, const char *text, int batch)
+{
+    network *net;
+    fer_err e;
+    if (net_from_text(&net, name, text, NULL, &e)) {
+        CHECK(0, "%s: %s", name, e.msg);
+        return NULL;
+    }
+    if (batch > 0 && net_set_batch(net, batch, 1, &e)) {
+        CHECK(0, "%s: net_set_batch: %s", name, e.msg);
+        net_free(net);
+        return NULL;
+    }
+    return net;
+}
+
+/* clip: the gradient's L2 norm (after the subdivision scale) is returned and,
+ * above the threshold, the gradient is rescaled to it before the update */
+static void test_clip(void)
+{
+    const char *cfg = "[net]\nwidth=1\nheight=1\nchannels=2\nlearning_rate=0.1\nmomentum=0\ndecay=0\nclip=0.5\n"
+                      "[connected]\noutput=1\nactivation=linear\n";
+    network *net = test_net("clip.cfg", cfg, 0);
+    if (!net) return;
+    fer_err e;
+    optimizer opt;
+    optimizer_init(&opt, net, &e);
+    param *b = &net->layers[0].params[0], *w = &net->layers[0].params[1];
+    b->data[0] = 0; w->data[0] = 0; w->data[1] = 0;
+    /* (0.6, 0.8, 2.4) at scale 0.5: norm 1.3 > 0.5, so the step is 0.1 * g/2 * 0.5/1.3 */
+    b->grad[0] = 0.6f; w->grad[0] = 0.8f; w->grad[1] = 2.4f;
+    double norm = optimizer_step(&opt, net, 0.1f, 0.5f);
+    CHECK_CLOSE(norm, 1.3, 1e-6, 1e-6, "clip: the scaled gradient's norm");
+    double f = 0.1 * 0.5 * 0.5 / 1.3;
+    CHECK_CLOSE(b->data[0], -0.6 * f, 1e-7, 1e-5, "clipped bias step");
+    CHECK_CLOSE(w->data[0], -0.8 * f, 1e-7, 1e-5, "clipped w0 step");
+    CHECK_CLOSE(w->data[1], -2.4 * f, 1e-7, 1e-5, "clipped w1 step");
+    /* below the threshold: untouched */
+    b->data[0] = 0; w->data[0] = 0; w->data[1] = 0;
+    b->grad[0] = 0.1f; w->grad[0] = 0.2f; w->grad[1] = 0.2f;
+    norm = optimizer_step(&opt, net, 0.1f, 1.0f);
+    CHECK_CLOSE(norm, 0.3, 1e-6, 1e-6, "small gradient's norm");
+    CHECK_CLOSE(w->data[1], -0.02, 1e-7, 1e-5, "unclipped step");
+    optimizer_free(&opt);
+    net_free(net);
+}
+
+/* the loss of one forward pass of net over x (batch rows) with truth classes y */
+static double loss_and_grads(network *net, const float *x, const int *y)
+{
+    memcpy(net->input, x, (size_t)net->batch * net->inputs * sizeof(float));
+    memset(net->truth, 0, (size_t)net->batch * net->classes * sizeof(float));
+    for (int b = 0; b < net->batch; b++) net->truth[(size_t)b * net->classes + y[b]] = 1;
+    net->train = 1;
+    net->has_truth = 1;
+    net_zero_grads(net);
+    net_forward(net);
+    net_backward(net);
+    return net->loss;
+}
+
+/* class weights: "auto" = n / (classes * count), a list is taken as given,
+ * malformed lists are refused; the loss and its gradients are linear in the
+ * weights (a sample counts w[its class] times) */
+static void test_class_weights(void)
+{
+    const char *cfg = "[net]\nwidth=1\nheight=1\nchannels=3\nbatch=2\n"
+                      "[connected]\noutput=3\nactivation=linear\n[softmax]\n";
+    network *net = test_net("cw.cfg", cfg, 2);
+    if (!net) return;
+    fer_err e;
+    net_init_weights(net, 9);
+    int lab[4] = { 0, 0, 0, 1 };
+    dataset ds = { 4, 1, 1, 1, NULL, lab, 3, "cw" };
+    strcpy(net->opt.class_weights, "auto");
+    CHECK(train_set_class_weights(net, &ds, &e) == 0, "auto: %s", e.msg);
+    CHECK_CLOSE(net->class_weight[0], 4.0 / 9, 1e-7, 1e-6, "auto: 4 images / (3 classes * 3)");
+    CHECK_CLOSE(net->class_weight[1], 4.0 / 3, 1e-7, 1e-6, "auto: 4 / (3 * 1)");
+    CHECK(net->class_weight[2] == 0, "auto: an absent class weighs 0");
+    strcpy(net->opt.class_weights, "1,2.5,0");
+    CHECK(train_set_class_weights(net, &ds, &e) == 0 && net->class_weight[1] == 2.5f, "list: %s", e.msg);
+    const char *bad[] = { "1,2", "1,2,3,4", "1,-1,2", "a,b,c", "1,2,3,", "1,2,nan" };
+    for (int k = 0; k < 6; k++) {
+        strcpy(net->opt.class_weights, bad[k]);
+        CHECK(train_set_class_weights(net, &ds, &e) != 0 && strstr(e.msg, "class_weights"), "'%s' refused", bad[k]);
+    }
+    float x[6] = { 0.3f, -1.2f, 0.8f, 1.5f, 0.1f, -0.4f };
+    int y[2] = { 0, 2 };
+    param *w = &net->layers[0].params[1];
+    size_t nw = (size_t)w->n;
+    float *g1 = malloc(nw * sizeof *g1), *g2 = malloc(nw * sizeof *g2);
+    free(net->class_weight);
+    net->class_weight = NULL;
+    double plain = loss_and_grads(net, x, y);
+    net->class_weight = calloc(3, sizeof(float));
+    net->class_weight[0] = 1;
+    double l1 = loss_and_grads(net, x, y);
+    memcpy(g1, w->grad, nw * sizeof *g1);
+    net->class_weight[0] = 0;
+    net->class_weight[2] = 1;
+    double l2 = loss_and_grads(net, x, y);
+    memcpy(g2, w->grad, nw * sizeof *g2);
+    CHECK_CLOSE(l1 + l2, plain, 1e-6, 1e-5, "weights (1,*,1) = unweighted");
+    CHECK(l1 > 0 && l2 > 0 && fabs(l1 - l2) > 1e-4, "the two samples' losses differ: %g %g", l1, l2);
+    net->class_weight[0] = 2;
+    net->class_weight[1] = 7;   /* no sample of class 1: no effect */
+    net->class_weight[2] = 3;
+    double l23 = loss_and_grads(net, x, y);
+    CHECK_CLOSE(l23, 2 * l1 + 3 * l2, 1e-6, 1e-5, "loss with weights (2,7,3)");
+    for (size_t i = 0; i < nw; i++)
+        CHECK_CLOSE(w->grad[i], 2 * g1[i] + 3 * g2[i], 1e-6, 1e-5, "weight gradient %zu with weights (2,7,3)", i);
+    free(g1);
+    free(g2);
+    net_free(net);
+}
+
+/* subdivisions: a batch of 4 in two sub-batches of 2 (gradients accumulated,
+ * the update scaled by 1/2, as the training loop does) updates the weights
+ * as one batch of 4 does */
+static void test_subdivisions(void)
+{
+    const char *fmt = "[net]\nwidth=4\nheight=4\nchannels=1\nbatch=4\nsubdivisions=%d\nlearning_rate=0.1\nmomentum=0.9\n"
+                      "decay=0.001\n[convolutional]\nfilters=2\nsize=3\npad=1\nactivation=leaky\n"
+                      "[connected]\noutput=3\nactivation=linear\n[softmax]\n";
+    network *net[2];
+    fer_err e;
+    optimizer opt[2];
+    for (int k = 0; k < 2; k++) {
+        char text[512];
+        snprintf(text, sizeof text, fmt, k + 1);
+        net[k] = test_net("sub.cfg", text, 4 / (k + 1));   /* batch / subdivisions */
+        if (!net[k]) return;
+        net_init_weights(net[k], 21);
+        optimizer_init(&opt[k], net[k], &e);
+    }
+    CHECK(net[0]->batch == 4 && net[1]->batch == 2, "batch per pass: %d and %d", net[0]->batch, net[1]->batch);
+    float x[4 * 16];
+    int y[4] = { 0, 2, 1, 2 };
+    uint32_t r = 77;
+    for (int step = 0; step < 2; step++) {
+        for (int i = 0; i < 64; i++) x[i] = (float)((r = r * 1664525u + 1013904223u) >> 8) / 16777216.0f;
+        loss_and_grads(net[0], x, y);
+        optimizer_step(&opt[0], net[0], 0.1f, 1.0f);
+        net_zero_grads(net[1]);
+        for (int s = 0; s < 2; s++) {
+            memcpy(net[1]->input, x + s * 32, 32 * sizeof(float));
+            memset(net[1]->truth, 0, 6 * sizeof(float));
+            for (int b = 0; b < 2; b++) net[1]->truth[b * 3 + y[s * 2 + b]] = 1;
+            net[1]->train = 1;
+            net[1]->has_truth = 1;
+            net_forward(net[1]);
+            net_backward(net[1]);
+        }
+        optimizer_step(&opt[1], net[1], 0.1f, 0.5f);
+    }
+    double moved = 0;
+    for (size_t i = 0; i < net[0]->n_param_floats; i++) {
+        CHECK_CLOSE(net[1]->params[i], net[0]->params[i], 1e-6, 1e-5, "parameter %zu after 2 steps", i);
+        moved += fabs(net[0]->params[i]);
+    }
+    CHECK(moved > 0, "the parameters are not all zero");
+    for (int k = 0; k < 2; k++) {
+        optimizer_free(&opt[k]);
+        net_free(net[k]);
+    }
+}
+
+static void test_schedules(void)
+{
+    net_options o;
+    memset(&o, 0, sizeof o);
+    schedule_state s = { 0, 0, 0 };
+    o.learning_rate = 0.1f;
+    o.policy = POLICY_CONSTANT;
+    CHECK_CLOSE(schedule_lr(&o, &s, 500, 1000, 5), 0.1, 1e-7, 0, "constant");
+    o.policy = POLICY_STEPS;
+    o.n_steps = 2;
+    o.steps[0] = 100; o.steps[1] = 200;
+    o.scales[0] = 0.1f; o.scales[1] = 0.5f;
+    CHECK_CLOSE(schedule_lr(&o, &s, 99, 1000, 0), 0.1, 1e-7, 0, "steps before");
+    CHECK_CLOSE(schedule_lr(&o, &s, 100, 1000, 0), 0.01, 1e-7, 0, "steps first");
+    CHECK_CLOSE(schedule_lr(&o, &s, 250, 1000, 0), 0.005, 1e-7, 0, "steps second");
+    o.policy = POLICY_POLY;
+    o.power = 2;
+    CHECK_CLOSE(schedule_lr(&o, &s, 500, 1000, 0), 0.025, 1e-7, 0, "poly");
+    o.policy = POLICY_EXP;
+    o.gamma = 0.99f;
+    CHECK_CLOSE(schedule_lr(&o, &s, 10, 1000, 0), 0.1 * pow(0.99, 10), 1e-7, 1e-5, "exp");
+    o.policy = POLICY_COSINE;
+    o.min_lr = 0.001f;
+    CHECK_CLOSE(schedule_lr(&o, &s, 0, 1000, 0), 0.1, 1e-7, 0, "cosine start");
+    CHECK_CLOSE(schedule_lr(&o, &s, 500, 1000, 0), 0.0505, 1e-6, 0, "cosine middle");
+    CHECK_CLOSE(schedule_lr(&o, &s, 1000, 1000, 0), 0.001, 1e-7, 0, "cosine end");
+    o.policy = POLICY_SGDR;
+    o.sgdr_period = 10;
+    o.sgdr_mult = 2;
+    CHECK_CLOSE(schedule_lr(&o, &s, 0, 1000, 5.0), 0.0505, 1e-6, 0, "sgdr mid first period");
+    CHECK_CLOSE(schedule_lr(&o, &s, 0, 1000, 10.0), 0.1, 1e-6, 0, "sgdr restart at 10");
+    CHECK_CLOSE(schedule_lr(&o, &s, 0, 1000, 20.0), 0.0505, 1e-6, 0, "sgdr mid second period (20 epochs long)");
+    o.policy = POLICY_PLATEAU;
+    o.plateau_factor = 0.5f;
+    o.plateau_patience = 2;   /* cut after 2 epochs without a better accuracy (Keras' meaning) */
+    schedule_epoch_end(&o, &s, 0.5f);
+    schedule_epoch_end(&o, &s, 0.4f);
+    CHECK_CLOSE(schedule_lr(&o, &s, 0, 1000, 0), 0.1, 1e-7, 0, "plateau within patience");
+    schedule_epoch_end(&o, &s, 0.45f);
+    CHECK_CLOSE(schedule_lr(&o, &s, 0, 1000, 0), 0.05, 1e-7, 0, "plateau cut after 2 bad epochs");
+    schedule_epoch_end(&o, &s, 0.55f);
+    schedule_epoch_end(&o, &s, 0.5f);
+    CHECK_CLOSE(schedule_lr(&o, &s, 0, 1000, 0), 0.05, 1e-7, 0, "an improvement restarts the count");
+    for (int k = 0; k < 12; k++) schedule_epoch_end(&o, &s, 0.1f);
+    CHECK_CLOSE(schedule_lr(&o, &s, 0, 1000, 0), 0.001, 1e-7, 0, "plateau cuts stop at min_lr");
+    o.policy = POLICY_CONSTANT;
+    o.burn_in = 100;
+    o.burn_in_power = 4;
+    CHECK_CLOSE(schedule_lr(&o, &s, 49, 1000, 0), 0.1 * pow(0.5, 4), 1e-8, 1e-5, "burn-in");
+    CHECK_CLOSE(schedule_lr(&o, &s, 100, 1000, 0), 0.1, 1e-7, 0, "after burn-in");
+}
+
+/* weights_average: the element-wise mean of every tensor (batch-norm
+ * statistics too); one file is itself; a file for other layers is refused */
+static void test_average(void)
+{
+    const char *cfg = "[net]\nwidth=4\nheight=4\nchannels=1\nbatch=4\n"
+                      "[convolutional]\nfilters=3\nsize=3\npad=1\nbatch_normalize=1\nactivation=relu\n"
+                      "[connected]\noutput=7\nactivation=linear\n[softmax]\n";
+    network *a = test_net("avg.cfg", cfg, 0), *b = test_net("avg.cfg", cfg, 0), *c = test_net("avg.cfg", cfg, 0);
+    network *other = test_net("other.cfg", "[net]\nwidth=4\nheight=4\nchannels=1\n[connected]\noutput=7\n", 0);
+    if (!a || !b || !c || !other) return;
+    fer_err e;
+    for (size_t i = 0; i < a->n_param_floats; i++) {
+        a->params[i] = sinf((float)i) + 1.5f;   /* positive: variances among them */
+        b->params[i] = 2 * cosf((float)i) + 2.5f;
+    }
+    a->seen = 640;
+    b->seen = 320;
+    char pa[256], pb[256], po[256];
+    snprintf(pa, sizeof pa, "%s/avg_a.weights", dir);
+    snprintf(pb, sizeof pb, "%s/avg_b.weights", dir);
+    snprintf(po, sizeof po, "%s/avg_other.weights", dir);
+    CHECK(weights_save(a, pa, -1, &e) == 0 && weights_save(b, pb, -1, &e) == 0 && weights_save(other, po, -1, &e) == 0,
+          "%s", e.msg);
+    const char *two[2] = { pa, pb };
+    CHECK(weights_average(c, two, 2, &e) == 0, "%s", e.msg);
+    size_t bad = 0;
+    for (size_t i = 0; i < c->n_param_floats; i++)
+        if (fabsf(c->params[i] - 0.5f * (a->params[i] + b->params[i])) > 1e-6f) bad++;
+    CHECK(bad == 0, "%zu of %zu averaged values are not the mean", bad, c->n_param_floats);
+    CHECK(c->seen == 640, "seen %llu: expected the larger count", (unsigned long long)c->seen);
+    CHECK(weights_average(c, two, 1, &e) == 0, "%s", e.msg);
+    CHECK(!memcmp(c->params, a->params, a->n_param_floats * sizeof *a->params), "an average of one file changed it");
+    const char *mixed[2] = { pa, po };
+    CHECK(weights_average(c, mixed, 2, &e) != 0 && strstr(e.msg, "avg_other.weights"),
+          "a file for another cfg: '%s'", e.msg);
+    CHECK(weights_average(c, two, 0, &e) != 0, "no files accepted");
+    net_free(a);
+    net_free(b);
+    net_free(c);
+    net_free(other);
+}
+
+/* bn_recalibrate: rolling statistics = the mean over batches of the batch
+ * statistics, whatever they held before. A [batchnorm] on the input sees
+ * the pixels: images whose values are one multiset give every batch the
+ * same mean and unbiased variance; images of different means give a mean
+ * over equal batches that is the mean over all images. */
+static void test_bn_recalibrate(void)
+{
+    const char *cfg = "[net]\nwidth=3\nheight=2\nchannels=1\nbatch=8\nsubdivisions=2\n"
+                      "[batchnorm]\n[connected]\noutput=7\nactivation=linear\n[softmax]\n";
+    network *net = test_net("bn.cfg", cfg, 0);
+    if (!net) return;
+    fer_err e;
+    int n = 12;
+    uint8_t pix[12 * 6];
+    int labels[12] = { 0 };
+    dataset ds = { .n = n, .w = 3, .h = 2, .c = 1, .pixels = pix, .labels = labels, .classes = 7 };
+    snprintf(ds.source, sizeof ds.source, "bn-test");
+    const uint8_t base[6] = { 10, 40, 90, 130, 200, 250 };
+    double s = 0, ss = 0;
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < 6; k++) pix[i * 6 + k] = base[(k + i) % 6];
+    for (int k = 0; k < 6; k++) s += base[k] / 255.0;
+    double m = s / 6;
+    for (int k = 0; k < 6; k++) ss += (base[k] / 255.0 - m) * (base[k] / 255.0 - m);
+    double var = ss * 4 / (4 * 6 - 1);   /* a batch: 4 images of the 6 values */
+    float *rm = net->layers[0].params[2].data, *rv = net->layers[0].params[3].data;
+    CHECK(!strcmp(net->layers[0].params[2].name, "rolling_mean") && !strcmp(net->layers[0].params[3].name,
+          "rolling_variance"), "batchnorm parameter order");
+    rm[0] = 5;
+    rv[0] = 7;
+    int batches = 0;
+    CHECK(bn_recalibrate(net, &ds, 0, 3, 1, 1, &batches, &e) == 0, "%s", e.msg);
+    CHECK(batches == 3 && net->batch == 4, "%d batches of %d: expected 3 of 4 (batch / subdivisions)", batches,
+          net->batch);
+    CHECK_CLOSE(rm[0], m, 1e-6, 1e-5, "rolling mean of a constant multiset");
+    CHECK_CLOSE(rv[0], var, 1e-6, 1e-5, "rolling variance of a constant multiset");
+    CHECK(net->train == 0 && net->no_dropout == 0, "training mode left on");
+    /* image i: every pixel i * 20; 12 images in 3 batches of 4: the mean is over all */
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < 6; k++) pix[i * 6 + k] = (uint8_t)(i * 20);
+    rm[0] = -3;
+    CHECK(bn_recalibrate(net, &ds, 0, 9, 1, 1, &batches, &e) == 0, "%s", e.msg);
+    CHECK_CLOSE(rm[0], 20.0 * 5.5 / 255.0, 1e-6, 1e-5, "rolling mean over batches of different means");
+    /* -bn N: N / B batches; too few images for a batch of 2 is an error */
+    CHECK(bn_recalibrate(net, &ds, 9, 9, 1, 1, &batches, &e) == 0 && batches == 2, "9 images: %d batches", batches);
+    ds.n = 1;
+    CHECK(bn_recalibrate(net, &ds, 0, 9, 1, 1, &batches, &e) != 0 && strstr(e.msg, "batch"), "1 image: '%s'", e.msg);
+    net_free(net);
+    /* dropout before the batch norm: off, the statistics are the pixels'
+     * (constant multiset again); on, half the values are zeroed and the
+     * rest doubled, which moves the variance */
+    const char *dcfg = "[net]\nwidth=3\nheight=2\nchannels=1\nbatch=4\n[dropout]\nprobability=0.5\n"
+                       "[batchnorm]\n[connected]\noutput=7\nactivation=linear\n[softmax]\n";
+    net = test_net("bn_dropout.cfg", dcfg, 0);
+    if (!net) return;
+    ds.n = n;
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < 6; k++) pix[i * 6 + k] = base[(k + i) % 6];
+    rv = net->layers[1].params[3].data;
+    CHECK(bn_recalibrate(net, &ds, 0, 3, 1, 0, &batches, &e) == 0, "%s", e.msg);
+    CHECK_CLOSE(rv[0], var, 1e-6, 1e-5, "dropout off: the pixels' variance");
+    CHECK(bn_recalibrate(net, &ds, 0, 3, 1, 1, &batches, &e) == 0, "%s", e.msg);
+    CHECK(fabs(rv[0] - var) > 1e-3, "dropout on: variance %g equals the dropout-free %g", rv[0], var);
+    net_free(net);
+}
+
+int main(void)
+{
+    mkdir("tests/out", 0777);
+    mkdir(dir, 0777);
+    test_sources_agree();
+    test_csv_errors();
+    test_augment();
+    test_optimizers();
+    test_schedules();
+    test_clip();
+    test_class_weights();
+    test_subdivisions();
+    test_average();
+    test_bn_recalibrate();
+    return check_summary("test_train");
+}
