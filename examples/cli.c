@@ -107,16 +107,10 @@ int cli_ctx(args *a, fer_ctx **ctx)
     return 0;
 }
 
-int ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && !strcmp(s + n - m, suffix);
-}
-
 int cli_data(args *a, data_cfg *d, fer_err *e)
 {
     memset(d, 0, sizeof *d);
-    if (a->argc > 1 && ends_with(a->argv[1], ".data")) {
+    if (a->argc > 1 && str_ends_with(a->argv[1], ".data")) {
         const char *path = a->argv[1];
         take(a, 1, 1);
         return data_cfg_read(d, path, e);

@@ -39,6 +39,5 @@ int cli_data(args *a, data_cfg *d, fer_err *e);
 int cli_data_required(args *a, data_cfg *d, fer_err *e);
 /* Prints "fer: <message>" to stderr and returns 1. */
 int cli_fail(const fer_err *e);
-int ends_with(const char *s, const char *suffix);
 
 #endif

@@ -9,12 +9,6 @@
 #include <sys/resource.h>
 #include <time.h>
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static void fill_random(network *net, rng *r)
 {
@@ -33,18 +27,18 @@ static void profile_layers(network *net, int iters, int train)
         const float *in = net->input;
         for (int i = 0; i < net->n; i++) {
             layer *l = &net->layers[i];
-            double t0 = now();
+            double t0 = clock_seconds();
             l->type->forward(l, net, in);
-            fw[i] += now() - t0;
+            fw[i] += clock_seconds() - t0;
             in = l->output;
         }
         if (!train) continue;
         net_zero_doutputs(net);
         for (int i = net->n - 1; i >= 0; i--) {
             layer *l = &net->layers[i];
-            double t0 = now();
+            double t0 = clock_seconds();
             l->type->backward(l, net, i ? net->layers[i - 1].output : net->input, i ? net->layers[i - 1].doutput : NULL);
-            bw[i] += now() - t0;
+            bw[i] += clock_seconds() - t0;
         }
         net_zero_grads(net);
     }
@@ -107,12 +101,12 @@ int cmd_bench(int argc, char **argv)
         net->has_truth = 1;
         double t = 0;
         for (int it = -1; it < iters; it++) {   /* the first step warms up */
-            double t0 = now();
+            double t0 = clock_seconds();
             net_forward(net);
             net_backward(net);
             optimizer_step(&opt, net, 1e-4f, 1.0f);
             net_zero_grads(net);
-            if (it >= 0) t += now() - t0;
+            if (it >= 0) t += clock_seconds() - t0;
         }
         double ips = (double)batch * iters / t;
         if (per_layer) profile_layers(net, iters, 1);
@@ -125,9 +119,9 @@ int cmd_bench(int argc, char **argv)
     net->has_truth = 0;
     double t = 0;
     for (int it = -1; it < iters; it++) {
-        double t0 = now();
+        double t0 = clock_seconds();
         net_forward(net);
-        if (it >= 0) t += now() - t0;
+        if (it >= 0) t += clock_seconds() - t0;
     }
     double ips = (double)batch * iters / t;
     printf("infer_img_per_s: %.1f\n", ips);
@@ -139,9 +133,9 @@ int cmd_bench(int argc, char **argv)
     if (!dts) goto fail;
     double best = 1e9, sum = 0;
     for (int it = -3; it < n1; it++) {
-        double t0 = now();
+        double t0 = clock_seconds();
         net_forward(net);
-        double dt = now() - t0;
+        double dt = clock_seconds() - t0;
         if (it >= 0) {
             sum += dt;
             dts[it] = dt;

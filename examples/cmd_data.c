@@ -46,7 +46,7 @@ int cmd_data(int argc, char **argv)
         fprintf(stderr, "usage: fer data stats [DATA] [-plot [-o class_distribution.png]]\n");
         return 2;
     }
-    if (plot_out && (!plot || !ends_with(plot_out, ".png"))) {
+    if (plot_out && (!plot || !str_ends_with(plot_out, ".png"))) {
         fer_err pe;
         fer_fail(&pe, "-o %s: give -plot and a .png name (the .svg is written beside it)", plot_out);
         return cli_fail(&pe);

@@ -48,12 +48,6 @@ static void on_signal(int sig)
     stop_requested = 1;
 }
 
-static double now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
 
 static const char *const fer2013_fallback[] = { "angry", "disgust", "fear", "happy", "sad", "surprise", "neutral" };
 
@@ -61,11 +55,11 @@ static const char *const fer2013_fallback[] = { "angry", "disgust", "fear", "hap
  * .ppm/.pgm (fer_image_save). */
 static int save_frame(const frame *f, const char *path, int quality, fer_err *e)
 {
-    if (ends_with(path, ".png") || ends_with(path, ".PNG")) {
+    if (str_ends_with(path, ".png") || str_ends_with(path, ".PNG")) {
         canvas cv = { f->w, f->h, f->rgb };
         return canvas_save_png(&cv, path, e);
     }
-    if (ends_with(path, ".jpg") || ends_with(path, ".jpeg")) {
+    if (str_ends_with(path, ".jpg") || str_ends_with(path, ".jpeg")) {
         jpeg_buf jb = { 0 };
         if (jpeg_encode(&jb, f->rgb, f->w, f->h, 3, quality, 1, e)) return -1;
         char tmp[4200];
@@ -76,9 +70,9 @@ static int save_frame(const frame *f, const char *path, int quality, fer_err *e)
         jpeg_buf_free(&jb);
         return rc;
     }
-    if (!ends_with(path, ".ppm") && !ends_with(path, ".pgm"))
+    if (!str_ends_with(path, ".ppm") && !str_ends_with(path, ".pgm"))
         return fer_fail(e, "%s: still images are written as .png, .jpg, .ppm or .pgm", path);
-    int c = ends_with(path, ".pgm") ? 1 : 3;
+    int c = str_ends_with(path, ".pgm") ? 1 : 3;
     fer_image im = { f->w, f->h, c, NULL };
     size_t n = (size_t)f->w * f->h;
     im.data = fer_alloc(n * c, sizeof(float), e);
@@ -299,7 +293,7 @@ int cmd_demo(int argc, char **argv)
             }
             out_dir = 1;
         }
-    } else if (output && strcmp(output, "-") && !ends_with(output, ".y4m") && strncmp(output, "/dev/", 5)) {
+    } else if (output && strcmp(output, "-") && !str_ends_with(output, ".y4m") && strncmp(output, "/dev/", 5)) {
         fer_fail(&e, "-o %s: video is written as Y4M: give OUT.y4m, - for stdout, or /dev/null", output);
         goto fail;
     }
@@ -327,7 +321,7 @@ int cmd_demo(int argc, char **argv)
     double pace_ms = 0;
     if (http && !nopace && src.kind != SOURCE_CAMERA) pace_ms = 1000.0 / (src.fps > 0 ? src.fps : 30.0);
     timing tm = { 0 };
-    double fps = 0, mean_dt = 0, last = now_ms(), next_due = last, start = last;
+    double fps = 0, mean_dt = 0, last = (clock_seconds() * 1e3), next_due = last, start = last;
     long frame_no = 0;
     status = 0;
     while (!stop_requested && (max_frames <= 0 || frame_no < max_frames)) {
@@ -341,16 +335,16 @@ int cmd_demo(int argc, char **argv)
             break;
         }
         if (stills) demo_reset(&dm);
-        double t0 = now_ms();
+        double t0 = (clock_seconds() * 1e3);
         demo_result res;
         if (demo_process(&dm, &f, &res, &e)) {
             cli_fail(&e);
             status = 1;
             break;
         }
-        double t1 = now_ms();
+        double t1 = (clock_seconds() * 1e3);
         if (draw) demo_annotate(&dm, &f, &res, fps);
-        double t2 = now_ms();
+        double t2 = (clock_seconds() * 1e3);
         res.ms_draw = t2 - t1;
         if (output && !stills) {
             if (!have_yw) {
@@ -393,7 +387,7 @@ int cmd_demo(int argc, char **argv)
                 break;
             }
         }
-        double t3 = now_ms();
+        double t3 = (clock_seconds() * 1e3);
         if (http) {
             const uint8_t *jp = NULL;
             size_t jl = 0;
@@ -413,7 +407,7 @@ int cmd_demo(int argc, char **argv)
             memcpy(hjson + hl, line + 1, len);   /* the frame object without its '{' */
             http_publish(http, jp, jl, hjson, (size_t)hl + len - 1);
         }
-        double t4 = now_ms();
+        double t4 = (clock_seconds() * 1e3);
         tm.detect += res.ms_detect;
         tm.classify += res.ms_classify;
         tm.draw += res.ms_draw;
@@ -421,7 +415,7 @@ int cmd_demo(int argc, char **argv)
         tm.total += t4 - t0;
         tm.frames++;
         frame_no++;
-        double now = now_ms(), dt = now - last;   /* fps from the smoothed frame interval */
+        double now = (clock_seconds() * 1e3), dt = now - last;   /* fps from the smoothed frame interval */
         last = now;
         if (dt > 0) {
             mean_dt = mean_dt > 0 ? 0.9 * mean_dt + 0.1 * dt : dt;
@@ -429,12 +423,12 @@ int cmd_demo(int argc, char **argv)
         }
         if (pace_ms > 0) {   /* a file served over HTTP plays at its frame rate */
             next_due += pace_ms;
-            double wait = next_due - now_ms();
+            double wait = next_due - (clock_seconds() * 1e3);
             if (wait > 0) {
                 struct timespec ts = { (time_t)(wait / 1000), (long)((wait - 1000 * (long)(wait / 1000)) * 1e6) };
                 nanosleep(&ts, NULL);
             } else if (wait < -1000) {
-                next_due = now_ms();
+                next_due = (clock_seconds() * 1e3);
             }
         }
     }
@@ -446,7 +440,7 @@ int cmd_demo(int argc, char **argv)
         }
     }
     if (bench && tm.frames) {
-        double secs = (now_ms() - start) / 1000.0;
+        double secs = ((clock_seconds() * 1e3) - start) / 1000.0;
         fprintf(stderr,
                 "bench: %ld frames %dx%d in %.2f s: %.1f fps (%.1f fps of processing); per frame: detect %.2f ms, "
                 "classify %.2f ms, draw %.2f ms, encode %.2f ms, total %.2f ms; %s, %d model%s, %d thread%s\n",

@@ -24,7 +24,7 @@ static const char ensemble_usage[] =
 /* The Usage filter, for messages: only a CSV split has one. */
 static const char *usage_text(const char *path, const char *usage)
 {
-    return ends_with(path, ".csv") ? usage : "";
+    return str_ends_with(path, ".csv") ? usage : "";
 }
 
 int cmd_ensemble(int argc, char **argv)
@@ -90,7 +90,7 @@ int cmd_ensemble(int argc, char **argv)
     if (fit && !crossfit) {
         const char *fpath, *fusage;
         if (data_split(&d, fit_split, &fpath, &fusage, &e)) goto fail;
-        if (!strcmp(fpath, path) && (!ends_with(path, ".csv") || !strcmp(fusage, usage))) {
+        if (!strcmp(fpath, path) && (!str_ends_with(path, ".csv") || !strcmp(fusage, usage))) {
             fer_fail(&e, "-fit-split %s holds the same images as the reported split '%s': weights fitted on the images "
                          "they are scored on overstate the accuracy (use -fit-split cv)", fit_split, split);
             goto fail;

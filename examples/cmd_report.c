@@ -26,20 +26,12 @@ static const char style[] =
     ".note{color:#666;font-size:14px}img,svg{max-width:100%;height:auto;background:#fff;border:1px solid #ddd}"
     ".kpi{display:inline-block;margin-right:36px}";
 
-static void stem(const char *path, char *out, size_t cap)
-{
-    const char *s = strrchr(path, '/');
-    s = s ? s + 1 : path;
-    const char *dot = strrchr(s, '.');
-    size_t n = dot && dot != s ? (size_t)(dot - s) : strlen(s);
-    snprintf(out, cap, "%.*s", (int)n, s);
-}
 
 /* <weights folder>/<cfg name>.log.csv, where training writes its log. */
 static void default_log(const char *cfg, const char *weights, char *out, size_t cap)
 {
     char name[256];
-    stem(cfg, name, sizeof name);
+    path_stem(cfg, name, sizeof name);
     const char *slash = strrchr(weights, '/');
     if (slash) snprintf(out, cap, "%.*s/%s.log.csv", (int)(slash - weights), weights, name);
     else snprintf(out, cap, "%s.log.csv", name);
@@ -110,7 +102,7 @@ int cmd_report(int argc, char **argv)
         status = 2;
         goto out;
     }
-    if (!ends_with(out, ".html") && !ends_with(out, ".htm")) {
+    if (!str_ends_with(out, ".html") && !str_ends_with(out, ".htm")) {
         fer_fail(&e, "-o %s: expected an .html file name", out);
         goto fail;
     }
@@ -130,7 +122,7 @@ int cmd_report(int argc, char **argv)
     if (ensemble_evaluate(nets, m, &d, split, tta, w, limit, &r, &e)) goto fail;
 
     char name[256];
-    stem(a.argv[1], name, sizeof name);
+    path_stem(a.argv[1], name, sizeof name);
     sb_printf(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>fer report: ");
     sb_escape(&b, m == 1 ? name : "ensemble");
     sb_printf(&b, "</title>\n<style>%s</style></head><body>\n", style);
@@ -141,7 +133,7 @@ int cmd_report(int argc, char **argv)
     sb_escape(&b, path);
     sb_printf(&b, ", split '");
     sb_escape(&b, split);
-    int csv = ends_with(path, ".csv") && *usage;   /* only a CSV split has a Usage filter */
+    int csv = str_ends_with(path, ".csv") && *usage;   /* only a CSV split has a Usage filter */
     sb_printf(&b, "'%s", csv ? " (Usage=" : "");
     sb_escape(&b, csv ? usage : "");
     sb_printf(&b, "%s, %d images, %s%s</p>\n", csv ? ")" : "", r.sp.n,
@@ -187,7 +179,7 @@ int cmd_report(int argc, char **argv)
         history h;
         fer_err le;
         char mname[256];
-        stem(a.argv[1 + 2 * j], mname, sizeof mname);
+        path_stem(a.argv[1 + 2 * j], mname, sizeof mname);
         if (access(lp, R_OK)) {
             sb_printf(&b, "<p class=\"note\">model %d (", j + 1);
             sb_escape(&b, mname);

@@ -20,15 +20,6 @@ static const char visualize_usage[] =
     "       fer visualize history LOG.csv [-o history.png]   training curves as PNG and SVG\n"
     "  The true class of IMAGE is known when a component of its path is a label name, e.g. .../happy/x.png.\n";
 
-/* The base name of a path without its extension, for default file names. */
-static void stem(const char *path, char *out, size_t cap)
-{
-    const char *s = strrchr(path, '/');
-    s = s ? s + 1 : path;
-    const char *dot = strrchr(s, '.');
-    size_t n = dot && dot != s ? (size_t)(dot - s) : strlen(s);
-    snprintf(out, cap, "%.*s", (int)n, s);
-}
 
 /* The label named by a component of the path (an exact match), -1 when
  * none, -2 when two different labels. */
@@ -120,7 +111,7 @@ static int confusion(int argc, char **argv)
     if (wspec && ensemble_parse_weights(wspec, m, w, &e)) goto fail;
     if (ensemble_evaluate(nets, m, &d, split, tta, w, limit, &r, &e)) goto fail;
     char name[256], title[512], def[600];
-    stem(a.argv[1], name, sizeof name);
+    path_stem(a.argv[1], name, sizeof name);
     if (m == 1) snprintf(title, sizeof title, "%s on '%s' (%d images): accuracy %.2f%%", name, split, r.sp.n, 100 * r.m.accuracy);
     else snprintf(title, sizeof title, "ensemble of %d on '%s' (%d images): accuracy %.2f%%", m, split, r.sp.n, 100 * r.m.accuracy);
     if (m == 1) snprintf(def, sizeof def, "confusion_%s_%s.png", name, split);
@@ -217,7 +208,7 @@ static int explain_image(int argc, char **argv, int gradcam)
     memset(items, 0, sizeof items);
     fer_image seen = { x.w, x.h, x.c, input };
     char name[256];
-    stem(image, name, sizeof name);
+    path_stem(image, name, sizeof name);
     for (int r = 0; r < ncls; r++) {
         int used;
         if (explain(net, input, cls[r], &x, &used, &e)) goto fail;
@@ -329,7 +320,7 @@ static int grid(int argc, char **argv)
     if (!probs) { fer_fail(&e, "out of memory"); goto fail; }
     if (evaluate_probs(net, &ds, 0, probs, &e)) goto fail;
     char name[256], title[512], def[600];
-    stem(a.argv[1], name, sizeof name);
+    path_stem(a.argv[1], name, sizeof name);
     snprintf(title, sizeof title, "%s on '%s': Grad-CAM of the predicted class (caption: prediction, image index)", name, split);
     snprintf(def, sizeof def, "grid_%s_%s.png", name, split);
     if (gradcam_grid(&c, net, &ds, probs, d.names, per, cam_layer, title, &e) || save_and_report(&c, out ? out : def, &e))
@@ -364,10 +355,10 @@ static int history_cmd(int argc, char **argv)
     history h;
     if (history_read(&h, a.argv[1], &e)) return cli_fail(&e);
     char png[1100], svg[1100], name[256];
-    stem(a.argv[1], name, sizeof name);
-    if (ends_with(name, ".log")) name[strlen(name) - 4] = 0;   /* <cfg>.log.csv */
+    path_stem(a.argv[1], name, sizeof name);
+    if (str_ends_with(name, ".log")) name[strlen(name) - 4] = 0;   /* <cfg>.log.csv */
     if (out) {
-        if (!ends_with(out, ".png")) {
+        if (!str_ends_with(out, ".png")) {
             history_free(&h);
             fer_fail(&e, "-o %s: expected a .png name (the .svg is written beside it)", out);
             return cli_fail(&e);

@@ -7,12 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int ends_with_str(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), k = strlen(suffix);
-    return n >= k && !strcmp(s + n - k, suffix);
-}
-
 void split_probs_free(split_probs *sp)
 {
     if (sp->probs)
@@ -264,7 +258,7 @@ int ensemble_load(network ***nets, int *m, char **argv, int n, fer_ctx *ctx, fer
         return fer_fail(e, "expected CFG WEIGHTS pairs, got %d argument%s%s%s", n, n == 1 ? "" : "s",
                         n ? " ending with " : "", n ? argv[n - 1] : "");
     for (int i = 0; i < n; i += 2)
-        if (ends_with_str(argv[i + 1], ".cfg") && !ends_with_str(argv[i], ".cfg"))
+        if (str_ends_with(argv[i + 1], ".cfg") && !str_ends_with(argv[i], ".cfg"))
             return fer_fail(e, "'%s %s': expected CFG then WEIGHTS", argv[i], argv[i + 1]);
     network **list = calloc((size_t)n / 2, sizeof *list);
     if (!list) return fer_fail(e, "out of memory");

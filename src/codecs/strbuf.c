@@ -63,6 +63,18 @@ void sb_escape(strbuf *b, const char *s)
     }
 }
 
+void sb_json_string(strbuf *b, const char *s)
+{
+    sb_put(b, "\"", 1);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') sb_printf(b, "\\%c", c);
+        else if (c < 0x20) sb_printf(b, "\\u%04x", c);
+        else sb_put(b, s, 1);
+    }
+    sb_put(b, "\"", 1);
+}
+
 void sb_base64(strbuf *b, const uint8_t *p, size_t n)
 {
     static const char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

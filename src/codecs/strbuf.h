@@ -19,6 +19,9 @@ void sb_printf(strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2,
 void sb_put(strbuf *b, const char *s, size_t n);
 /* Appends s with & < > " ' escaped (HTML and SVG text and attributes). */
 void sb_escape(strbuf *b, const char *s);
+/* Appends s as a JSON string: quoted, with " and \ escaped and control
+ * characters as \u00XX (bytes >= 0x80 pass through: UTF-8 stays UTF-8). */
+void sb_json_string(strbuf *b, const char *s);
 /* Appends the base64 encoding (RFC 4648, padded) of p[0..n). */
 void sb_base64(strbuf *b, const uint8_t *p, size_t n);
 /* Appends "data:image/png;base64,..." for the canvas. */

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #ifdef __linux__
 #include <sys/mman.h>
 #endif
@@ -159,4 +160,26 @@ void rng_permutation(rng *r, int *order, int n)
         order[i] = order[j];
         order[j] = t;
     }
+}
+
+double clock_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+void path_stem(const char *path, char *out, size_t cap)
+{
+    const char *s = strrchr(path, '/');
+    s = s ? s + 1 : path;
+    const char *dot = strrchr(s, '.');
+    size_t n = dot && dot != s ? (size_t)(dot - s) : strlen(s);
+    snprintf(out, cap, "%.*s", (int)n, s);
+}
+
+int str_ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && !strcmp(s + n - k, suffix);
 }

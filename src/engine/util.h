@@ -30,4 +30,13 @@ char *read_file(const char *path, size_t *len, fer_err *e);
 FILE *atomic_open(const char *path, char *tmp, size_t tmplen, fer_err *e);
 int atomic_close(FILE *f, const char *tmp, const char *path, fer_err *e);
 
+/* ---- small helpers ------------------------------------------------------- */
+
+/* Seconds on the monotonic clock (for durations, never dates). */
+double clock_seconds(void);
+/* The base name of a path without its extension ("cfg/a.b.cfg" -> "a.b"). */
+void path_stem(const char *path, char *out, size_t cap);
+/* 1 when s ends with suffix. */
+int str_ends_with(const char *s, const char *suffix);
+
 #endif

@@ -20,12 +20,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static uint64_t mix_seed(uint64_t seed, uint64_t a, uint64_t b)
 {
@@ -255,15 +249,6 @@ int train_set_class_weights(network *net, const dataset *ds, fer_err *e)
 
 /* ---- training ------------------------------------------------------------ */
 
-static void base_name(const char *path, char *out, size_t cap)
-{
-    const char *s = strrchr(path, '/');
-    s = s ? s + 1 : path;
-    size_t n = strlen(s);
-    if (n > 4 && !strcmp(s + n - 4, ".cfg")) n -= 4;
-    snprintf(out, cap, "%.*s", (int)n, s);
-}
-
 static int ensure_dir(const char *dir, fer_err *e)
 {
     struct stat st;
@@ -362,7 +347,7 @@ int train_classifier(const train_args *a, fer_ctx *ctx, fer_err *e)
     if (a->weights && load_start_weights(net, a, e)) goto done;
     if (a->clear) net->seen = 0;
 
-    double t0 = now_seconds();
+    double t0 = clock_seconds();
     if (dataset_load(&train, a->data->train, a->data->train_usage, a->data, o->width, o->height, o->channels, e))
         goto done;
     if (a->limit_train > 0 && a->limit_train < train.n) train.n = a->limit_train;
@@ -372,7 +357,7 @@ int train_classifier(const train_args *a, fer_ctx *ctx, fer_err *e)
         if (a->limit_valid > 0 && a->limit_valid < valid.n) valid.n = a->limit_valid;
     }
     if (!a->quiet)
-        fprintf(stderr, "loaded %d training and %d validation images in %.2f s\n", train.n, valid.n, now_seconds() - t0);
+        fprintf(stderr, "loaded %d training and %d validation images in %.2f s\n", train.n, valid.n, clock_seconds() - t0);
     if (train_set_class_weights(net, &train, e)) goto done;
 
     int B = o->batch / o->subdivisions;
@@ -404,7 +389,7 @@ int train_classifier(const train_args *a, fer_ctx *ctx, fer_err *e)
     if (epochs <= 0) epochs = (int)((total + per_epoch - 1) / per_epoch);
 
     char name[256], dir[1024], last[2048], best[2048], final[2048], logpath[2048];
-    base_name(a->cfg, name, sizeof name);
+    path_stem(a->cfg, name, sizeof name);
     snprintf(dir, sizeof dir, "%s", a->backup ? a->backup : a->data->backup);
     if (ensure_dir(dir, e)) goto done;
     snprintf(last, sizeof last, "%s/%s_last.weights", dir, name);
@@ -474,7 +459,7 @@ int train_classifier(const train_args *a, fer_ctx *ctx, fer_err *e)
         L.first = (long)st.batch * o->subdivisions;
         L.end = updates_this_epoch * o->subdivisions;
         if (loader_start(&L, e)) goto done;
-        double ep_start = now_seconds(), last_print = 0;
+        double ep_start = clock_seconds(), last_print = 0;
         int interrupted = 0;
         float lr = 0;
         for (long u = st.batch; u < updates_this_epoch; u++) {
@@ -524,7 +509,7 @@ int train_classifier(const train_args *a, fer_ctx *ctx, fer_err *e)
             st.updates++;
             st.batch++;
             net->seen += (uint64_t)o->batch;
-            double t = now_seconds();
+            double t = clock_seconds();
             if (last_print == 0 && !tty) last_print = t;   /* the first line after a minute */
             int report = tty ? (t - last_print > 0.25 || u + 1 == updates_this_epoch)
                              : (!a->quiet && t - last_print > 60 && u + 1 < updates_this_epoch);
@@ -544,7 +529,7 @@ int train_classifier(const train_args *a, fer_ctx *ctx, fer_err *e)
             }
         }
         loader_stop(&L);
-        st.seconds += now_seconds() - ep_start;
+        st.seconds += clock_seconds() - ep_start;
         if (tty) fprintf(stderr, "\n");
         if (interrupted) {
             st.seen = net->seen;

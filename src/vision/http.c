@@ -59,12 +59,6 @@ struct http_server {
     client clients[HTTP_MAX_CLIENTS];
 };
 
-static double now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
 
 static const char page[] =
     "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>fer demo</title>\n"
@@ -240,7 +234,7 @@ static void respond(http_server *s, client *c, int status, const char *ctype, co
         return;
     }
     c->state = C_WRITE;
-    c->progress = now_ms();
+    c->progress = (clock_seconds() * 1e3);
     s->served++;
 }
 
@@ -275,7 +269,7 @@ static void handle_request(http_server *s, client *c)
         }
     } else if (!strcmp(path, "/frame.jpg")) {
         pthread_mutex_lock(&s->mu);
-        s->frame_request = now_ms();
+        s->frame_request = (clock_seconds() * 1e3);
         if (s->jpeg_len) {
             respond(s, c, 200, "image/jpeg", s->jpeg, s->jpeg_len, head);
             pthread_mutex_unlock(&s->mu);
@@ -299,7 +293,7 @@ static void handle_request(http_server *s, client *c)
             c->sent_seq = 0;
             s->streams++;
         }
-        c->progress = now_ms();
+        c->progress = (clock_seconds() * 1e3);
     } else {
         respond(s, c, 404, NULL, NULL, 0, 0);
     }
@@ -345,12 +339,12 @@ static void on_writable(http_server *s, client *c)
             return;
         }
         c->out_off += (size_t)n;
-        c->progress = now_ms();
+        c->progress = (clock_seconds() * 1e3);
     }
     if (c->state == C_WRITE) {   /* done: half-close, then drain what the client still sends */
         shutdown(c->fd, SHUT_WR);
         c->state = C_LINGER;
-        c->deadline = now_ms() + LINGER_MS;
+        c->deadline = (clock_seconds() * 1e3) + LINGER_MS;
     }
 }
 
@@ -374,8 +368,8 @@ static void accept_clients(http_server *s)
         memset(c, 0, sizeof *c);
         c->fd = fd;
         c->state = C_READ;
-        c->deadline = now_ms() + HTTP_REQUEST_TIMEOUT_MS;
-        c->progress = now_ms();
+        c->deadline = (clock_seconds() * 1e3) + HTTP_REQUEST_TIMEOUT_MS;
+        c->progress = (clock_seconds() * 1e3);
     }
 }
 
@@ -428,7 +422,7 @@ static void *serve(void *arg)
             while (read(s->wake[0], buf, sizeof buf) > 0) {}
         }
         if (r > 0 && (pfd[1].revents & POLLIN)) accept_clients(s);
-        double now = now_ms();
+        double now = (clock_seconds() * 1e3);
         for (int i = 0; i < HTTP_MAX_CLIENTS; i++) {
             client *c = &s->clients[i];
             if (c->state == C_FREE || idx[i] < 0) continue;
@@ -553,7 +547,7 @@ int http_publish(http_server *s, const uint8_t *jpeg, size_t jpeg_len, const cha
 int http_wants_frames(http_server *s)
 {
     pthread_mutex_lock(&s->mu);
-    int want = atomic_load(&s->streams) > 0 || (s->frame_request > 0 && now_ms() - s->frame_request < FRAME_REQUEST_HOLD_MS) ||
+    int want = atomic_load(&s->streams) > 0 || (s->frame_request > 0 && (clock_seconds() * 1e3) - s->frame_request < FRAME_REQUEST_HOLD_MS) ||
                s->jpeg_len == 0;
     pthread_mutex_unlock(&s->mu);
     return want;
