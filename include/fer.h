@@ -35,6 +35,11 @@ typedef struct fer_image { int w, h, c; float *data; } fer_image;
 
 /* Loads PGM/PPM always, and PNG/JPEG/BMP when built with stb. */
 int fer_image_load(fer_image *out, const char *path, fer_err *e);
+/* The same with a pixel budget: an image of more than max_pixels (w * h,
+ * read from its header before decoding) is refused; <= 0 means no budget.
+ * fer_image_load's budget is FER_IMAGE_MAX_PIXELS. */
+#define FER_IMAGE_MAX_PIXELS 40000000L
+int fer_image_load_max(fer_image *out, const char *path, long max_pixels, fer_err *e);
 /* Writes .pgm, .ppm or .png (fer's own encoder) by the name's extension. */
 int fer_image_save(const fer_image *im, const char *path, fer_err *e);
 /* Bilinear resize and channel conversion (gray<->rgb) into a new image. */

@@ -127,6 +127,8 @@ check "tool_randweights tiny" 0 "$LOG/tool_tiny.log" $?
 run demo_no_camera 1 demo tests/cfg/tiny.cfg "$LOG/tiny.weights" -c 99
 run demo_truncated_y4m 1 demo tests/cfg/tiny.cfg "$LOG/tiny.weights" -i "$LOG/truncated.y4m" -json
 run demo_huge_y4m 1 demo tests/cfg/tiny.cfg "$LOG/tiny.weights" -i "$LOG/huge.y4m"
+# -neighbors 0 with no window matched: grouping copies zero boxes (UBSan)
+run demo_neighbors0 0 demo tests/cfg/tiny.cfg "$LOG/tiny.weights" -i "$LOG/face.pgm" -neighbors 0 -json
 run demo_bad_cascade 1 demo tests/cfg/tiny.cfg "$LOG/tiny.weights" -i "$LOG/face.pgm" -cascade tests/corpus/haar/bad_node_backwards.xml
 if [ -f ../shared/data/faces/obama.pgm ]; then
     run demo_photo 0 demo tests/cfg/tiny.cfg "$LOG/tiny.weights" -i ../shared/data/faces/obama.pgm -json -o "$LOG/obama.png"

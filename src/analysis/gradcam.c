@@ -106,6 +106,10 @@ int explain(network *net, const float *input, int cls, explanation *x, int *used
     net->train = 0;
     net->has_truth = 0;
     net_forward(net);
+    if (net_check_output(net, 1, e)) {
+        net->train = was_train;
+        return -1;
+    }
     memcpy(x->probs, net_output(net), (size_t)net->classes * sizeof(float));
     layer *s = &net->layers[x->score_layer];
     memcpy(x->scores, s->output, (size_t)net->classes * sizeof(float));

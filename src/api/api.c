@@ -52,6 +52,7 @@ int fer_net_classify(fer_net *net, const fer_image *im, float *probs, fer_err *e
     net->train = 0;
     net->has_truth = 0;
     net_forward(net);
+    if (net_check_output(net, 1, e)) return -1;
     memcpy(probs, net_output(net), (size_t)net->classes * sizeof *probs);
     return 0;
 }

@@ -73,29 +73,24 @@ static int add_image_file(dataset *ds, int *cap, const char *path, int label, fe
 
 static int load_csv(dataset *ds, const char *path, const char *usage, fer_err *e)
 {
-    size_t len;
-    char *text = read_file(path, &len, e);
+    size_t len, pos = 0, a, b;
+    char *text = read_text_file(path, &len, e);
     if (!text) return -1;
     int cap = 0, line = 1;
-    char *p = text;
-    char *eol = strchr(p, '\n');
     /* header */
-    if (strncmp(p, "emotion,pixels", 14)) {
+    if (!text_next_line(text, len, &pos, &a, &b) || b - a < 14 || strncmp(text, "emotion,pixels", 14)) {
         free(text);
         return fer_fail(e, "%s:1: expected the header 'emotion,pixels,Usage' (Kaggle FER-2013 CSV)", path);
     }
-    p = eol ? eol + 1 : p + strlen(p);
     fer_image src = { 48, 48, 1, NULL };
     src.data = fer_alloc(48 * 48, sizeof(float), e);
     if (!src.data) { free(text); return -1; }
     int need_resize = ds->w != 48 || ds->h != 48 || ds->c != 1;
     int rc = 0;
-    while (*p) {
+    while (text_next_line(text, len, &pos, &a, &b)) {
         line++;
-        eol = strchr(p, '\n');
-        char *end = eol ? eol : p + strlen(p);
-        if (end > p && end[-1] == '\r') end--;
-        if (end == p) { p = eol ? eol + 1 : end; continue; }
+        char *p = text + a, *end = text + b;
+        if (end == p) continue;
         /* emotion */
         char *q = p;
         long label = 0;
@@ -122,10 +117,7 @@ static int load_csv(dataset *ds, const char *path, const char *usage, fer_err *e
                           line, (size_t)(u - p) + 1, ulen ? ", found extra characters" : ", found nothing");
             break;
         }
-        if (usage && *usage && (strlen(usage) != ulen || strncmp(u, usage, ulen))) {
-            p = eol ? eol + 1 : end;
-            continue;
-        }
+        if (usage && *usage && (strlen(usage) != ulen || strncmp(u, usage, ulen))) continue;
         char *pe = comma;
         if (quoted) {
             if (pe[-1] != '"') { rc = fer_fail(e, "%s:%d: unterminated quote in the pixels field", path, line); break; }
@@ -156,7 +148,6 @@ static int load_csv(dataset *ds, const char *path, const char *usage, fer_err *e
             store_image(ds, &src);
         }
         ds->labels[ds->n++] = (int)label;
-        p = eol ? eol + 1 : end;
     }
     fer_image_free(&src);
     free(text);
@@ -310,7 +301,8 @@ int dataset_load(dataset *ds, const char *path, const char *usage, const data_cf
         size_t got = fread(head, 1, sizeof head - 1, f);
         fclose(f);
         (void)got;
-        rc = !strncmp(head, "emotion,", 8) ? load_csv(ds, path, usage, e) : load_list(ds, path, d, e);
+        const char *sniff = strncmp(head, "\xEF\xBB\xBF", 3) ? head : head + 3;
+        rc = !strncmp(sniff, "emotion,", 8) ? load_csv(ds, path, usage, e) : load_list(ds, path, d, e);
     }
     if (!rc && ds->n == 0)
         rc = fer_fail(e, "%s: no images%s%s%s", path, usage && *usage ? " with Usage=" : "", usage ? usage : "",
@@ -327,16 +319,14 @@ typedef struct csv_row { size_t start, usage_at, end; int label, in_split; } csv
 static int index_csv_rows(const char *path, const char *text, size_t len, const char *usage, csv_row **rows_out,
                           int *n_out, fer_err *e)
 {
-    const char *eol = memchr(text, '\n', len);
-    if (strncmp(text, "emotion,pixels,Usage", 20) || !eol)
+    size_t pos = 0, p, stop;
+    if (!text_next_line(text, len, &pos, &p, &stop) || stop < 20 || strncmp(text, "emotion,pixels,Usage", 20))
         return fer_fail(e, "%s:1: expected the header 'emotion,pixels,Usage' (Kaggle FER-2013 CSV)", path);
     csv_row *rows = NULL;
     int n = 0, cap = 0, line = 1;
-    for (size_t p = (size_t)(eol - text) + 1; p < len; line++) {
-        const char *nl = memchr(text + p, '\n', len - p);
-        size_t end = nl ? (size_t)(nl - text) : len, next = nl ? end + 1 : len;
-        size_t stop = end > p && text[end - 1] == '\r' ? end - 1 : end;
-        if (stop == p) { p = next; continue; }
+    while (text_next_line(text, len, &pos, &p, &stop)) {
+        line++;
+        if (stop == p) continue;
         size_t u = stop;
         while (u > p && text[u - 1] != ',') u--;
         long label = 0;
@@ -355,7 +345,6 @@ static int index_csv_rows(const char *path, const char *text, size_t len, const 
         size_t ulen = stop - u;
         rows[n] = (csv_row){ p, u, stop, (int)label, strlen(usage) == ulen && !strncmp(text + u, usage, ulen) };
         n++;
-        p = next;
     }
     *rows_out = rows;
     *n_out = n;
@@ -385,7 +374,7 @@ int dataset_csv_holdout(const char *in, const char *out, const char *usage, doub
 {
     if (!(fraction > 0 && fraction < 1)) return fer_fail(e, "hold-out fraction %g must be in (0, 1)", fraction);
     size_t len;
-    char *text = read_file(in, &len, e);
+    char *text = read_text_file(in, &len, e);
     if (!text) return -1;
     csv_row *rows = NULL;
     int n = 0, rc = index_csv_rows(in, text, len, usage, &rows, &n, e);

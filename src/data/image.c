@@ -38,7 +38,18 @@ static int pnm_token(const unsigned char *buf, size_t len, size_t *pos, long *ou
     return 0;
 }
 
-static int load_pnm(fer_image *im, const char *path, const unsigned char *buf, size_t len, fer_err *e)
+/* Refuses a w x h image over the pixel budget, from its header, before any
+ * pixel is decoded (a small compressed file can claim a huge image). */
+static int check_budget(const char *path, long w, long h, long max_pixels, fer_err *e)
+{
+    if (max_pixels > 0 && (double)w * (double)h > (double)max_pixels)
+        return fer_fail(e, "%s: %ldx%ld is %.1f megapixels, over the limit of %.1f (-max-pixels N raises it)", path,
+                        w, h, (double)w * h / 1e6, max_pixels / 1e6);
+    return 0;
+}
+
+static int load_pnm(fer_image *im, const char *path, const unsigned char *buf, size_t len, long max_pixels,
+                    fer_err *e)
 {
     int kind = buf[1] - '0';
     int c = (kind == 3 || kind == 6) ? 3 : 1;
@@ -49,6 +60,7 @@ static int load_pnm(fer_image *im, const char *path, const unsigned char *buf, s
     if (w < 1 || h < 1 || w > FER_MAX_IMAGE_SIDE || h > FER_MAX_IMAGE_SIDE || maxv < 1 || maxv > 65535)
         return fer_fail(e, "%s: P%d header %ldx%ld maxval %ld out of range (sides 1..%d, maxval 1..65535)", path,
                         kind, w, h, maxv, FER_MAX_IMAGE_SIDE);
+    if (check_budget(path, w, h, max_pixels, e)) return -1;
     size_t n = (size_t)w * h * c;
     /* the size check comes before the allocation: a 20-byte header must not
      * cost gigabytes. Binary samples take bps bytes each, text ones at least
@@ -90,6 +102,11 @@ static int load_pnm(fer_image *im, const char *path, const unsigned char *buf, s
 
 int fer_image_load(fer_image *im, const char *path, fer_err *e)
 {
+    return fer_image_load_max(im, path, FER_IMAGE_MAX_PIXELS, e);
+}
+
+int fer_image_load_max(fer_image *im, const char *path, long max_pixels, fer_err *e)
+{
     memset(im, 0, sizeof *im);
     size_t len;
     char *buf = read_file(path, &len, e);
@@ -97,7 +114,7 @@ int fer_image_load(fer_image *im, const char *path, fer_err *e)
     const unsigned char *u = (const unsigned char *)buf;
     int rc;
     if (len >= 2 && u[0] == 'P' && (u[1] == '2' || u[1] == '3' || u[1] == '5' || u[1] == '6')) {
-        rc = load_pnm(im, path, u, len, e);
+        rc = load_pnm(im, path, u, len, max_pixels, e);
     } else {
 #ifdef FER_STB
         int w, h, c;
@@ -112,6 +129,10 @@ int fer_image_load(fer_image *im, const char *path, fer_err *e)
         if (w < 1 || h < 1 || w > FER_MAX_IMAGE_SIDE || h > FER_MAX_IMAGE_SIDE) {
             free(buf);
             return fer_fail(e, "%s: %dx%d is out of range (sides 1..%d)", path, w, h, FER_MAX_IMAGE_SIDE);
+        }
+        if (check_budget(path, w, h, max_pixels, e)) {
+            free(buf);
+            return -1;
         }
         int want = (c == 1 || c == 2) ? 1 : 3;
         unsigned char *px = stbi_load_from_memory(u, (int)len, &w, &h, &c, want);

@@ -591,3 +591,24 @@ void net_print_summary(const network *net, FILE *out)
     fprintf(out, "parameters: %zu trainable (+ %zu batch-norm running statistics)\n", np, ns);
     fprintf(out, "forward: %.4f GFLOPs per image\n", net_flops(net) / 1e9);
 }
+
+static int all_finite(const float *x, size_t n)
+{
+    float acc = 0;
+    for (size_t i = 0; i < n; i++) acc += x[i] * 0.0f;   /* stays 0 unless some x is NaN or Inf */
+    return acc == 0;
+}
+
+int net_check_output(const network *net, int rows, fer_err *e)
+{
+    if (rows > net->batch) rows = net->batch;
+    const layer *last = &net->layers[net->n - 1];
+    if (all_finite(last->output, (size_t)rows * last->outputs)) return 0;
+    for (int i = 0; i < net->n; i++) {
+        const layer *l = &net->layers[i];
+        if (!all_finite(l->output, (size_t)rows * l->outputs))
+            return fer_fail(e, "layer %d (%s, cfg line %d) output is not finite (NaN or Inf): the weights or the "
+                               "input are corrupt or out of range", i, l->type->name, l->line);
+    }
+    return fer_fail(e, "the network's output is not finite (NaN or Inf)");
+}

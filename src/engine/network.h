@@ -95,6 +95,10 @@ int net_from_text(network **out, const char *name, const char *text, fer_ctx *ct
 int net_set_batch(network *net, int batch, int grads, fer_err *e);
 void net_init_weights(network *net, uint64_t seed);
 void net_forward(network *net);
+/* 0 when the first `rows` samples of the last forward pass's output are
+ * finite; otherwise an error naming the first layer whose output is NaN or
+ * Inf. Every command that reads a network's output calls it. */
+int net_check_output(const network *net, int rows, fer_err *e);
 /* Backward from the loss (the last layer) through every layer. */
 void net_backward(network *net);
 /* Backward from layer `from` whose doutput the caller has filled. */

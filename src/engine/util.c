@@ -10,7 +10,9 @@
 #include <string.h>
 #include <time.h>
 #ifdef __linux__
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <unistd.h>
 #endif
 
 int fer_fail(fer_err *e, const char *fmt, ...)
@@ -84,6 +86,38 @@ char *read_file(const char *path, size_t *len, fer_err *e)
     return buf;
 }
 
+char *read_text_file(const char *path, size_t *len, fer_err *e)
+{
+    size_t n;
+    char *text = read_file(path, &n, e);
+    if (!text) return NULL;
+    if (n >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3)) {
+        memmove(text, text + 3, n - 2);
+        n -= 3;
+    }
+    const char *nul = memchr(text, 0, n);
+    if (nul) {
+        fer_fail(e, "%s: byte offset %zu: a NUL byte (not a text file)", path, (size_t)(nul - text));
+        free(text);
+        return NULL;
+    }
+    if (len) *len = n;
+    return text;
+}
+
+int text_next_line(const char *text, size_t len, size_t *pos, size_t *start, size_t *stop)
+{
+    size_t p = *pos;
+    if (p >= len) return 0;
+    *start = p;
+    while (p < len && text[p] != '\n' && text[p] != '\r') p++;
+    *stop = p;
+    if (p < len && text[p] == '\r') p++;
+    if (p < len && text[p] == '\n' && (p == *stop || text[p - 1] == '\r')) p++;
+    *pos = p;
+    return 1;
+}
+
 FILE *atomic_open(const char *path, char *tmp, size_t tmplen, fer_err *e)
 {
     int w = snprintf(tmp, tmplen, "%s.tmp", path);
@@ -96,10 +130,25 @@ FILE *atomic_open(const char *path, char *tmp, size_t tmplen, fer_err *e)
     return f;
 }
 
+/* Makes a rename in path's folder durable: fsync of the folder itself. */
+static void sync_parent(const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    if (!slash) snprintf(dir, sizeof dir, ".");
+    else if (slash == path) snprintf(dir, sizeof dir, "/");
+    else snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd < 0) return;   /* durability is best effort where the folder cannot be opened */
+    fsync(fd);
+    close(fd);
+}
+
 int atomic_close(FILE *f, const char *tmp, const char *path, fer_err *e)
 {
     int bad = ferror(f);
     if (fflush(f) != 0) bad = 1;
+    if (!bad && fsync(fileno(f)) != 0 && errno != EINVAL && errno != EROFS) bad = 1;   /* on disk before the rename */
     if (fclose(f) != 0) bad = 1;
     if (bad) {
         remove(tmp);
@@ -109,6 +158,7 @@ int atomic_close(FILE *f, const char *tmp, const char *path, fer_err *e)
         remove(tmp);
         return fer_fail(e, "%s: cannot rename from %s: %s", path, tmp, strerror(errno));
     }
+    sync_parent(path);
     return 0;
 }
 

@@ -26,7 +26,16 @@ void fer_free(void *p);
 
 /* Reads a whole file (NUL-terminated); *len excludes the NUL. */
 char *read_file(const char *path, size_t *len, fer_err *e);
-/* Opens path.tmp for writing; atomic_close renames it over path. */
+/* read_file for text: a UTF-8 byte-order mark at the start is dropped, and
+ * a NUL byte anywhere is an error naming its offset. */
+char *read_text_file(const char *path, size_t *len, fer_err *e);
+/* The next line of text[0..len) from *pos: [*start, *stop) without its
+ * terminator ("\n", "\r\n" or a lone "\r"); *pos moves past it. Returns 0
+ * when no text is left. */
+int text_next_line(const char *text, size_t len, size_t *pos, size_t *start, size_t *stop);
+/* Opens path.tmp for writing; atomic_close flushes and fsyncs it, renames it
+ * over path and fsyncs the folder, so that neither a kill nor a power loss
+ * leaves a half-written path. */
 FILE *atomic_open(const char *path, char *tmp, size_t tmplen, fer_err *e);
 int atomic_close(FILE *f, const char *tmp, const char *path, fer_err *e);
 

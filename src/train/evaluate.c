@@ -57,6 +57,10 @@ int evaluate_probs(network *net, const dataset *ds, int tta, float *probs, fer_e
                 else memset(dst, 0, (size_t)net->inputs * sizeof *dst);
             }
             net_forward(net);
+            if (net_check_output(net, count, e)) {
+                net->train = was_train;
+                return -1;
+            }
             const float *out = net_output(net);
             for (int b = 0; b < count; b++)
                 for (int k = 0; k < C; k++) probs[(size_t)(start + b) * C + k] += out[(size_t)b * C + k] / nv;

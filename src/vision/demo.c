@@ -138,6 +138,7 @@ static int classify(demo *d, const frame *f, const haar_box *boxes, int n, float
         net->train = 0;
         net->has_truth = 0;
         net_forward(net);
+        if (net_check_output(net, n, e)) return -1;
         const float *out = net_output(net);
         for (int i = 0; i < n * d->classes; i++) probs[i] += out[i] / d->nnets;
     }

@@ -676,7 +676,7 @@ int haar_detect(haar_detector *d, const uint8_t *gray, int w, int h, size_t stri
         d->cap_boxes = d->nraw;
     }
     if (p->min_neighbors <= 0) {
-        memcpy(d->boxes, d->raw, (size_t)d->nraw * sizeof *d->boxes);
+        if (d->nraw) memcpy(d->boxes, d->raw, (size_t)d->nraw * sizeof *d->boxes);
         d->nboxes = d->nraw;
         return 0;
     }

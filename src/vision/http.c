@@ -38,6 +38,7 @@ typedef struct client {
     size_t out_len, out_off, out_cap;
     double deadline;           /* request/linger deadline, ms */
     double progress;           /* last time output moved, ms */
+    double taken;              /* stream: last time all queued output was sent, ms */
     uint64_t sent_seq;         /* the last frame sent (stream) */
 } client;
 
@@ -92,7 +93,9 @@ static const char page[] =
 
 static int is_tchar(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("!#$%&'*+-.^_`|~", c);
+    /* c != 0: strchr also finds a string's terminating NUL */
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c != 0 && strchr("!#$%&'*+-.^_`|~", c));
 }
 
 int http_parse_request(const char *req, size_t len, char *path, size_t cap, int *head_only)
@@ -292,7 +295,12 @@ static void handle_request(http_server *s, client *c)
             c->state = C_STREAM;
             c->sent_seq = 0;
             s->streams++;
+            /* a small kernel buffer, so that a client that stops reading is
+             * seen stalling within a frame or two, not after megabytes */
+            int sndbuf = HTTP_STREAM_SNDBUF;
+            setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
         }
+        c->taken = (clock_seconds() * 1e3);
         c->progress = (clock_seconds() * 1e3);
     } else {
         respond(s, c, 404, NULL, NULL, 0, 0);
@@ -341,6 +349,7 @@ static void on_writable(http_server *s, client *c)
         c->out_off += (size_t)n;
         c->progress = (clock_seconds() * 1e3);
     }
+    c->taken = (clock_seconds() * 1e3);
     if (c->state == C_WRITE) {   /* done: half-close, then drain what the client still sends */
         shutdown(c->fd, SHUT_WR);
         c->state = C_LINGER;
@@ -436,9 +445,10 @@ static void *serve(void *arg)
             if (c->state == C_FREE) continue;
             if (c->state == C_READ && now > c->deadline) respond(s, c, 408, NULL, NULL, 0, 0);
             else if (c->state == C_LINGER && now > c->deadline) close_client(s, c);
-            else if ((c->state == C_WRITE || c->state == C_STREAM) && c->out_off < c->out_len &&
-                     now - c->progress > HTTP_STALL_TIMEOUT_MS)
+            else if (c->state == C_WRITE && c->out_off < c->out_len && now - c->progress > HTTP_STALL_TIMEOUT_MS)
                 close_client(s, c);
+            else if (c->state == C_STREAM && c->out_off < c->out_len && now - c->taken > HTTP_STALL_TIMEOUT_MS)
+                close_client(s, c);   /* no whole frame taken for that long, however many bytes */
         }
     }
     return NULL;

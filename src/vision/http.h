@@ -7,8 +7,11 @@
  * One thread runs a poll() loop over non-blocking sockets. Bounded: at most
  * HTTP_MAX_CLIENTS connections (503 beyond), requests up to
  * HTTP_MAX_REQUEST bytes (431 beyond), HTTP_REQUEST_TIMEOUT_MS to send a
- * request (408), HTTP_STALL_TIMEOUT_MS for a client that reads nothing; a
- * slow stream client skips frames instead of queueing them. Malformed
+ * request (408), HTTP_STALL_TIMEOUT_MS for a client that reads nothing, and
+ * for a stream client that has not taken a whole frame (a byte now and then
+ * does not count; stream sockets get a small send buffer so the kernel
+ * does not hide a stalled reader); a slow stream client skips frames
+ * instead of queueing them. Malformed
  * requests get 400, methods other than GET/HEAD 405. Sends use
  * MSG_NOSIGNAL, so a client that disconnects never raises SIGPIPE. */
 #ifndef FER_HTTP_H
@@ -24,6 +27,7 @@
 #define HTTP_REQUEST_TIMEOUT_MS 5000
 #define HTTP_STALL_TIMEOUT_MS 10000
 #define HTTP_MAX_FRAME (16u << 20)
+#define HTTP_STREAM_SNDBUF (64 << 10)
 
 typedef struct http_server http_server;
 

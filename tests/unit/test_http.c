@@ -60,6 +60,11 @@ static void test_parse(void)
         CHECK(st == cases[i].status, "case %zu: status %d, want %d", i, st, cases[i].status);
         if (cases[i].path) CHECK(!strcmp(path, cases[i].path) && head == cases[i].head, "case %zu: path '%s'", i, path);
     }
+    /* a NUL inside a header name (strchr would match the set's terminator) */
+    static const char nul_name[] = "GET / HTTP/1.1\r\nHost: x\r\nX\0Y: a\r\n\r\n";
+    char p0[64];
+    int h0;
+    CHECK(http_parse_request(nul_name, sizeof nul_name - 1, p0, sizeof p0, &h0) == 400, "NUL in a header name");
     char big[3000] = "GET /";
     memset(big + 5, 'a', 2500);
     strcpy(big + 2505, " HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -205,7 +210,7 @@ static void test_server(void)
     CHECK(port > 0, "port %d", port);
     size_t cap = 4 << 20;
     char *buf = malloc(cap);
-    size_t n, blen;
+    size_t n, blen = 0;
     const char *body;
 
     n = get("/faces.json", buf, cap);
