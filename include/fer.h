@@ -1,5 +1,6 @@
 /* fer.h - the public API of libfer: load a network from a Darknet-style cfg
- * and .weights file, classify images, and read/write images.
+ * and .weights file, classify images, find faces and classify each of them
+ * (a model with its class names), and read/write images.
  *
  * Every function that can fail returns 0 on success and -1 on failure with a
  * human-readable message in the caller's fer_err. Nothing here exits, prints
@@ -14,6 +15,14 @@ extern "C" {
 #endif
 
 typedef struct fer_err { char msg[1024]; } fer_err;
+
+/* The library's version: FER_VERSION at build time, fer_version() at run
+ * time (they differ when a program runs with another libfer.so). */
+#define FER_VERSION_MAJOR 1
+#define FER_VERSION_MINOR 0
+#define FER_VERSION_PATCH 0
+#define FER_VERSION "1.0.0"
+const char *fer_version(void);
 
 /* Execution context: thread pool, kernel choice, random state. */
 typedef struct fer_ctx fer_ctx;
@@ -56,6 +65,59 @@ int fer_net_classes(const fer_net *net);
  * fer_net_classes() values. */
 int fer_net_classify(fer_net *net, const fer_image *im, float *probs, fer_err *e);
 void fer_net_free(fer_net *net);
+
+/* ---- faces ---------------------------------------------------------------- */
+
+/* A rectangle in image pixels: top-left corner and size. */
+typedef struct fer_box { int x, y, w, h; } fer_box;
+
+/* A face detector: an OpenCV Haar cascade (XML). cascade NULL = the frontal
+ * face cascade of Debian's opencv-data; its absence is an error that names
+ * the package. ctx may be NULL (one thread). */
+typedef struct fer_detector fer_detector;
+int fer_detector_load(fer_detector **out, const char *cascade, fer_ctx *ctx, fer_err *e);
+/* Finds the faces in im (any size, gray or RGB): up to max boxes in boxes,
+ * *n = how many were written. */
+int fer_detect_faces(fer_detector *d, const fer_image *im, fer_box *boxes, int max, int *n, fer_err *e);
+void fer_detector_free(fer_detector *d);
+
+/* ---- models: a network with its class names ------------------------------- */
+
+#define FER_MAX_FACE_CLASSES 64
+
+typedef struct fer_model fer_model;
+
+/* cfg and weights as for fer_net_load; labels: a file of class names, one a
+ * line (NULL: the FER-2013 names, data/fer2013.labels, found beside the cfg,
+ * the program or the installed share folder). ctx may be NULL. */
+int fer_model_load(fer_model **out, const char *cfg, const char *weights, const char *labels, fer_ctx *ctx,
+                   fer_err *e);
+/* The default model (cfg/shallow.cfg with weights/shallow.weights), from
+ * the current folder, the repository around the program, or the installed
+ * share folder. */
+int fer_model_load_default(fer_model **out, fer_ctx *ctx, fer_err *e);
+int fer_model_classes(const fer_model *m);
+const char *fer_model_class_name(const fer_model *m, int k);
+/* The model's network (owned by the model), for fer_net_* calls. */
+fer_net *fer_model_net(fer_model *m);
+
+typedef struct fer_face {
+    fer_box box;                            /* where the face is in the image */
+    int label;                              /* the most probable class */
+    float probs[FER_MAX_FACE_CLASSES];      /* [fer_model_classes()] */
+} fer_face;
+
+enum { FER_DETECT_AUTO = -1, FER_DETECT_NO = 0, FER_DETECT_YES = 1 };
+/* Finds the faces of im and classifies each (FER_DETECT_YES), or takes im
+ * as one face crop whose box is the whole image (FER_DETECT_NO); AUTO
+ * detects when im is larger than twice the network's input on either
+ * side. Up to max faces in faces, *n = how many (0: no face found). The
+ * detector is loaded on first use (opencv-data's cascade) unless
+ * fer_model_set_detector gave one. */
+int fer_model_faces(fer_model *m, const fer_image *im, int detect, fer_face *faces, int max, int *n, fer_err *e);
+/* Detect with d (borrowed; NULL returns to the default). */
+void fer_model_set_detector(fer_model *m, fer_detector *d);
+void fer_model_free(fer_model *m);
 
 #ifdef __cplusplus
 }

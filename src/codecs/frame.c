@@ -130,3 +130,18 @@ void gray_to_frame(frame *f, const uint8_t *src, size_t stride, int full_range)
         for (int x = 0; x < f->w; x++) put_rgb(o + 3 * x, g + x, s[x], 0, 0, full_range);
     }
 }
+
+int frame_from_image(frame *f, const fer_image *im, fer_err *e)
+{
+    if (im->c != 1 && im->c != 3) return fer_fail(e, "a frame is made of 1 or 3 channels, not %d", im->c);
+    if (frame_alloc(f, im->w, im->h, e)) return -1;
+    size_t n = (size_t)im->w * im->h;
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < 3; k++) {
+            float v = im->data[(im->c == 3 ? (size_t)k : 0) * n + i];
+            int b = (int)(v * 255.0f + 0.5f);
+            f->rgb[3 * i + k] = (uint8_t)(b < 0 ? 0 : (b > 255 ? 255 : b));
+        }
+    frame_gray_from_rgb(f);
+    return 0;
+}

@@ -19,6 +19,9 @@ typedef struct frame {
 /* (Re)allocates f for w x h (keeps the buffers when the size is unchanged). */
 int frame_alloc(frame *f, int w, int h, fer_err *e);
 void frame_free(frame *f);
+/* f = im (gray or RGB floats in [0,1], planar) as bytes, resized to
+ * im's size; gray is the BT.601 luma. */
+int frame_from_image(frame *f, const fer_image *im, fer_err *e);
 /* gray = BT.601 luma of rgb. */
 void frame_gray_from_rgb(frame *f);
 /* rgb = gray replicated (for monochrome sources). */

@@ -3,6 +3,7 @@
  * valid_usage, test_usage, backup. Relative paths are relative to the
  * current directory, as in Darknet. */
 #include "datacfg.h"
+#include "paths.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -86,9 +87,31 @@ int data_cfg_read(data_cfg *d, const char *path, fer_err *e)
     if (!rc) rc = copy_key(&f, s, "backup", "backup", d->backup, sizeof d->backup, e);
     if (!rc) rc = cfg_check_keys(&f, s, data_keys, e);
     cfg_free(&f);
+    /* relative paths: from the current folder as in Darknet, else from the
+     * .data file's folder (and the other places path_locate searches) */
+    char *paths[] = { d->labels_path, d->train, d->valid, d->test };
+    for (size_t i = 0; !rc && i < sizeof paths / sizeof paths[0]; i++) {
+        char found[sizeof d->train];
+        if (paths[i][0] && !path_locate(paths[i], path, found, sizeof found) && strlen(found) < sizeof d->train)
+            strcpy(paths[i], found);
+    }
     if (!rc) rc = read_names(d, e);
     if (rc) data_cfg_free(d);
     return rc;
+}
+
+int data_cfg_from_labels(data_cfg *d, const char *labels_path, int classes, fer_err *e)
+{
+    memset(d, 0, sizeof *d);
+    if (strlen(labels_path) >= sizeof d->labels_path) return fer_fail(e, "%s: path too long", labels_path);
+    strcpy(d->labels_path, labels_path);
+    snprintf(d->path, sizeof d->path, "%s", labels_path);
+    d->classes = classes;
+    if (read_names(d, e)) {
+        data_cfg_free(d);
+        return -1;
+    }
+    return 0;
 }
 
 int data_cfg_default_names(data_cfg *d, int classes, fer_err *e)

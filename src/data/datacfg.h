@@ -22,6 +22,8 @@ typedef struct data_cfg {
 
 /* Reads a .data file and its labels file (required keys: classes, labels). */
 int data_cfg_read(data_cfg *d, const char *path, fer_err *e);
+/* Only the names: `classes` of them read from a label file (one a line). */
+int data_cfg_from_labels(data_cfg *d, const char *labels_path, int classes, fer_err *e);
 /* Names "0".."classes-1" when no .data file is at hand. */
 int data_cfg_default_names(data_cfg *d, int classes, fer_err *e);
 void data_cfg_free(data_cfg *d);

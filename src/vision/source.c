@@ -110,20 +110,9 @@ static int image_frame(const char *path, frame *f, fer_err *e)
 {
     fer_image im;
     if (fer_image_load(&im, path, e)) return -1;
-    if (frame_alloc(f, im.w, im.h, e)) {
-        fer_image_free(&im);
-        return -1;
-    }
-    size_t n = (size_t)im.w * im.h;
-    for (size_t i = 0; i < n; i++)
-        for (int k = 0; k < 3; k++) {
-            float v = im.data[(im.c == 3 ? (size_t)k : 0) * n + i];
-            int b = (int)(v * 255.0f + 0.5f);
-            f->rgb[3 * i + k] = (uint8_t)(b < 0 ? 0 : (b > 255 ? 255 : b));
-        }
-    frame_gray_from_rgb(f);
+    int rc = frame_from_image(f, &im, e);
     fer_image_free(&im);
-    return 0;
+    return rc;
 }
 
 int source_read(source *s, frame *f, fer_err *e)
