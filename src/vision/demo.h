@@ -7,6 +7,7 @@
 #define FER_DEMO_H
 
 #include "codecs/frame.h"
+#include "codecs/strbuf.h"
 #include "haar.h"
 #include "track.h"
 
@@ -65,9 +66,9 @@ void demo_reset(demo *d);
 int demo_process(demo *d, const frame *f, demo_result *r, fer_err *e);
 /* Draws boxes, labels, per-class bars and the status line into f->rgb. */
 void demo_annotate(const demo *d, frame *f, const demo_result *r, double fps);
-/* One JSON object (no newline) for the frame; image may be NULL. Returns
- * the length, truncated to cap - 1. */
-size_t demo_json(const demo *d, const demo_result *r, long frame_no, const char *image, double fps, char *buf,
-                 size_t cap);
+/* Appends one JSON object (no newline) for the frame to out; image may be
+ * NULL. Fails only when out ran out of memory. */
+int demo_json(const demo *d, const demo_result *r, long frame_no, const char *image, double fps, strbuf *out,
+              fer_err *e);
 
 #endif
