@@ -152,7 +152,7 @@ static int add_box(haar_box *dets, int n, int cap, const haar_box *b)
 int demo_process(demo *d, const frame *f, demo_result *r, fer_err *e)
 {
     memset(r, 0, sizeof *r);
-    double t0 = (clock_seconds() * 1e3);
+    double t0 = clock_seconds() * 1e3;
     haar_box dets[TRACK_MAX];
     int nd = 0;
     if (d->opt.nodetect) {
@@ -194,7 +194,7 @@ int demo_process(demo *d, const frame *f, demo_result *r, fer_err *e)
             }
         }
     }
-    double t1 = (clock_seconds() * 1e3);
+    double t1 = clock_seconds() * 1e3;
     r->ms_detect = t1 - t0;
     tracker_update(&d->tr, dets, nd, NULL);
 
@@ -226,7 +226,7 @@ int demo_process(demo *d, const frame *f, demo_result *r, fer_err *e)
         for (int k = 1; k < d->classes; k++)
             if (fc->probs[k] > fc->probs[fc->label]) fc->label = k;
     }
-    r->ms_classify = (clock_seconds() * 1e3) - t1;
+    r->ms_classify = clock_seconds() * 1e3 - t1;
     d->frames++;
     return 0;
 }
