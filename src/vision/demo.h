@@ -2,7 +2,12 @@
  * full-frame detection every few frames and a search around each tracked
  * face in between), classify each face crop with one network or the
  * average of several, smooth per tracked face, draw the annotations and
- * write the JSON line. */
+ * write the JSON line.
+ *
+ * This is the top of src/vision/, faces in pictures and video: haar.h finds
+ * them, track.h follows them from frame to frame, source.h (with v4l2.h for
+ * cameras) delivers the frames, http.h serves the live page, and demo.h
+ * ties them to the networks. */
 #ifndef FER_DEMO_H
 #define FER_DEMO_H
 
