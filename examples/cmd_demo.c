@@ -193,7 +193,8 @@ int cmd_demo(int argc, char **argv)
     int have_yw = 0;
     http_server *http = NULL;
     jpeg_buf jb = { 0 };
-    char *line = NULL, *hjson = NULL;
+    strbuf line = { 0 };   /* the frame's JSON object */
+    char *hjson = NULL;
     const size_t line_cap = 65536;
     char **names = NULL;
     int classes = 0;
@@ -303,9 +304,8 @@ int cmd_demo(int argc, char **argv)
         fprintf(stderr, "fer demo: serving http://%s%s%s:%d/ (stream /stream.mjpg, JSON /faces.json)\n",
                 v6 ? "[" : "", http_bind, v6 ? "]" : "", http_port(http));
     }
-    line = malloc(line_cap);
     hjson = malloc(line_cap + 1024);
-    if (!line || !hjson) {
+    if (!hjson) {
         fer_fail(&e, "out of memory");
         goto fail;
     }
@@ -376,9 +376,15 @@ int cmd_demo(int argc, char **argv)
                 status = 1;
             }
         }
-        size_t len = demo_json(&dm, &res, frame_no, stills ? src.current : NULL, fps, line, line_cap);
+        line.len = 0;
+        if (demo_json(&dm, &res, frame_no, stills ? src.current : NULL, fps, &line, &e)) {
+            cli_fail(&e);
+            status = 1;
+            break;
+        }
+        size_t len = line.len < line_cap ? line.len : line_cap - 1;   /* cut to the HTTP copy's room, as before */
         if (json) {
-            fwrite(line, 1, len, stdout);
+            fwrite(line.s, 1, len, stdout);
             fputc('\n', stdout);
             if (fflush(stdout)) {
                 fer_fail(&e, "stdout: %s", strerror(errno));
@@ -404,7 +410,7 @@ int cmd_demo(int argc, char **argv)
             for (int k = 0; k < classes && hl < 900; k++)
                 hl += snprintf(hjson + hl, 1024 - (size_t)hl, "%s\"%.40s\"", k ? ", " : "", label_names[k]);
             hl += snprintf(hjson + hl, 1024 - (size_t)hl, "], ");
-            memcpy(hjson + hl, line + 1, len);   /* the frame object without its '{' */
+            memcpy(hjson + hl, line.s + 1, len);   /* the frame object without its '{' */
             http_publish(http, jp, jl, hjson, (size_t)hl + len - 1);
         }
         double t4 = (clock_seconds() * 1e3);
@@ -460,7 +466,7 @@ out:
     }
     http_stop(http);
     jpeg_buf_free(&jb);
-    free(line);
+    sb_free(&line);
     free(hjson);
     frame_free(&f);
     if (have_src) source_close(&src);

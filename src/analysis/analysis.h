@@ -1,7 +1,7 @@
-/* analysis.h - looking at trained models: soft-voting ensembles
- * (ensemble.c), saliency maps and Grad-CAM (gradcam.c), pictures of them
- * (gallery.c), charts as SVG text or on a canvas (chart.c), and the HTML
- * report (report.c). */
+/* analysis.h - src/analysis/, looking at trained models: soft-voting
+ * ensembles (ensemble.c), saliency maps and Grad-CAM (gradcam.c), pictures of
+ * them (gallery.c), and charts as SVG text or on a canvas (chart.c), which
+ * `fer report` (examples/cmd_report.c) puts into one HTML file. */
 #ifndef FER_ANALYSIS_H
 #define FER_ANALYSIS_H
 

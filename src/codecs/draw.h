@@ -1,7 +1,9 @@
 /* draw.h - a small RGB canvas for pictures fer draws itself (confusion
  * matrices, saliency and Grad-CAM overlays, annotated video frames): filled
  * and outlined rectangles, lines, text in a built-in bitmap font, image blits,
- * colormaps, and PNG output through fer's own encoder (png.c). */
+ * colormaps, and PNG output through fer's own encoder (png.c).
+ * Part of src/codecs/: the file formats and pixel buffers fer handles with
+ * its own code (no libraries). */
 #ifndef FER_DRAW_H
 #define FER_DRAW_H
 

@@ -1,7 +1,9 @@
 /* frame.h - a video frame as `fer demo` handles it (interleaved RGB bytes for
  * drawing and encoding, plus a luma plane for face detection) and the pure
  * colour conversions between it and the YUV layouts of Y4M, V4L2 and JPEG.
- * YUV is ITU-R BT.601, in limited (16..235) or full (0..255) range. */
+ * YUV is ITU-R BT.601, in limited (16..235) or full (0..255) range.
+ * Part of src/codecs/: the file formats and pixel buffers fer handles with
+ * its own code (no libraries). */
 #ifndef FER_FRAME_H
 #define FER_FRAME_H
 

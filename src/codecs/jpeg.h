@@ -1,7 +1,9 @@
 /* jpeg.h - fer's own baseline JPEG encoder (JFIF, 8-bit, Huffman coding with
  * the standard tables of ITU T.81 Annex K, quality scaling as in IJG's
  * libjpeg), used by `fer demo -http` for the MJPEG stream. Gray, 4:4:4 and
- * 4:2:0 output. */
+ * 4:2:0 output.
+ * Part of src/codecs/: the file formats and pixel buffers fer handles with
+ * its own code (no libraries). */
 #ifndef FER_JPEG_H
 #define FER_JPEG_H
 

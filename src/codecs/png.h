@@ -1,4 +1,6 @@
-/* png.h - fer's own PNG encoder (8-bit gray, gray+alpha, RGB, RGBA). */
+/* png.h - fer's own PNG encoder (8-bit gray, gray+alpha, RGB, RGBA).
+ * Part of src/codecs/: the file formats and pixel buffers fer handles with
+ * its own code (no libraries). */
 #ifndef FER_CODECS_PNG_H
 #define FER_CODECS_PNG_H
 

@@ -1,11 +1,11 @@
 /* strbuf.h - a growing text buffer with the encodings fer writes: printf,
- * HTML escaping, base64, PNG data URIs, and atomic saving. */
+ * HTML escaping, JSON strings, base64, PNG data URIs, and atomic saving.
+ * Part of src/codecs/: the file formats and pixel buffers fer handles with
+ * its own code (no libraries). */
 #ifndef FER_CODECS_STRBUF_H
 #define FER_CODECS_STRBUF_H
 
 #include "draw.h"
-
-/* ---- text buffers (report.c) ---------------------------------------------- */
 
 /* A growing NUL-terminated string; oom is set (and further appends dropped)
  * when an allocation fails. */

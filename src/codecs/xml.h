@@ -3,7 +3,9 @@
  * on. Attributes are checked for syntax and skipped; comments, processing
  * instructions and a DOCTYPE are skipped; CDATA is text; the five predefined
  * entities and numeric character references below 128 are decoded.
- * Malformed input is an error naming file:line. */
+ * Malformed input is an error naming file:line.
+ * Part of src/codecs/: the file formats and pixel buffers fer handles with
+ * its own code (no libraries). */
 #ifndef FER_XML_H
 #define FER_XML_H
 

@@ -5,7 +5,10 @@
  * Stream: "YUV4MPEG2" then space-separated fields W<width> H<height>
  * F<num>:<den> I<p|t|b|m|?> A<num>:<den> C<chroma> X<anything> and '\n'; each
  * frame is "FRAME" (optionally followed by fields) '\n' and the planes
- * Y [h][w], then U and V [ceil(h/sy)][ceil(w/sx)] (none for mono). */
+ * Y [h][w], then U and V [ceil(h/sy)][ceil(w/sx)] (none for mono).
+ *
+ * Part of src/codecs/: the file formats and pixel buffers fer handles with
+ * its own code (no libraries). */
 #ifndef FER_Y4M_H
 #define FER_Y4M_H
 

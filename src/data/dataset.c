@@ -1,4 +1,4 @@
-/* data.c - loads a dataset split into memory as bytes. Three sources, chosen
+/* dataset.c - loads a dataset split into memory as bytes. Three sources, chosen
  * by what the path is: a Kaggle FER-2013 CSV (emotion,pixels,Usage), a
  * folder of class folders (root/<label>/<image>), or a list file of image
  * paths whose label is the path component equal to a label name (an exact

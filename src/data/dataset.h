@@ -1,5 +1,7 @@
-/* dataset.h - datasets in memory (CSV, class folders, list files),
- * augmentation, and teacher files for distillation. */
+/* dataset.h - src/data/, what training and evaluation read: datasets in
+ * memory (CSV, class folders, list files), augmentation, and teacher files
+ * for distillation; .data files are in datacfg.h, image files behind
+ * include/fer.h's fer_image_load (image.c). */
 #ifndef FER_DATA_DATASET_H
 #define FER_DATA_DATASET_H
 

@@ -1,4 +1,4 @@
-/* engine.h - the engine, all of it: errors, allocation, cfg, activations, the layer header,
+/* engine.h - the engine (src/engine/), all of it: errors, allocation, cfg, activations, the layer header,
  * the network, and the execution context (threads, RNG, kernel table).
  *
  * Tensors are float32, NCHW, batch-major: a buffer of shape [batch, c, h, w]

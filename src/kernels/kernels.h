@@ -1,5 +1,8 @@
-/* kernels.h - pure compute kernels over explicit dimensions. Every fast
- * kernel has a _naive twin kept as the reference that tests compare with. */
+/* kernels.h - src/kernels/, the bottom layer: pure compute kernels over
+ * explicit dimensions (GEMM, im2col, direct and Winograd convolutions;
+ * norm.h has the normalization ones), fast versions per ISA in avx512/,
+ * avx2/ and scalar/, picked once into a kernel_table. Every fast kernel has
+ * a _naive twin kept as the reference that tests compare with. */
 #ifndef FER_KERNELS_H
 #define FER_KERNELS_H
 

@@ -1,4 +1,5 @@
-/* layers.h - helpers shared by layer implementations. */
+/* layers.h - src/layers/ holds one file per layer type (registry.c maps cfg
+ * section names to them); this header has the helpers they share. */
 #ifndef FER_LAYERS_H
 #define FER_LAYERS_H
 

@@ -1,4 +1,4 @@
-/* train.h - training: optimizers, learning-rate schedules, evaluation and
+/* train.h - src/train/, training: optimizers, learning-rate schedules, evaluation and
  * metrics, the training loop, and weight averaging. */
 #ifndef FER_TRAIN_TRAIN_H
 #define FER_TRAIN_TRAIN_H

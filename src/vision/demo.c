@@ -4,10 +4,7 @@
 #include "codecs/draw.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <string.h>
-#include <time.h>
-
 
 void demo_options_default(demo_options *o)
 {
@@ -156,7 +153,7 @@ static int add_box(haar_box *dets, int n, int cap, const haar_box *b)
 int demo_process(demo *d, const frame *f, demo_result *r, fer_err *e)
 {
     memset(r, 0, sizeof *r);
-    double t0 = (clock_seconds() * 1e3);
+    double t0 = clock_seconds() * 1e3;
     haar_box dets[TRACK_MAX];
     int nd = 0;
     if (d->opt.nodetect) {
@@ -198,7 +195,7 @@ int demo_process(demo *d, const frame *f, demo_result *r, fer_err *e)
             }
         }
     }
-    double t1 = (clock_seconds() * 1e3);
+    double t1 = clock_seconds() * 1e3;
     r->ms_detect = t1 - t0;
     tracker_update(&d->tr, dets, nd, NULL);
 
@@ -230,7 +227,7 @@ int demo_process(demo *d, const frame *f, demo_result *r, fer_err *e)
         for (int k = 1; k < d->classes; k++)
             if (fc->probs[k] > fc->probs[fc->label]) fc->label = k;
     }
-    r->ms_classify = (clock_seconds() * 1e3) - t1;
+    r->ms_classify = clock_seconds() * 1e3 - t1;
     d->frames++;
     return 0;
 }
@@ -307,55 +304,25 @@ void demo_annotate(const demo *d, frame *f, const demo_result *r, double fps)
 
 /* ---- JSON ------------------------------------------------------------------- */
 
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-} sbuf;
-
-static void sb_printf(sbuf *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *s, const char *fmt, ...)
+int demo_json(const demo *d, const demo_result *r, long frame_no, const char *image, double fps, strbuf *out,
+              fer_err *e)
 {
-    if (s->len + 1 >= s->cap) return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(s->p + s->len, s->cap - s->len, fmt, ap);
-    va_end(ap);
-    if (n > 0) s->len = s->len + (size_t)n < s->cap ? s->len + (size_t)n : s->cap - 1;
-}
-
-static void sb_string(sbuf *s, const char *str)
-{
-    sb_printf(s, "\"");
-    for (; *str; str++) {
-        unsigned char c = (unsigned char)*str;
-        if (c == '"' || c == '\\') sb_printf(s, "\\%c", c);
-        else if (c < 0x20) sb_printf(s, "\\u%04x", c);
-        else sb_printf(s, "%c", c);
-    }
-    sb_printf(s, "\"");
-}
-
-size_t demo_json(const demo *d, const demo_result *r, long frame_no, const char *image, double fps, char *buf,
-                 size_t cap)
-{
-    sbuf s = { buf, 0, cap };
-    if (cap) buf[0] = 0;
-    sb_printf(&s, "{\"frame\": %ld", frame_no);
+    sb_printf(out, "{\"frame\": %ld", frame_no);
     if (image) {
-        sb_printf(&s, ", \"image\": ");
-        sb_string(&s, image);
+        sb_printf(out, ", \"image\": ");
+        sb_json_string(out, image);
     }
-    sb_printf(&s, ", \"faces\": [");
+    sb_printf(out, ", \"faces\": [");
     for (int i = 0; i < r->nfaces; i++) {
         const demo_face *fc = &r->faces[i];
-        sb_printf(&s, "%s{\"id\": %d, \"x\": %d, \"y\": %d, \"w\": %d, \"h\": %d, \"label\": ", i ? ", " : "", fc->id,
-                  fc->box.x, fc->box.y, fc->box.w, fc->box.h);
-        sb_string(&s, d->names[fc->label]);
-        sb_printf(&s, ", \"confidence\": %.4f, \"probs\": [", fc->probs[fc->label]);
-        for (int k = 0; k < d->classes; k++) sb_printf(&s, "%s%.4f", k ? ", " : "", fc->probs[k]);
-        sb_printf(&s, "]}");
+        sb_printf(out, "%s{\"id\": %d, \"x\": %d, \"y\": %d, \"w\": %d, \"h\": %d, \"label\": ", i ? ", " : "",
+                  fc->id, fc->box.x, fc->box.y, fc->box.w, fc->box.h);
+        sb_json_string(out, d->names[fc->label]);
+        sb_printf(out, ", \"confidence\": %.4f, \"probs\": [", fc->probs[fc->label]);
+        for (int k = 0; k < d->classes; k++) sb_printf(out, "%s%.4f", k ? ", " : "", fc->probs[k]);
+        sb_printf(out, "]}");
     }
-    sb_printf(&s, "], \"ms\": {\"detect\": %.2f, \"classify\": %.2f, \"draw\": %.2f}, \"fps\": %.1f}", r->ms_detect,
-              r->ms_classify, r->ms_draw, fps);
-    return s.len;
+    sb_printf(out, "], \"ms\": {\"detect\": %.2f, \"classify\": %.2f, \"draw\": %.2f}, \"fps\": %.1f}",
+              r->ms_detect, r->ms_classify, r->ms_draw, fps);
+    return out->oom ? fer_fail(e, "out of memory") : 0;
 }

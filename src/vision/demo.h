@@ -2,11 +2,17 @@
  * full-frame detection every few frames and a search around each tracked
  * face in between), classify each face crop with one network or the
  * average of several, smooth per tracked face, draw the annotations and
- * write the JSON line. */
+ * write the JSON line.
+ *
+ * This is the top of src/vision/, faces in pictures and video: haar.h finds
+ * them, track.h follows them from frame to frame, source.h (with v4l2.h for
+ * cameras) delivers the frames, http.h serves the live page, and demo.h
+ * ties them to the networks. */
 #ifndef FER_DEMO_H
 #define FER_DEMO_H
 
 #include "codecs/frame.h"
+#include "codecs/strbuf.h"
 #include "haar.h"
 #include "track.h"
 
@@ -65,9 +71,9 @@ void demo_reset(demo *d);
 int demo_process(demo *d, const frame *f, demo_result *r, fer_err *e);
 /* Draws boxes, labels, per-class bars and the status line into f->rgb. */
 void demo_annotate(const demo *d, frame *f, const demo_result *r, double fps);
-/* One JSON object (no newline) for the frame; image may be NULL. Returns
- * the length, truncated to cap - 1. */
-size_t demo_json(const demo *d, const demo_result *r, long frame_no, const char *image, double fps, char *buf,
-                 size_t cap);
+/* Appends one JSON object (no newline) for the frame to out; image may be
+ * NULL. Fails only when out ran out of memory. */
+int demo_json(const demo *d, const demo_result *r, long frame_no, const char *image, double fps, strbuf *out,
+              fer_err *e);
 
 #endif

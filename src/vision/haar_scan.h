@@ -2,7 +2,7 @@
  * cascade run at one window, the same for 8 neighbouring windows at once
  * (vector extensions), and the scan of a band of rows of one pyramid level.
  * Everything is static: haar.c compiles it for the portable target and
- * src/kernels/avx2/haar_avx2.c for AVX2; haar_detector_init picks one from
+ * haar_avx2.c for AVX2; haar_detector_init picks one from
  * the context's ISA. Both give identical results (no FMA contraction under
  * -std=c11; the same operations in the same order). */
 #ifndef FER_HAAR_SCAN_H

@@ -16,7 +16,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #ifndef MSG_NOSIGNAL
@@ -59,7 +58,6 @@ struct http_server {
     _Atomic long served;
     client clients[HTTP_MAX_CLIENTS];
 };
-
 
 static const char page[] =
     "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>fer demo</title>\n"
@@ -237,7 +235,7 @@ static void respond(http_server *s, client *c, int status, const char *ctype, co
         return;
     }
     c->state = C_WRITE;
-    c->progress = (clock_seconds() * 1e3);
+    c->progress = clock_seconds() * 1e3;
     s->served++;
 }
 
@@ -272,7 +270,7 @@ static void handle_request(http_server *s, client *c)
         }
     } else if (!strcmp(path, "/frame.jpg")) {
         pthread_mutex_lock(&s->mu);
-        s->frame_request = (clock_seconds() * 1e3);
+        s->frame_request = clock_seconds() * 1e3;
         if (s->jpeg_len) {
             respond(s, c, 200, "image/jpeg", s->jpeg, s->jpeg_len, head);
             pthread_mutex_unlock(&s->mu);
@@ -300,8 +298,8 @@ static void handle_request(http_server *s, client *c)
             int sndbuf = HTTP_STREAM_SNDBUF;
             setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
         }
-        c->taken = (clock_seconds() * 1e3);
-        c->progress = (clock_seconds() * 1e3);
+        c->taken = clock_seconds() * 1e3;
+        c->progress = clock_seconds() * 1e3;
     } else {
         respond(s, c, 404, NULL, NULL, 0, 0);
     }
@@ -347,13 +345,13 @@ static void on_writable(http_server *s, client *c)
             return;
         }
         c->out_off += (size_t)n;
-        c->progress = (clock_seconds() * 1e3);
+        c->progress = clock_seconds() * 1e3;
     }
-    c->taken = (clock_seconds() * 1e3);
+    c->taken = clock_seconds() * 1e3;
     if (c->state == C_WRITE) {   /* done: half-close, then drain what the client still sends */
         shutdown(c->fd, SHUT_WR);
         c->state = C_LINGER;
-        c->deadline = (clock_seconds() * 1e3) + LINGER_MS;
+        c->deadline = clock_seconds() * 1e3 + LINGER_MS;
     }
 }
 
@@ -377,8 +375,8 @@ static void accept_clients(http_server *s)
         memset(c, 0, sizeof *c);
         c->fd = fd;
         c->state = C_READ;
-        c->deadline = (clock_seconds() * 1e3) + HTTP_REQUEST_TIMEOUT_MS;
-        c->progress = (clock_seconds() * 1e3);
+        c->deadline = clock_seconds() * 1e3 + HTTP_REQUEST_TIMEOUT_MS;
+        c->progress = clock_seconds() * 1e3;
     }
 }
 
@@ -431,7 +429,7 @@ static void *serve(void *arg)
             while (read(s->wake[0], buf, sizeof buf) > 0) {}
         }
         if (r > 0 && (pfd[1].revents & POLLIN)) accept_clients(s);
-        double now = (clock_seconds() * 1e3);
+        double now = clock_seconds() * 1e3;
         for (int i = 0; i < HTTP_MAX_CLIENTS; i++) {
             client *c = &s->clients[i];
             if (c->state == C_FREE || idx[i] < 0) continue;
@@ -557,8 +555,8 @@ int http_publish(http_server *s, const uint8_t *jpeg, size_t jpeg_len, const cha
 int http_wants_frames(http_server *s)
 {
     pthread_mutex_lock(&s->mu);
-    int want = atomic_load(&s->streams) > 0 || (s->frame_request > 0 && (clock_seconds() * 1e3) - s->frame_request < FRAME_REQUEST_HOLD_MS) ||
-               s->jpeg_len == 0;
+    int recent = s->frame_request > 0 && clock_seconds() * 1e3 - s->frame_request < FRAME_REQUEST_HOLD_MS;
+    int want = atomic_load(&s->streams) > 0 || recent || s->jpeg_len == 0;
     pthread_mutex_unlock(&s->mu);
     return want;
 }

@@ -62,45 +62,42 @@ static int supported(uint32_t f)
     return f == V4L2_PIX_FMT_YUYV || f == V4L2_PIX_FMT_GREY;
 }
 
-int camera_open(camera **out, const char *dev, int w, int h, int fps, fer_err *e)
+/* Opens the device node; the messages say what to do about the usual
+ * failures. Returns the descriptor or -1. */
+static int open_device(const char *dev, fer_err *e)
 {
-    *out = NULL;
     int fd = open(dev, O_RDWR | O_NONBLOCK);
-    if (fd < 0) {
-        int err = errno;
-        if (err == ENOENT)
-            return fer_fail(e, "no %s: plug in a camera (or pick another with -c N), or read a file with "
-                               "-i FILE.y4m / -i IMAGE / -i FOLDER (ffmpeg -i clip.mp4 -f yuv4mpegpipe - | fer demo -i -)", dev);
-        if (err == EACCES || err == EPERM)
-            return fer_fail(e, "%s: permission denied: add your user to the 'video' group "
-                               "(sudo usermod -aG video $USER, then log in again)", dev);
-        if (err == EBUSY) return fer_fail(e, "%s is busy: another program is using the camera", dev);
-        return fer_fail(e, "%s: cannot open: %s", dev, strerror(err));
-    }
-    camera *c = calloc(1, sizeof *c);
-    if (!c) {
-        close(fd);
-        return fer_fail(e, "out of memory");
-    }
-    c->fd = fd;
-    snprintf(c->dev, sizeof c->dev, "%s", dev);
+    if (fd >= 0) return fd;
+    int err = errno;
+    if (err == ENOENT)
+        return fer_fail(e, "no %s: plug in a camera (or pick another with -c N), or read a file with "
+                           "-i FILE.y4m / -i IMAGE / -i FOLDER (ffmpeg -i clip.mp4 -f yuv4mpegpipe - | fer demo -i -)", dev);
+    if (err == EACCES || err == EPERM)
+        return fer_fail(e, "%s: permission denied: add your user to the 'video' group "
+                           "(sudo usermod -aG video $USER, then log in again)", dev);
+    if (err == EBUSY) return fer_fail(e, "%s is busy: another program is using the camera", dev);
+    return fer_fail(e, "%s: cannot open: %s", dev, strerror(err));
+}
+
+/* Checks that the device captures video through streaming I/O. */
+static int check_capabilities(int fd, const char *dev, fer_err *e)
+{
     struct v4l2_capability cap;
     memset(&cap, 0, sizeof cap);
-    if (xioctl(fd, VIDIOC_QUERYCAP, &cap)) {
-        fer_fail(e, "%s is not a V4L2 device (%s)", dev, strerror(errno));
-        goto fail;
-    }
+    if (xioctl(fd, VIDIOC_QUERYCAP, &cap)) return fer_fail(e, "%s is not a V4L2 device (%s)", dev, strerror(errno));
     uint32_t caps = (cap.capabilities & V4L2_CAP_DEVICE_CAPS) ? cap.device_caps : cap.capabilities;
-    if (!(caps & V4L2_CAP_VIDEO_CAPTURE)) {
-        fer_fail(e, "%s (%s) cannot capture video (a metadata or output node? try the next /dev/video)", dev,
-                 (const char *)cap.card);
-        goto fail;
-    }
-    if (!(caps & V4L2_CAP_STREAMING)) {
-        fer_fail(e, "%s (%s) has no streaming I/O, which fer needs", dev, (const char *)cap.card);
-        goto fail;
-    }
-    /* pick a format the device has: YUYV, then GREY, then MJPEG */
+    if (!(caps & V4L2_CAP_VIDEO_CAPTURE))
+        return fer_fail(e, "%s (%s) cannot capture video (a metadata or output node? try the next /dev/video)", dev,
+                        (const char *)cap.card);
+    if (!(caps & V4L2_CAP_STREAMING))
+        return fer_fail(e, "%s (%s) has no streaming I/O, which fer needs", dev, (const char *)cap.card);
+    return 0;
+}
+
+/* Picks a format the device offers and fer reads: YUYV, then GREY, then
+ * MJPEG. *chosen gets its fourcc; without one the message lists the offer. */
+static int choose_format(int fd, const char *dev, uint32_t *chosen, fer_err *e)
+{
     static const uint32_t prefer[] = { V4L2_PIX_FMT_YUYV, V4L2_PIX_FMT_GREY, V4L2_PIX_FMT_MJPEG, V4L2_PIX_FMT_JPEG };
     uint32_t have[32];
     int nhave = 0;
@@ -112,26 +109,30 @@ int camera_open(camera **out, const char *dev, int w, int h, int fps, fer_err *e
         if (xioctl(fd, VIDIOC_ENUM_FMT, &fd_)) break;
         have[nhave++] = fd_.pixelformat;
     }
-    uint32_t chosen = 0;
-    for (size_t k = 0; k < sizeof prefer / sizeof prefer[0] && !chosen; k++)
+    *chosen = 0;
+    for (size_t k = 0; k < sizeof prefer / sizeof prefer[0] && !*chosen; k++)
         for (int i = 0; i < nhave; i++)
-            if (have[i] == prefer[k] && supported(prefer[k])) chosen = prefer[k];
-    if (!chosen) {
-        char list[200] = "", f4[5];
-        for (int i = 0; i < nhave; i++) {
-            fourcc_str(have[i], f4);
-            size_t l = strlen(list);
-            snprintf(list + l, sizeof list - l, "%s%s", i ? ", " : "", f4);
-        }
-        fer_fail(e, "%s offers %s; fer reads YUYV, GREY%s", dev, nhave ? list : "no formats",
-#ifdef FER_STB
-                 " and MJPEG"
-#else
-                 " (and MJPEG when built with libstb-dev: apt-get install libstb-dev, then rebuild)"
-#endif
-        );
-        goto fail;
+            if (have[i] == prefer[k] && supported(prefer[k])) *chosen = prefer[k];
+    if (*chosen) return 0;
+    char list[200] = "", f4[5];
+    for (int i = 0; i < nhave; i++) {
+        fourcc_str(have[i], f4);
+        size_t l = strlen(list);
+        snprintf(list + l, sizeof list - l, "%s%s", i ? ", " : "", f4);
     }
+    return fer_fail(e, "%s offers %s; fer reads YUYV, GREY%s", dev, nhave ? list : "no formats",
+#ifdef FER_STB
+                    " and MJPEG"
+#else
+                    " (and MJPEG when built with libstb-dev: apt-get install libstb-dev, then rebuild)"
+#endif
+    );
+}
+
+/* Asks for w x h in the chosen format (and fps when > 0, best effort) and
+ * records what the driver granted in c. */
+static int set_format(camera *c, const char *dev, uint32_t chosen, int w, int h, int fps, fer_err *e)
+{
     struct v4l2_format fmt;
     memset(&fmt, 0, sizeof fmt);
     fmt.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
@@ -139,18 +140,14 @@ int camera_open(camera **out, const char *dev, int w, int h, int fps, fer_err *e
     fmt.fmt.pix.height = (uint32_t)h;
     fmt.fmt.pix.pixelformat = chosen;
     fmt.fmt.pix.field = V4L2_FIELD_ANY;
-    if (xioctl(fd, VIDIOC_S_FMT, &fmt)) {
-        fer_fail(e, "%s: cannot set the format %dx%d: %s", dev, w, h, strerror(errno));
-        goto fail;
-    }
+    if (xioctl(c->fd, VIDIOC_S_FMT, &fmt))
+        return fer_fail(e, "%s: cannot set the format %dx%d: %s", dev, w, h, strerror(errno));
     c->fourcc = fmt.fmt.pix.pixelformat;
     c->w = (int)fmt.fmt.pix.width;
     c->h = (int)fmt.fmt.pix.height;
     c->bytesperline = fmt.fmt.pix.bytesperline;
-    if (!supported(c->fourcc) || c->w < 1 || c->h < 1 || c->w > 16384 || c->h > 16384) {
-        fer_fail(e, "%s: the driver chose an unusable format", dev);
-        goto fail;
-    }
+    if (!supported(c->fourcc) || c->w < 1 || c->h < 1 || c->w > 16384 || c->h > 16384)
+        return fer_fail(e, "%s: the driver chose an unusable format", dev);
     if (!c->bytesperline) c->bytesperline = (size_t)c->w * (c->fourcc == V4L2_PIX_FMT_YUYV ? 2 : 1);
     if (fps > 0) {
         struct v4l2_streamparm parm;
@@ -158,17 +155,21 @@ int camera_open(camera **out, const char *dev, int w, int h, int fps, fer_err *e
         parm.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
         parm.parm.capture.timeperframe.numerator = 1;
         parm.parm.capture.timeperframe.denominator = (uint32_t)fps;
-        xioctl(fd, VIDIOC_S_PARM, &parm);   /* best effort: not every driver can */
+        xioctl(c->fd, VIDIOC_S_PARM, &parm);   /* best effort: not every driver can */
     }
+    return 0;
+}
+
+/* Requests the driver's buffers, maps each into c->start and queues it. */
+static int map_buffers(camera *c, const char *dev, fer_err *e)
+{
     struct v4l2_requestbuffers req;
     memset(&req, 0, sizeof req);
     req.count = CAMERA_BUFFERS;
     req.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
     req.memory = V4L2_MEMORY_MMAP;
-    if (xioctl(fd, VIDIOC_REQBUFS, &req) || req.count < 2) {
-        fer_fail(e, "%s: cannot get mmap buffers: %s", dev, req.count < 2 ? "too few" : strerror(errno));
-        goto fail;
-    }
+    if (xioctl(c->fd, VIDIOC_REQBUFS, &req) || req.count < 2)
+        return fer_fail(e, "%s: cannot get mmap buffers: %s", dev, req.count < 2 ? "too few" : strerror(errno));
     c->nbuf = req.count > CAMERA_BUFFERS ? CAMERA_BUFFERS : (int)req.count;
     for (int i = 0; i < c->nbuf; i++) {
         struct v4l2_buffer b;
@@ -176,36 +177,53 @@ int camera_open(camera **out, const char *dev, int w, int h, int fps, fer_err *e
         b.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
         b.memory = V4L2_MEMORY_MMAP;
         b.index = (uint32_t)i;
-        if (xioctl(fd, VIDIOC_QUERYBUF, &b)) {
-            fer_fail(e, "%s: VIDIOC_QUERYBUF: %s", dev, strerror(errno));
-            goto fail;
-        }
-        c->start[i] = mmap(NULL, b.length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, b.m.offset);
+        if (xioctl(c->fd, VIDIOC_QUERYBUF, &b)) return fer_fail(e, "%s: VIDIOC_QUERYBUF: %s", dev, strerror(errno));
+        c->start[i] = mmap(NULL, b.length, PROT_READ | PROT_WRITE, MAP_SHARED, c->fd, b.m.offset);
         if (c->start[i] == MAP_FAILED) {
             c->start[i] = NULL;
-            fer_fail(e, "%s: mmap: %s", dev, strerror(errno));
-            goto fail;
+            return fer_fail(e, "%s: mmap: %s", dev, strerror(errno));
         }
         c->length[i] = b.length;
-        if (xioctl(fd, VIDIOC_QBUF, &b)) {
-            fer_fail(e, "%s: VIDIOC_QBUF: %s", dev, strerror(errno));
-            goto fail;
-        }
+        if (xioctl(c->fd, VIDIOC_QBUF, &b)) return fer_fail(e, "%s: VIDIOC_QBUF: %s", dev, strerror(errno));
     }
+    return 0;
+}
+
+/* Negotiates the format, maps the buffers and starts streaming. */
+static int camera_start(camera *c, const char *dev, int w, int h, int fps, fer_err *e)
+{
+    uint32_t chosen;
+    if (check_capabilities(c->fd, dev, e) || choose_format(c->fd, dev, &chosen, e) ||
+        set_format(c, dev, chosen, w, h, fps, e) || map_buffers(c, dev, e))
+        return -1;
     enum v4l2_buf_type type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
-    if (xioctl(fd, VIDIOC_STREAMON, &type)) {
-        fer_fail(e, "%s: cannot start streaming: %s", dev, strerror(errno));
-        goto fail;
-    }
+    if (xioctl(c->fd, VIDIOC_STREAMON, &type))
+        return fer_fail(e, "%s: cannot start streaming: %s", dev, strerror(errno));
     c->streaming = 1;
     char f4[5];
     fourcc_str(c->fourcc, f4);
     snprintf(c->desc, sizeof c->desc, "%s %dx%d", f4, c->w, c->h);
+    return 0;
+}
+
+int camera_open(camera **out, const char *dev, int w, int h, int fps, fer_err *e)
+{
+    *out = NULL;
+    int fd = open_device(dev, e);
+    if (fd < 0) return -1;
+    camera *c = calloc(1, sizeof *c);
+    if (!c) {
+        close(fd);
+        return fer_fail(e, "out of memory");
+    }
+    c->fd = fd;
+    snprintf(c->dev, sizeof c->dev, "%s", dev);
+    if (camera_start(c, dev, w, h, fps, e)) {
+        camera_close(c);
+        return -1;
+    }
     *out = c;
     return 0;
-fail:
-    camera_close(c);
-    return -1;
 }
 
 static int convert(camera *c, const uint8_t *p, size_t used, frame *f, fer_err *e)

@@ -1,4 +1,4 @@
-/* test_ensemble.c - the rules of soft voting (src/ensemble.c):
+/* test_ensemble.c - the rules of soft voting (src/analysis/ensemble.c):
  *   - -w parsing: exactly one finite, non-negative weight per model, a
  *     positive sum, normalized to sum 1; everything else an error that says
  *     what was wrong;

@@ -1,4 +1,4 @@
-/* test_explain.c - saliency and Grad-CAM (src/gradcam.c) without any other
+/* test_explain.c - saliency and Grad-CAM (src/analysis/gradcam.c) without any other
  * implementation to lean on:
  *   - the input gradient d score_K / d input against central finite
  *     differences of the score, on a smooth network (tanh, swish, batch norm

@@ -1,4 +1,4 @@
-/* test_png.c - fer's PNG encoder (src/png.c) and canvas (src/draw.c).
+/* test_png.c - fer's PNG encoder (src/codecs/png.c) and canvas (src/codecs/draw.c).
  *
  * Encodes known images (gradients, noise, constant, 1x1, odd widths, a
  * rendered canvas, one larger than the 32 KiB deflate window; gray,
