@@ -5,6 +5,9 @@
 #   make test       everything: unit, static and end-to-end tests
 #   make test-asan  every unit test and the parser corpus under ASan/UBSan
 #   make bench      ./fer bench over the zoo's cfgs (and the peers if present)
+#   make install    fer, libfer (static, shared, pkg-config), fer.h, the
+#                   models and the Python module under PREFIX (/usr/local),
+#                   staged under DESTDIR; make uninstall removes them
 # STB=1/0 forces JPEG/PNG decoding through Debian's libstb-dev (auto-detected).
 
 CC ?= cc
@@ -46,7 +49,7 @@ AVX512_FLAGS = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma -mf16c
 # run on AVX-512 CPUs without AVX512_BF16 (dispatch.c checks before calling it)
 AVX512BF16_FLAGS = $(AVX512_FLAGS) -mavx512bf16
 
-all: fer libfer.a examples/embed
+all: fer libfer.a libfer.so examples/embed
 
 fer: $(CLI_OBJ) $(INTERNAL_LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJ) $(INTERNAL_LIB) $(LDLIBS)
@@ -86,6 +89,55 @@ $(BUILD)/src/kernels/avx512/gemm_bf16.o: src/kernels/avx512/gemm_bf16.c
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -c -o $@ $<
+
+# ---- installation paths ----------------------------------------------------
+PREFIX ?= /usr/local
+BINDIR = $(PREFIX)/bin
+LIBDIR = $(PREFIX)/lib
+INCLUDEDIR = $(PREFIX)/include
+SHAREDIR = $(PREFIX)/share/fer
+PKGCONFIGDIR = $(LIBDIR)/pkgconfig
+# Debian's python3 searches $(PREFIX)/lib/python3/dist-packages for /usr/local
+PYTHONDIR = $(PREFIX)/lib/python3/dist-packages
+FER_VERSION := $(shell sed -n 's/^\#define FER_VERSION "\(.*\)"/\1/p' include/fer.h)
+SOMAJOR := $(firstword $(subst ., ,$(FER_VERSION)))
+
+# the share folder is compiled into paths.c: rebuilt when PREFIX changes
+$(BUILD)/share_dir.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(SHAREDIR)' | cmp -s - $@ || echo '$(SHAREDIR)' > $@
+$(BUILD)/src/data/paths.o $(BUILD)/pic/src/data/paths.o: $(BUILD)/share_dir.stamp
+$(BUILD)/src/data/paths.o $(BUILD)/pic/src/data/paths.o: ALL_CFLAGS += -DFER_SHARE_DIR='"$(SHAREDIR)"'
+
+# ---- the shared library: position-independent objects in $(BUILD)/pic/ -------
+PIC_OBJ := $(LIB_SRC:%.c=$(BUILD)/pic/%.o)
+$(BUILD)/pic/src/kernels/avx2/%.o: ISA_FLAGS = $(AVX2_FLAGS)
+$(BUILD)/pic/src/vision/haar_avx2.o: ISA_FLAGS = $(AVX2_FLAGS)
+$(BUILD)/pic/src/kernels/avx512/%.o: ISA_FLAGS = $(AVX512_FLAGS)
+$(BUILD)/pic/src/kernels/avx512/gemm_bf16.o: ISA_FLAGS = $(AVX512BF16_FLAGS)
+$(BUILD)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ISA_FLAGS) -fPIC -MMD -c -o $@ $<
+
+# the static stb archive's symbols stay inside libfer.so
+EXCLUDE_LIBS := -Wl,--exclude-libs,ALL
+# exports exactly the functions include/fer.h declares
+$(BUILD)/libfer.map: include/fer.h
+	@mkdir -p $(dir $@)
+	{ echo '{ global:'; sed -n 's/^[a-z].*[ *]\(fer_[a-z0-9_]*\)(.*/    \1;/p' include/fer.h; echo '  local: *; };'; } > $@
+
+libfer.so: $(PIC_OBJ) $(BUILD)/libfer.map
+	$(CC) -shared -o $@ -Wl,-soname,libfer.so.$(SOMAJOR) -Wl,--version-script=$(BUILD)/libfer.map $(PIC_OBJ) \
+		$(EXCLUDE_LIBS) $(LDLIBS)
+
+fer.pc: Makefile include/fer.h
+	{ echo 'prefix=$(PREFIX)'; echo 'exec_prefix=$${prefix}'; echo 'libdir=$(LIBDIR)'; \
+	  echo 'includedir=$(INCLUDEDIR)'; echo; echo 'Name: fer'; \
+	  echo 'Description: facial-expression recognition: Darknet-style networks, faces and emotions'; \
+	  echo 'Version: $(FER_VERSION)'; echo 'Cflags: -I$${includedir}'; echo 'Libs: -L$${libdir} -lfer'; \
+	  echo 'Libs.private: $(if $(filter 1,$(STB)),-lstb )-lm -pthread'; } > $@
+
+-include $(PIC_OBJ:.o=.d)
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
 
@@ -128,7 +180,34 @@ test-asan:
 bench: fer
 	sh tests/bench/bench.sh
 
-clean:
-	rm -rf build build-asan fer libfer.a examples/embed
+# ---- install ----------------------------------------------------------------
+SHARE_FILES := $(wildcard cfg/*.cfg cfg/README.md weights/*.weights weights/README.md data/*.data data/*.labels \
+	data/samples/*.jpg)
+install: all fer.pc
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+		$(DESTDIR)$(PYTHONDIR)/fer $(addprefix $(DESTDIR)$(SHAREDIR)/,cfg weights data data/samples)
+	install -m 755 fer $(DESTDIR)$(BINDIR)/fer
+	install -m 644 include/fer.h $(DESTDIR)$(INCLUDEDIR)/fer.h
+	install -m 644 libfer.a $(DESTDIR)$(LIBDIR)/libfer.a
+	install -m 755 libfer.so $(DESTDIR)$(LIBDIR)/libfer.so.$(FER_VERSION)
+	ln -sf libfer.so.$(FER_VERSION) $(DESTDIR)$(LIBDIR)/libfer.so.$(SOMAJOR)
+	ln -sf libfer.so.$(SOMAJOR) $(DESTDIR)$(LIBDIR)/libfer.so
+	install -m 644 fer.pc $(DESTDIR)$(PKGCONFIGDIR)/fer.pc
+	for f in $(SHARE_FILES); do install -m 644 $$f $(DESTDIR)$(SHAREDIR)/$$f || exit 1; done
+	sed 's|^_LIBDIR = .*|_LIBDIR = "$(LIBDIR)"|' src/python/fer/__init__.py > $(DESTDIR)$(PYTHONDIR)/fer/__init__.py
+	@echo "installed fer $(FER_VERSION) under $(DESTDIR)$(PREFIX)"
 
-.PHONY: all check test test-asan bench clean
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/fer $(DESTDIR)$(INCLUDEDIR)/fer.h $(DESTDIR)$(LIBDIR)/libfer.a \
+		$(DESTDIR)$(LIBDIR)/libfer.so $(DESTDIR)$(LIBDIR)/libfer.so.$(SOMAJOR) \
+		$(DESTDIR)$(LIBDIR)/libfer.so.$(FER_VERSION) $(DESTDIR)$(PKGCONFIGDIR)/fer.pc \
+		$(DESTDIR)$(PYTHONDIR)/fer/__init__.py $(addprefix $(DESTDIR)$(SHAREDIR)/,$(SHARE_FILES))
+	rm -rf $(DESTDIR)$(PYTHONDIR)/fer/__pycache__
+	-rmdir $(DESTDIR)$(PYTHONDIR)/fer $(addprefix $(DESTDIR)$(SHAREDIR)/,data/samples data weights cfg) \
+		$(DESTDIR)$(SHAREDIR) 2> /dev/null
+
+clean:
+	rm -rf build build-asan fer libfer.a libfer.so fer.pc examples/embed
+
+FORCE:
+.PHONY: all check test test-asan bench clean install uninstall FORCE
