@@ -8,66 +8,43 @@
 
 #include <stdio.h>
 
-static const char average_usage[] =
-    "usage: fer average [DATA] CFG OUT WEIGHTS1 [WEIGHTS2 ...] [-bn N] [-bn-augment] [-bn-no-dropout]\n"
-    "                  [-seed S] [-half] [-threads N] [-bf16]\n"
-    "  OUT = the element-wise mean of the weights files (all for CFG's layers).\n"
-    "  Batch-norm rolling statistics are then re-estimated: the mean batch statistic over\n"
-    "  -bn N training images (default: the whole training split; 0 keeps the averaged\n"
-    "  statistics), in training mode (dropout on) and mini-batches of [net] batch, each image\n"
-    "  in its test-time view (center crop when CFG crops), or augmented as CFG trains with\n"
-    "  -bn-augment; -bn-no-dropout turns dropout off; -seed picks the images.\n"
-    "  -half writes fer's half-precision file.\n";
-
-int cmd_average(int argc, char **argv)
+static int average_run(cli *c)
 {
-    args a;
-    args_init(&a, argc, argv);
-    int bn = args_int(&a, "-bn", -1);
-    int seed = args_int(&a, "-seed", 1);
-    int half = args_flag(&a, "-half");
-    int clean = !args_flag(&a, "-bn-augment");
-    int dropout = !args_flag(&a, "-bn-no-dropout");
-    fer_ctx *ctx = NULL;
-    if (cli_ctx(&a, &ctx) || args_done(&a)) {
-        fer_ctx_free(ctx);
-        fputs(average_usage, stderr);
-        return cli_fail(&a.err);
-    }
-    fer_err e;
-    data_cfg d;
-    if (cli_data(&a, &d, &e)) {
-        fer_ctx_free(ctx);
-        return cli_fail(&e);
-    }
-    int status = 1;
-    network *net = NULL;
-    dataset ds = { 0 };
-    if (a.argc < 4) {
-        fputs(average_usage, stderr);
-        status = 2;
-        goto out;
-    }
+    args *a = &c->a;
+    int bn = args_int(a, "-bn", -1);
+    int seed = args_int(a, "-seed", 1);
+    int half = args_flag(a, "-half");
+    int clean = !args_flag(a, "-bn-augment");
+    int dropout = !args_flag(a, "-bn-no-dropout");
+    int rc = cli_start(c, 3, -1);
+    if (rc) return rc;
+    fer_err *e = &c->e;
+    data_cfg *d = &c->d;
     if (bn < -1) {
-        fer_fail(&e, "-bn %d: expected a number of images >= 0 (-1 or absent: the whole training split)", bn);
-        goto fail;
+        fer_fail(e, "-bn %d: expected a number of images >= 0 (-1 or absent: the whole training split)", bn);
+        return cli_error(c);
     }
-    const char *cfg = a.argv[1], *outpath = a.argv[2];
-    int n = a.argc - 3;
-    if (net_from_cfg(&net, cfg, ctx, &e) || weights_average(net, (const char *const *)(a.argv + 3), n, &e)) goto fail;
+    const char *cfg = a->argv[1], *outpath = a->argv[2];
+    int n = a->argc - 3;
+    if (net_from_cfg(&c->net, cfg, c->ctx, e) || weights_average(c->net, (const char *const *)(a->argv + 3), n, e))
+        return cli_error(c);
+    network *net = c->net;
     printf("averaged %d weights file%s for %s\n", n, n == 1 ? "" : "s", cfg);
     if (bn != 0 && net_has_batchnorm(net)) {
         const char *path, *usage;
-        if (!d.names) {
-            fer_fail(&e, "%s: no data file to re-estimate the batch-norm statistics from (give DATA, or -bn 0 to keep "
-                         "the averaged statistics)", FER_DEFAULT_DATA);
-            goto fail;
+        if (!d->names) {
+            fer_fail(e, "%s: no data file to re-estimate the batch-norm statistics from (give DATA, or -bn 0 to keep "
+                        "the averaged statistics)", FER_DEFAULT_DATA);
+            return cli_error(c);
         }
-        if (data_split(&d, "train", &path, &usage, &e)) goto fail;
+        if (data_split(d, "train", &path, &usage, e)) return cli_error(c);
         const net_options *o = &net->opt;
-        if (dataset_load(&ds, path, usage, &d, o->width, o->height, o->channels, &e)) goto fail;
+        dataset ds = { 0 };
         int batches = 0;
-        if (bn_recalibrate(net, &ds, bn, (uint64_t)seed, clean, dropout, &batches, &e)) goto fail;
+        rc = dataset_load(&ds, path, usage, d, o->width, o->height, o->channels, e) ||
+             bn_recalibrate(net, &ds, bn, (uint64_t)seed, clean, dropout, &batches, e);
+        dataset_free(&ds);
+        if (rc) return cli_error(c);
         printf("batch-norm statistics: the mean over %d training batches of %d images from %s (%s views, dropout %s)\n",
                batches, net->batch, path, clean ? "test-time" : "augmented", dropout ? "on" : "off");
     } else if (bn != 0) {
@@ -75,16 +52,21 @@ int cmd_average(int argc, char **argv)
     } else {
         printf("batch-norm statistics: the average of the files' (-bn 0)\n");
     }
-    if (weights_save_as(net, outpath, -1, half, &e)) goto fail;
+    if (weights_save_as(net, outpath, -1, half, e)) return cli_error(c);
     printf("wrote %s as %s\n", outpath, half ? "half precision (fer's extension)" : "float32 (Darknet)");
-    status = 0;
-    goto out;
-fail:
-    status = cli_fail(&e);
-out:
-    dataset_free(&ds);
-    net_free(net);
-    data_cfg_free(&d);
-    fer_ctx_free(ctx);
-    return status;
+    return 0;
 }
+
+const command cmd_average = {
+    "average", average_run, CLI_CTX | CLI_DATA,
+    "usage: fer average [DATA] CFG OUT WEIGHTS1 [WEIGHTS2 ...] [-bn N] [-bn-augment] [-bn-no-dropout]\n"
+    "                  [-seed S] [-half]\n"
+    "  OUT = the element-wise mean of the weights files (all for CFG's layers).\n"
+    "  Batch-norm rolling statistics are then re-estimated: the mean batch statistic over\n"
+    "  -bn N training images (default: the whole training split; 0 keeps the averaged\n"
+    "  statistics), in training mode (dropout on) and mini-batches of [net] batch, each image\n"
+    "  in its test-time view (center crop when CFG crops), or augmented as CFG trains with\n"
+    "  -bn-augment; -bn-no-dropout turns dropout off; -seed picks the images.\n"
+    "  -half writes fer's half-precision file.\n",
+    "mean of weight files (SWA), batch-norm statistics re-estimated", NULL,
+};

@@ -4,11 +4,11 @@
 #include "cli.h"
 #include "train/train.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
-
 
 static void fill_random(network *net, rng *r)
 {
@@ -61,60 +61,39 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-int cmd_bench(int argc, char **argv)
+/* Training steps (forward, backward, SGD update) at the batch; images per second. */
+static int bench_train(network *net, rng *r, int batch, int iters, int per_layer, double flops, fer_err *e)
 {
-    args a;
-    args_init(&a, argc, argv);
-    int batch = args_int(&a, "-batch", 64);
-    int iters = args_int(&a, "-iters", 10);
-    int no_train = args_flag(&a, "-infer-only");
-    int per_layer = args_flag(&a, "-layers");
-    fer_ctx *ctx = NULL;
-    if (cli_ctx(&a, &ctx) || args_done(&a)) {
-        fer_ctx_free(ctx);
-        return cli_fail(&a.err);
-    }
-    if (a.argc != 2 || batch < 1 || iters < 1) {
-        fprintf(stderr, "usage: fer bench CFG [-batch N] [-threads N] [-iters N] [-isa ISA] [-bf16] [-infer-only] "
-                        "[-layers]\n");
-        fer_ctx_free(ctx);
-        return 2;
-    }
-    fer_err e;
-    network *net;
     optimizer opt = { 0 };
-    if (net_from_cfg(&net, a.argv[1], ctx, &e)) {
-        fer_ctx_free(ctx);
-        return cli_fail(&e);
+    if (net_set_batch(net, batch, 1, e) || optimizer_init(&opt, net, e)) {
+        optimizer_free(&opt);
+        return -1;
     }
-    rng r;
-    rng_seed(&r, 42);
-    net_init_weights(net, 42);
-    int status = 1;
-    double flops = net_flops(net);
-    printf("cfg: %s\nisa: %s\nprecision: %s\nthreads: %d\nbatch: %d\n", a.argv[1], ctx->k.isa,
-           fer_ctx_precision(ctx), ctx->nthreads, batch);
-    if (!no_train) {
-        if (net_set_batch(net, batch, 1, &e) || optimizer_init(&opt, net, &e)) goto fail;
-        fill_random(net, &r);
-        net->train = 1;
-        net->has_truth = 1;
-        double t = 0;
-        for (int it = -1; it < iters; it++) {   /* the first step warms up */
-            double t0 = clock_seconds();
-            net_forward(net);
-            net_backward(net);
-            optimizer_step(&opt, net, 1e-4f, 1.0f);
-            net_zero_grads(net);
-            if (it >= 0) t += clock_seconds() - t0;
-        }
-        double ips = (double)batch * iters / t;
-        if (per_layer) profile_layers(net, iters, 1);
-        printf("train_img_per_s: %.1f\n", ips);
-        printf("gflops_train: %.1f\n", ips * flops * 3 / 1e9);
+    fill_random(net, r);
+    net->train = 1;
+    net->has_truth = 1;
+    double t = 0;
+    for (int it = -1; it < iters; it++) {   /* the first step warms up */
+        double t0 = clock_seconds();
+        net_forward(net);
+        net_backward(net);
+        optimizer_step(&opt, net, 1e-4f, 1.0f);
+        net_zero_grads(net);
+        if (it >= 0) t += clock_seconds() - t0;
     }
-    if (net_set_batch(net, batch, 0, &e)) goto fail;
-    fill_random(net, &r);
+    double ips = (double)batch * iters / t;
+    if (per_layer) profile_layers(net, iters, 1);
+    printf("train_img_per_s: %.1f\n", ips);
+    printf("gflops_train: %.1f\n", ips * flops * 3 / 1e9);
+    optimizer_free(&opt);
+    return 0;
+}
+
+/* Inference at the batch: images per second. */
+static int bench_infer(network *net, rng *r, int batch, int iters, double flops, fer_err *e)
+{
+    if (net_set_batch(net, batch, 0, e)) return -1;
+    fill_random(net, r);
     net->train = 0;
     net->has_truth = 0;
     double t = 0;
@@ -126,11 +105,17 @@ int cmd_bench(int argc, char **argv)
     double ips = (double)batch * iters / t;
     printf("infer_img_per_s: %.1f\n", ips);
     printf("gflops_infer: %.1f\n", ips * flops / 1e9);
-    if (net_set_batch(net, 1, 0, &e)) goto fail;
-    fill_random(net, &r);
+    return 0;
+}
+
+/* Batch-1 latency over 10 * iters passes: mean, median and best. */
+static int bench_latency(network *net, rng *r, int iters, int per_layer, fer_err *e)
+{
+    if (net_set_batch(net, 1, 0, e)) return -1;
+    fill_random(net, r);
     int n1 = iters * 10;
-    double *dts = fer_alloc((size_t)n1, sizeof *dts, &e);
-    if (!dts) goto fail;
+    double *dts = fer_alloc((size_t)n1, sizeof *dts, e);
+    if (!dts) return -1;
     double best = 1e9, sum = 0;
     for (int it = -3; it < n1; it++) {
         double t0 = clock_seconds();
@@ -149,16 +134,39 @@ int cmd_bench(int argc, char **argv)
     printf("latency_ms_batch1: %.3f\n", 1e3 * sum / n1);
     printf("latency_ms_batch1_median: %.3f\n", 1e3 * median);
     printf("latency_ms_batch1_best: %.3f\n", 1e3 * best);
+    return 0;
+}
+
+static int bench_run(cli *c)
+{
+    args *a = &c->a;
+    int batch = args_int_range(a, "-batch", 64, 1, INT_MAX);
+    int iters = args_int_range(a, "-iters", 10, 1, INT_MAX);
+    int no_train = args_flag(a, "-infer-only");
+    int per_layer = args_flag(a, "-layers");
+    int rc = cli_start(c, 1, 1);
+    if (rc) return rc;
+    if (net_from_cfg(&c->net, a->argv[1], c->ctx, &c->e)) return cli_error(c);
+    network *net = c->net;
+    rng r;
+    rng_seed(&r, 42);
+    net_init_weights(net, 42);
+    double flops = net_flops(net);
+    printf("cfg: %s\nisa: %s\nprecision: %s\nthreads: %d\nbatch: %d\n", a->argv[1], c->ctx->k.isa,
+           fer_ctx_precision(c->ctx), c->ctx->nthreads, batch);
+    if ((!no_train && bench_train(net, &r, batch, iters, per_layer, flops, &c->e)) ||
+        bench_infer(net, &r, batch, iters, flops, &c->e) || bench_latency(net, &r, iters, per_layer, &c->e))
+        return cli_error(c);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("peak_rss_mb: %.1f\n", ru.ru_maxrss / 1024.0);
-    status = 0;
-    goto out;
-fail:
-    cli_fail(&e);
-out:
-    optimizer_free(&opt);
-    net_free(net);
-    fer_ctx_free(ctx);
-    return status;
+    return 0;
 }
+
+const command cmd_bench = {
+    "bench", bench_run, CLI_CTX,
+    "usage: fer bench CFG [-batch N] [-iters N] [-infer-only] [-layers]\n"
+    "  random weights and data: training steps (forward + backward + SGD update) and inference at -batch N\n"
+    "  (64), then batch-1 latency; -iters N timed steps (10); -layers times each layer\n",
+    "training/inference speed, latency, memory", NULL,
+};

@@ -4,24 +4,21 @@
  * cfg checks the layout. */
 #include "cli.h"
 
-int cmd_convert(int argc, char **argv)
+static int convert_run(cli *c)
 {
-    args a;
-    args_init(&a, argc, argv);
-    int half = args_flag(&a, "-half");
-    if (args_done(&a)) return cli_fail(&a.err);
-    if (a.argc != 4) {
-        fprintf(stderr, "usage: fer convert CFG IN OUT [-half]\n");
-        return 2;
-    }
-    fer_err e;
-    network *net;
-    if (net_from_cfg(&net, a.argv[1], NULL, &e)) return cli_fail(&e);
-    if (weights_load(net, a.argv[2], -1, &e) || weights_save_as(net, a.argv[3], -1, half, &e)) {
-        net_free(net);
-        return cli_fail(&e);
-    }
-    printf("wrote %s as %s\n", a.argv[3], half ? "half precision (fer's extension)" : "float32 (Darknet)");
-    net_free(net);
+    int half = args_flag(&c->a, "-half");
+    int rc = cli_start(c, 3, 3);
+    if (rc) return rc;
+    char **argv = c->a.argv;
+    if (net_from_cfg(&c->net, argv[1], c->ctx, &c->e)) return cli_error(c);
+    if (weights_load(c->net, argv[2], -1, &c->e) || weights_save_as(c->net, argv[3], -1, half, &c->e))
+        return cli_error(c);
+    printf("wrote %s as %s\n", argv[3], half ? "half precision (fer's extension)" : "float32 (Darknet)");
     return 0;
 }
+
+const command cmd_convert = {
+    "convert", convert_run, CLI_CTX,
+    "usage: fer convert CFG IN OUT [-half]\n",
+    "rewrite weights as Darknet float32, or half precision (fer's extension)", NULL,
+};

@@ -21,8 +21,8 @@ TR="-limit $N -limit-valid 256 -threads 2 -quiet"
 
 # the teacher file's layout comes from fer ensemble itself (an untrained model is enough)
 $FER classifier train tests/cfg/tiny.cfg $TR -epochs 1 -seed 2 -backup $out/t0 || fail "teacher model"
-$FER ensemble tests/cfg/tiny.cfg $out/t0/tiny_final.weights -split train -limit $N -out $out/model.csv -threads 2 \
-    > $out/model.txt || fail "ensemble -split train -out"
+$FER ensemble tests/cfg/tiny.cfg $out/t0/tiny_final.weights -split train -limit $N -o $out/model.csv -threads 2 \
+    > $out/model.txt || fail "ensemble -split train -o"
 [ "$(wc -l < $out/model.csv)" -eq $((N + 1)) ] || fail "model.csv: header + $N rows expected"
 # rewrite the ens_ columns (11-17: index,true,pred, 7 m1_, 7 ens_): one-hot of the true label, or always angry
 awk -F, -v OFS=, 'NR > 1 { for (k = 0; k < 7; k++) $(11 + k) = (k == $2) ? 1 : 0 } 1' $out/model.csv > $out/onehot.csv
@@ -42,7 +42,7 @@ ok "a one-hot teacher gives bit-identical weights (-distill 1 and 0.5)"
 # 2. an 'always angry' teacher: the student follows it, not the labels
 $FER classifier train tests/cfg/tiny.cfg $TR -epochs 2 -seed 5 -backup $out/angry -teacher $out/angry.csv -distill 1 \
     || fail "-teacher angry"
-$FER ensemble tests/cfg/tiny.cfg $out/angry/tiny_final.weights -split train -limit $N -out $out/student.csv -threads 2 \
+$FER ensemble tests/cfg/tiny.cfg $out/angry/tiny_final.weights -split train -limit $N -o $out/student.csv -threads 2 \
     > $out/student.txt || fail "student predictions"
 angry=$(awk -F, 'NR > 1 && $3 == 0 { n++ } END { print n + 0 }' $out/student.csv)
 plain=$(awk -F, 'NR > 1 && $2 == 0 { n++ } END { print n + 0 }' $out/student.csv)

@@ -48,7 +48,7 @@ T="-threads 1"
 last_acc() { tail -n 1 "$1" | sed -n 's/^accuracy: \([0-9]\.[0-9][0-9][0-9][0-9]\)$/\1/p'; }
 
 # 1. one model == that model
-$FER ensemble $D tests/cfg/tiny.cfg $out/a.weights -out $out/one.csv $T > $out/one.txt || fail "ensemble of one"
+$FER ensemble $D tests/cfg/tiny.cfg $out/a.weights -o $out/one.csv $T > $out/one.txt || fail "ensemble of one"
 $FER classifier valid $D tests/cfg/tiny.cfg $out/a.weights $T > $out/valid_a.txt || fail "classifier valid a"
 acc1=$(last_acc $out/one.txt); accv=$(last_acc $out/valid_a.txt)
 [ -n "$acc1" ] || fail "last line of ensemble is not 'accuracy: 0.XXXX'"
@@ -72,7 +72,7 @@ tail -n +2 $out/one.csv | cut -d, -f4-10 | paste -d, - $out/predict.csv | awk -F
 ok "member probabilities equal classifier predict -json"
 
 # 2. weights: -w 1,3 and -w 0,1
-$FER ensemble $D tests/cfg/tiny.cfg $out/a.weights tests/cfg/tiny.cfg $out/b.weights -w 1,3 -out $out/w13.csv $T > $out/w13.txt || fail "-w 1,3"
+$FER ensemble $D tests/cfg/tiny.cfg $out/a.weights tests/cfg/tiny.cfg $out/b.weights -w 1,3 -o $out/w13.csv $T > $out/w13.txt || fail "-w 1,3"
 grep -q "weight 0.2500" $out/w13.txt && grep -q "weight 0.7500" $out/w13.txt || fail "-w 1,3 not normalized to 0.25, 0.75"
 awk -F, 'NR == 1 { if (NF != 3 + 21) exit 1; next }
          { for (k = 0; k < 7; k++) { d = $(18 + k) - (0.25 * $(4 + k) + 0.75 * $(11 + k)); if (d < 0) d = -d; if (d > m) m = d } }
@@ -83,7 +83,7 @@ $FER classifier valid $D tests/cfg/tiny.cfg $out/b.weights $T > $out/valid_b.txt
 ok "weights: 1,3 -> 0.25 m1 + 0.75 m2; 0,1 -> model 2"
 
 # 3. members of different input sizes
-$FER ensemble $D tests/cfg/tiny.cfg $out/a.weights $out/tiny40.cfg $out/c.weights -out $out/mixed.csv $T > $out/mixed.txt || fail "mixed sizes"
+$FER ensemble $D tests/cfg/tiny.cfg $out/a.weights $out/tiny40.cfg $out/c.weights -o $out/mixed.csv $T > $out/mixed.txt || fail "mixed sizes"
 grep -q "(40x40x1)" $out/mixed.txt && grep -q "(48x48x1)" $out/mixed.txt || fail "member sizes not reported"
 $FER classifier valid $D $out/tiny40.cfg $out/c.weights $T > $out/valid_c.txt || fail "valid c"
 grep -q "model 2: .*accuracy $(last_acc $out/valid_c.txt)" $out/mixed.txt || fail "the 40x40 member's accuracy differs from classifier valid"
@@ -121,7 +121,7 @@ bad "same images as the reported split" $D $A $B -fit -fit-split train
 bad "need -fit" $D $A $B -fit-split test
 bad "expected nll or acc" $D $A $B -fit -fit-objective best
 bad "unknown option" $D $A -bogus
-bad "cannot write" $D $A -out /nonexistent-dir/p.csv
+bad "cannot write" $D $A -o /nonexistent-dir/p.csv
 if $FER ensemble $D > /dev/null 2>&1; then fail "no models should fail"; fi
 ok "bad arguments fail with a message"
 echo "ensemble: one model, weights, mixed sizes, fitting and errors all check out"

@@ -119,7 +119,7 @@ bad() {   # bad "expected message" args...
     grep -q -- "$want" $out/bad.err || { cat $out/bad.err; fail "fer $*: message lacks '$want'"; }
 }
 M="tests/cfg/tiny.cfg $out/a.weights"
-bad "unknown picture" visualize bogus
+bad "unknown command 'visualize bogus'" visualize bogus
 bad "usage" visualize
 bad "cannot open" visualize saliency $D $M $out/missing.png
 bad "expected 0..6 or a label name" visualize saliency $D $M "$happy" -class 9
