@@ -1,6 +1,7 @@
 /* cli.c - option parsing, command dispatch and the command session of the
  * fer command line. */
 #include "cli.h"
+#include "data/paths.h"
 #include "analysis/analysis.h"
 
 #include <errno.h>
@@ -254,9 +255,11 @@ static int read_data(cli *c, int required)
         take(a, 1, 1);
         return data_cfg_read(&c->d, path, &c->e);
     }
-    if (access(FER_DEFAULT_DATA, R_OK) == 0) return data_cfg_read(&c->d, FER_DEFAULT_DATA, &c->e);
+    char path[4096];   /* from here, or beside fer, or where it is installed */
+    if (!path_locate(FER_DEFAULT_DATA, NULL, path, sizeof path)) return data_cfg_read(&c->d, path, &c->e);
     if (required)
-        return fer_fail(&c->e, "%s: not found (run from the fer folder, or give a .data file)", FER_DEFAULT_DATA);
+        return fer_fail(&c->e, "%s: not found here, beside fer or in %s (give a .data file)", FER_DEFAULT_DATA,
+                        path_share_dir());
     return 0;
 }
 

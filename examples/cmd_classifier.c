@@ -2,73 +2,99 @@
 #include "cli.h"
 #include "codecs/strbuf.h"
 #include "train/train.h"
+#include "vision/demo.h"
 
 #include <float.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* One image's line: {"image", "label", "probs"} as JSON, or the top classes. */
-static int print_prediction(const char *image, char **names, const float *probs, int *order, int classes, int top,
-                            int json, fer_err *e)
+#define PREDICT_MAX_FACES 64
+
+/* The classes of one face, most probable first, in order[classes]. */
+static void rank_classes(const float *probs, int classes, int *order)
 {
     for (int k = 0; k < classes; k++) order[k] = k;
     for (int k = 0; k < classes; k++)   /* selection sort: classes are few */
         for (int m = k + 1; m < classes; m++)
             if (probs[order[m]] > probs[order[k]]) { int t = order[k]; order[k] = order[m]; order[m] = t; }
-    if (!json) {
-        printf("%s:\n", image);
-        for (int k = 0; k < top; k++) printf("  %6.2f%%  %s\n", 100.0 * probs[order[k]], names[order[k]]);
-        return 0;
+}
+
+/* One image's faces: a JSON line, or a text block with each face's box and top classes. */
+static int print_faces(fer_model *m, const char *image, const fer_face *faces, int n, int top, int json, fer_err *e)
+{
+    int classes = fer_model_classes(m);
+    char *names[FER_MAX_FACE_CLASSES];
+    for (int k = 0; k < classes; k++) names[k] = (char *)fer_model_class_name(m, k);
+    if (json) {
+        json_face jf[PREDICT_MAX_FACES];
+        for (int i = 0; i < n; i++)
+            jf[i] = (json_face){ -1, faces[i].box.x, faces[i].box.y, faces[i].box.w, faces[i].box.h, faces[i].label,
+                                 faces[i].probs };
+        strbuf b = { 0 };
+        faces_json_open(&b, image, -1, jf, n, names, classes);
+        sb_printf(&b, "}\n");
+        int rc = b.oom ? fer_fail(e, "out of memory") : 0;
+        if (!rc) fputs(b.s, stdout);
+        sb_free(&b);
+        return rc;
     }
-    strbuf b = { 0 };
-    sb_printf(&b, "{\"image\": ");
-    sb_json_string(&b, image);
-    sb_printf(&b, ", \"label\": ");
-    sb_json_string(&b, names[order[0]]);
-    sb_printf(&b, ", \"probs\": [");
-    for (int k = 0; k < classes; k++) sb_printf(&b, "%s%.9g", k ? ", " : "", probs[k]);
-    sb_printf(&b, "]}\n");
-    int rc = b.oom ? fer_fail(e, "out of memory") : 0;
-    if (!rc) fputs(b.s, stdout);
-    sb_free(&b);
-    return rc;
+    if (n == 0) printf("%s: no face found (-nodetect classifies the whole picture)\n", image);
+    else printf("%s: %d face%s\n", image, n, n == 1 ? "" : "s");
+    int order[FER_MAX_FACE_CLASSES];
+    for (int i = 0; i < n; i++) {
+        const fer_face *f = &faces[i];
+        rank_classes(f->probs, classes, order);
+        printf("  face %d at %d,%d %dx%d:", i + 1, f->box.x, f->box.y, f->box.w, f->box.h);
+        for (int k = 0; k < top && k < classes; k++)
+            printf("%s %s %.2f%%", k ? "," : "", names[order[k]], 100.0 * f->probs[order[k]]);
+        printf("\n");
+    }
+    return 0;
+}
+
+/* predict's model: CFG WEIGHTS when given (labels from DATA), else the default. */
+static int predict_model(cli *c, int explicit_model, fer_model **m)
+{
+    args *a = &c->a;
+    const char *labels = c->d.names ? c->d.labels_path : NULL;
+    if (!explicit_model) return fer_model_load_default(m, c->ctx, &c->e);
+    if (fer_model_load(m, a->argv[1], a->argv[2], labels, c->ctx, &c->e)) return -1;
+    if (c->d.names && c->d.classes != fer_model_classes(*m))
+        return fer_fail(&c->e, "%s has %d classes but %s outputs %d", c->d.path, c->d.classes, a->argv[1],
+                        fer_model_classes(*m));
+    return 0;
 }
 
 static int predict(cli *c)
 {
     args *a = &c->a;
-    int top = args_int(a, "-top", 3);
+    int top = args_int_range(a, "-top", 3, 1, FER_MAX_FACE_CLASSES);
     int json = args_flag(a, "-json");
-    int rc = cli_start(c, 3, -1);
+    int detect = args_flag(a, "-detect"), nodetect = args_flag(a, "-nodetect");
+    long max_pixels = args_int_range(a, "-max-pixels", (int)FER_IMAGE_MAX_PIXELS, 1, 2000000000);
+    if (detect && nodetect) args_fail(a, "-detect and -nodetect: give one of them");
+    int rc = cli_start(c, 1, -1);
     if (rc) return rc;
-    data_cfg *d = &c->d;
-    fer_err *e = &c->e;
-    if (cli_load_net(c, a->argv[1], a->argv[2])) return cli_error(c);
-    network *net = c->net;
-    if (!d->names) {
-        fprintf(stderr, "fer: warning: %s not readable; labels are class numbers\n", FER_DEFAULT_DATA);
-        data_cfg_default_names(d, net->classes, e);
-    }
-    if (d->classes != net->classes) {
-        fer_fail(e, "%s has %d classes but %s outputs %d", d->path[0] ? d->path : "labels", d->classes, a->argv[1],
-                 net->classes);
+    int explicit_model = a->argc >= 4 && str_ends_with(a->argv[1], ".cfg");
+    fer_model *m = NULL;
+    if (predict_model(c, explicit_model, &m)) {
+        fer_model_free(m);
         return cli_error(c);
     }
-    if (top < 1) top = 1;
-    if (top > net->classes) top = net->classes;
-    float *probs = malloc((size_t)net->classes * sizeof *probs);
-    int *order = malloc((size_t)net->classes * sizeof *order);
-    int status = probs && order ? 0 : 1;
-    for (int i = 3; i < a->argc && probs && order; i++) {
-        fer_image im;
-        if (fer_image_load(&im, a->argv[i], e) || fer_net_classify(net, &im, probs, e) ||
-            print_prediction(a->argv[i], d->names, probs, order, net->classes, top, json, e))
+    int mode = detect ? FER_DETECT_YES : nodetect ? FER_DETECT_NO : FER_DETECT_AUTO;
+    int status = 0;
+    for (int i = explicit_model ? 3 : 1; i < a->argc; i++) {
+        fer_image im = { 0 };
+        fer_face faces[PREDICT_MAX_FACES];
+        int n = 0;
+        if (fer_image_load_max(&im, a->argv[i], max_pixels, &c->e) ||
+            fer_model_faces(m, &im, mode, faces, PREDICT_MAX_FACES, &n, &c->e) ||
+            print_faces(m, a->argv[i], faces, n, top, json, &c->e))
             status = cli_error(c);
         fer_image_free(&im);
     }
-    free(probs);
-    free(order);
+    fer_model_free(m);
     return status;
 }
 
@@ -175,8 +201,14 @@ static const command classifier_commands[] = {
       "usage: fer classifier valid [DATA] CFG WEIGHTS [-split valid|test|train] [-tta] [-limit N] [-batch N]\n",
       "accuracy, per-class metrics, confusion", NULL },
     { "predict", predict, CLI_CTX | CLI_DATA,
-      "usage: fer classifier predict [DATA] CFG WEIGHTS IMAGE... [-top K] [-json]\n",
-      "classify images", NULL },
+      "usage: fer classifier predict [DATA] [CFG WEIGHTS] IMAGE... [-top K] [-json] [-detect | -nodetect]\n"
+      "                              [-max-pixels N]\n"
+      "  An image larger than twice the network's input on either side is searched for faces (Haar\n"
+      "  cascade, Debian's opencv-data) and each face is classified; a smaller one is taken as one face\n"
+      "  crop. -detect / -nodetect force either. Without CFG WEIGHTS: the default model (cfg/shallow.cfg,\n"
+      "  weights/shallow.weights). -json: one line per image, {\"image\", \"faces\": [{\"box\", \"label\",\n"
+      "  \"probs\": {name: p}}]}. -max-pixels: the largest image accepted (40000000).\n",
+      "find the faces of images and classify them", NULL },
     { NULL, NULL, 0, NULL, NULL, NULL },
 };
 

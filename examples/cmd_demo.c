@@ -4,6 +4,7 @@
  * src/vision/demo.c; this file parses options, opens inputs and outputs and runs
  * the frame loop. */
 #include "cli.h"
+#include "data/paths.h"
 #include "vision/demo.h"
 #include "codecs/draw.h"
 #include "vision/http.h"
@@ -17,9 +18,6 @@
 #include <sys/stat.h>
 #include <time.h>
 
-/* The default model: the best small model shipped in weights/ (fer demo -h says it). */
-#define DEMO_DEFAULT_CFG "cfg/mini_xception.cfg"
-#define DEMO_DEFAULT_WEIGHTS "weights/mini_xception.weights"
 #define DEMO_DEFAULT_PORT 8080
 
 static volatile sig_atomic_t stop_requested;
@@ -131,12 +129,10 @@ typedef struct demo_session {
     http_server *http;
     jpeg_buf jb;
     strbuf line;              /* a frame's JSON object */
-    char *hjson;              /* the HTTP JSON (classes + the frame) */
     timing tm;
     double fps, mean_dt, last, next_due, start;   /* milliseconds */
 } demo_session;
 
-#define LINE_CAP 65536
 
 /* Takes every demo option from the command line (checked by demo_check). */
 static void read_opts(args *a, demo_opts *o, const char **size)
@@ -186,15 +182,15 @@ static int load_models(demo_session *s, const char **pairs, int npairs)
 {
     cli *c = s->c;
     fer_err *e = &c->e;
-    const char *cfg = DEMO_DEFAULT_CFG, *weights = DEMO_DEFAULT_WEIGHTS;
-    struct stat st;
+    char cfg_path[4096], weights_path[4096];
+    const char *cfg = cfg_path, *weights = weights_path;
     if (c->a.argc == 3) {
         cfg = c->a.argv[1];
         weights = c->a.argv[2];
-    } else if (stat(DEMO_DEFAULT_WEIGHTS, &st) != 0) {
-        return fer_fail(e, "%s: the default model's weights are not here (run from the fer folder; if this tree "
-                           "ships none yet, train them: fer classifier train %s, then copy backup/mini_xception_final.weights "
-                           "there) or give CFG WEIGHTS", DEMO_DEFAULT_WEIGHTS, DEMO_DEFAULT_CFG);
+    } else if (path_locate(FER_DEFAULT_CFG, NULL, cfg_path, sizeof cfg_path) ||
+               path_locate(FER_DEFAULT_WEIGHTS, NULL, weights_path, sizeof weights_path)) {
+        return fer_fail(e, "the default model (%s, %s) is not here, beside fer or in %s: give CFG WEIGHTS",
+                        FER_DEFAULT_CFG, FER_DEFAULT_WEIGHTS, path_share_dir());
     }
     c->nets = calloc((size_t)npairs + 1, sizeof *c->nets);
     if (!c->nets) return fer_fail(e, "out of memory");
@@ -296,8 +292,6 @@ static int open_outputs(demo_session *s)
         fprintf(stderr, "fer demo: serving http://%s%s%s:%d/ (stream /stream.mjpg, JSON /faces.json)\n",
                 v6 ? "[" : "", o->http_bind, v6 ? "]" : "", http_port(s->http));
     }
-    s->hjson = malloc(LINE_CAP + 1024);
-    if (!s->hjson) return fer_fail(e, "out of memory");
     return 0;
 }
 
@@ -338,13 +332,7 @@ static int publish_http(demo_session *s, size_t len)
         jp = s->jb.data;
         jl = s->jb.len;
     }
-    char *hjson = s->hjson;
-    int hl = snprintf(hjson, 64, "{\"classes\": [");
-    for (int k = 0; k < s->classes && hl < 900; k++)
-        hl += snprintf(hjson + hl, 1024 - (size_t)hl, "%s\"%.40s\"", k ? ", " : "", s->names[k]);
-    hl += snprintf(hjson + hl, 1024 - (size_t)hl, "], ");
-    memcpy(hjson + hl, s->line.s + 1, len);   /* the frame object without its '{' */
-    http_publish(s->http, jp, jl, hjson, (size_t)hl + len - 1);
+    http_publish(s->http, jp, jl, s->line.s, len);   /* the same JSON as -json prints */
     return 0;
 }
 
@@ -375,7 +363,7 @@ static int write_json(demo_session *s, const demo_result *res, long frame_no, si
     const char *image = s->stills ? s->src.current : NULL;
     s->line.len = 0;
     if (demo_json(&s->dm, res, frame_no, image, s->fps, &s->line, &s->c->e)) return -1;
-    *len = s->line.len < LINE_CAP ? s->line.len : LINE_CAP - 1;   /* the HTTP copy's room */
+    *len = s->line.len;
     if (!s->o.json) return 0;
     fwrite(s->line.s, 1, *len, stdout);
     fputc('\n', stdout);
@@ -478,7 +466,6 @@ static void demo_session_free(demo_session *s)
     http_stop(s->http);
     jpeg_buf_free(&s->jb);
     sb_free(&s->line);
-    free(s->hjson);
     frame_free(&s->f);
     if (s->have_src) source_close(&s->src);
     if (s->have_demo) demo_free(&s->dm);
@@ -522,7 +509,7 @@ const command cmd_demo = {
     "  input   -c N            camera /dev/videoN (default 0); -size WxH (640x480), -fps N\n"
     "          -i INPUT        a .y4m file, - (Y4M on stdin), an image (PGM/PPM/PNG/JPEG) or a folder of images;\n"
     "                          -loop repeats a file, -frames N stops after N frames\n"
-    "  model   CFG WEIGHTS     default " DEMO_DEFAULT_CFG " " DEMO_DEFAULT_WEIGHTS "; -ensemble CFG2 W2 [CFG3 W3 ...]\n"
+    "  model   CFG WEIGHTS     default " FER_DEFAULT_CFG " " FER_DEFAULT_WEIGHTS "; -ensemble CFG2 W2 [CFG3 W3 ...]\n"
     "                          averages the probabilities of several models\n"
     "  faces   -cascade XML    OpenCV Haar cascade (default: opencv-data's haarcascade_frontalface_default.xml)\n"
     "          -nodetect       classify the centre square of the frame; -min-face PX (short side / 10),\n"

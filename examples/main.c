@@ -44,6 +44,10 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-version")) {
+        printf("fer %s\n", fer_version());
+        return 0;
+    }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i]->name)) return cli_run(commands[i], argc - 1, argv + 1);
     fprintf(stderr, "fer: unknown command '%s'\n\n", argv[1]);

@@ -88,8 +88,9 @@ void fer_detector_free(fer_detector *d);
 typedef struct fer_model fer_model;
 
 /* cfg and weights as for fer_net_load; labels: a file of class names, one a
- * line (NULL: the FER-2013 names, data/fer2013.labels, found beside the cfg,
- * the program or the installed share folder). ctx may be NULL. */
+ * line (NULL: for a 7-class network the FER-2013 names, data/fer2013.labels,
+ * found beside the cfg, the program or the installed share folder; else the
+ * class numbers). ctx may be NULL. */
 int fer_model_load(fer_model **out, const char *cfg, const char *weights, const char *labels, fer_ctx *ctx,
                    fer_err *e);
 /* The default model (cfg/shallow.cfg with weights/shallow.weights), from

@@ -100,10 +100,9 @@ static int model_labels(fer_model *m, const char *labels, const char *cfg, fer_e
     if (classes > FER_MAX_FACE_CLASSES)
         return fer_fail(e, "%s outputs %d classes; a model has at most %d", cfg, classes, FER_MAX_FACE_CLASSES);
     char path[4096];
-    if (!labels) {
-        if (path_locate("data/fer2013.labels", cfg, path, sizeof path))
-            return fer_fail(e, "no labels given and data/fer2013.labels not found near %s or in %s", cfg,
-                            path_share_dir());
+    if (!labels) {   /* the FER-2013 names for a 7-class network, else class numbers */
+        if (classes != 7 || path_locate("data/fer2013.labels", cfg, path, sizeof path))
+            return data_cfg_default_names(&m->labels, classes, e);
         labels = path;
     }
     return data_cfg_from_labels(&m->labels, labels, classes, e);
@@ -128,10 +127,10 @@ int fer_model_load(fer_model **out, const char *cfg, const char *weights, const 
 int fer_model_load_default(fer_model **out, fer_ctx *ctx, fer_err *e)
 {
     char cfg[4096], weights[4096];
-    if (path_locate("cfg/shallow.cfg", NULL, cfg, sizeof cfg) ||
-        path_locate("weights/shallow.weights", NULL, weights, sizeof weights))
-        return fer_fail(e, "the default model (cfg/shallow.cfg, weights/shallow.weights) is not in the current "
-                           "folder, beside the program or in %s", path_share_dir());
+    if (path_locate(FER_DEFAULT_CFG, NULL, cfg, sizeof cfg) ||
+        path_locate(FER_DEFAULT_WEIGHTS, NULL, weights, sizeof weights))
+        return fer_fail(e, "the default model (%s, %s) is not in the current folder, beside the program or in %s",
+                        FER_DEFAULT_CFG, FER_DEFAULT_WEIGHTS, path_share_dir());
     return fer_model_load(out, cfg, weights, NULL, ctx, e);
 }
 

@@ -10,6 +10,11 @@
  * data/), compiled in; /usr/local/share/fer unless built otherwise. */
 const char *path_share_dir(void);
 
+/* The default model of every command and of fer_model_load_default: the
+ * most accurate single model shipped (located with path_locate). */
+#define FER_DEFAULT_CFG "cfg/shallow.cfg"
+#define FER_DEFAULT_WEIGHTS "weights/shallow.weights"
+
 /* Finds a readable file called `name` and writes its path to out[cap]:
  * name itself when absolute or present from the current folder; else
  * relative to the folder of `near` (a file that names it; may be NULL) and

@@ -304,25 +304,45 @@ void demo_annotate(const demo *d, frame *f, const demo_result *r, double fps)
 
 /* ---- JSON ------------------------------------------------------------------- */
 
+void faces_json_open(strbuf *out, const char *image, long frame_no, const json_face *faces, int n,
+                     char *const *names, int classes)
+{
+    if (image) {
+        sb_printf(out, "{\"image\": ");
+        sb_json_string(out, image);
+    } else {
+        sb_printf(out, "{\"frame\": %ld", frame_no);
+    }
+    sb_printf(out, ", \"faces\": [");
+    for (int i = 0; i < n; i++) {
+        const json_face *f = &faces[i];
+        sb_printf(out, "%s{", i ? ", " : "");
+        if (f->id >= 0) sb_printf(out, "\"id\": %d, ", f->id);
+        sb_printf(out, "\"box\": [%d, %d, %d, %d], \"label\": ", f->x, f->y, f->w, f->h);
+        sb_json_string(out, names[f->label]);
+        sb_printf(out, ", \"probs\": {");
+        for (int k = 0; k < classes; k++) {
+            sb_printf(out, "%s", k ? ", " : "");
+            sb_json_string(out, names[k]);
+            sb_printf(out, ": %.6f", f->probs[k]);
+        }
+        sb_printf(out, "}}");
+    }
+    sb_printf(out, "]");
+}
+
 int demo_json(const demo *d, const demo_result *r, long frame_no, const char *image, double fps, strbuf *out,
               fer_err *e)
 {
-    sb_printf(out, "{\"frame\": %ld", frame_no);
-    if (image) {
-        sb_printf(out, ", \"image\": ");
-        sb_json_string(out, image);
-    }
-    sb_printf(out, ", \"faces\": [");
+    json_face faces[TRACK_MAX] = { { 0 } };
     for (int i = 0; i < r->nfaces; i++) {
         const demo_face *fc = &r->faces[i];
-        sb_printf(out, "%s{\"id\": %d, \"x\": %d, \"y\": %d, \"w\": %d, \"h\": %d, \"label\": ", i ? ", " : "",
-                  fc->id, fc->box.x, fc->box.y, fc->box.w, fc->box.h);
-        sb_json_string(out, d->names[fc->label]);
-        sb_printf(out, ", \"confidence\": %.4f, \"probs\": [", fc->probs[fc->label]);
-        for (int k = 0; k < d->classes; k++) sb_printf(out, "%s%.4f", k ? ", " : "", fc->probs[k]);
-        sb_printf(out, "]}");
+        faces[i] = (json_face){ image ? -1 : fc->id, fc->box.x, fc->box.y, fc->box.w, fc->box.h, fc->label, fc->probs };
     }
-    sb_printf(out, "], \"ms\": {\"detect\": %.2f, \"classify\": %.2f, \"draw\": %.2f}, \"fps\": %.1f}",
-              r->ms_detect, r->ms_classify, r->ms_draw, fps);
+    faces_json_open(out, image, frame_no, faces, r->nfaces, d->names, d->classes);
+    sb_printf(out, ", \"ms\": {\"detect\": %.2f, \"classify\": %.2f, \"draw\": %.2f}", r->ms_detect,
+              r->ms_classify, r->ms_draw);
+    if (!image) sb_printf(out, ", \"fps\": %.1f", fps);
+    sb_printf(out, "}");
     return out->oom ? fer_fail(e, "out of memory") : 0;
 }

@@ -71,8 +71,23 @@ void demo_reset(demo *d);
 int demo_process(demo *d, const frame *f, demo_result *r, fer_err *e);
 /* Draws boxes, labels, per-class bars and the status line into f->rgb. */
 void demo_annotate(const demo *d, frame *f, const demo_result *r, double fps);
-/* Appends one JSON object (no newline) for the frame to out; image may be
- * NULL. Fails only when out ran out of memory. */
+/* One face as the JSON line shows it: id < 0 for none (stills). */
+typedef struct json_face {
+    int id;
+    int x, y, w, h;
+    int label;
+    const float *probs;      /* [classes] */
+} json_face;
+
+/* The one JSON shape of every command (predict, demo, HTTP), without its
+ * closing brace (callers may add fields): {"image": ... or "frame": N,
+ * "faces": [{"box": [x, y, w, h], "label": "happy", "probs": {"angry":
+ * 0.012345, ...}}]. Probabilities with 6 decimals; never NaN (outputs are
+ * checked where they are computed). */
+void faces_json_open(strbuf *out, const char *image, long frame_no, const json_face *faces, int n,
+                     char *const *names, int classes);
+/* The frame's line in that shape, with "ms" (detect, classify, draw) and,
+ * for video (image NULL), "fps". */
 int demo_json(const demo *d, const demo_result *r, long frame_no, const char *image, double fps, strbuf *out,
               fer_err *e);
 

@@ -87,8 +87,8 @@ for _ in range(50):   # wait until the demo has published a frame with faces
     if st == 200 and len(j.get("faces", [])) == 2:
         break
     time.sleep(0.1)
-check(j["classes"][3] == "happy" and len(j["faces"]) == 2 and len(j["faces"][0]["probs"]) == 7 and "ms" in j,
-      "faces.json: classes and two faces (frame %s)" % j.get("frame"))
+check(list(j["faces"][0]["probs"])[3] == "happy" and len(j["faces"]) == 2 and len(j["faces"][0]["probs"]) == 7
+      and "ms" in j and len(j["faces"][0]["box"]) == 4, "faces.json: two faces with named probabilities (frame %s)" % j.get("frame"))
 
 s = socket.create_connection(("127.0.0.1", port), timeout=10)
 s.sendall(b"GET /stream.mjpg HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
