@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int data_holdout(cli *c)
 {
@@ -32,8 +33,9 @@ typedef struct split_series {
     char names[3][64];
 } split_series;
 
-/* Prints the images per split and class; with plot, adds each split counted to s. */
-static void print_counts(const data_cfg *d, int *count, int plot, split_series *s)
+/* Prints the images per split and class; with plot, adds each split counted
+ * to s. Returns how many splits name a file or folder that is not there. */
+static int print_counts(const data_cfg *d, int *count, int plot, split_series *s)
 {
     static const char *const split[3] = { "train", "valid", "test" };
     const char *path[3] = { d->train, d->valid, d->test };
@@ -41,11 +43,17 @@ static void print_counts(const data_cfg *d, int *count, int plot, split_series *
     const uint32_t colors[3] = { RGB(31, 119, 180), RGB(255, 127, 14), RGB(44, 160, 44) };
     bar_chart *bc = &s->bc;
     printf("%-8s %-12s %8s\n", "split", "class", "images");
+    int missing = 0;
     for (int k = 0; k < 3; k++) {
         dataset ds;
         fer_err e;
         if (!path[k][0]) {
             printf("%-8s (no path in %s)\n", split[k], d->path);
+            continue;
+        }
+        if (access(path[k], R_OK)) {
+            printf("%-8s (missing: %s)\n", split[k], path[k]);
+            missing++;
             continue;
         }
         /* 8x8 is enough to count: the pixels are not used */
@@ -67,6 +75,7 @@ static void print_counts(const data_cfg *d, int *count, int plot, split_series *
         }
         dataset_free(&ds);
     }
+    return missing;
 }
 
 /* The class distribution as base.png and base.svg. */
@@ -106,7 +115,10 @@ static int data_stats(cli *c)
     if (!count) return 1;
     split_series s;
     memset(&s, 0, sizeof s);
-    print_counts(&c->d, count, plot, &s);
+    if (print_counts(&c->d, count, plot, &s)) {
+        fer_fail(&c->e, "%s: some of its data is missing (data/README.md says how to get FER-2013)", c->d.path);
+        rc = cli_error(c);
+    }
     if (plot && plot_counts(&c->d, &s.bc, plot_out ? plot_out : "class_distribution.png", &c->e)) rc = cli_error(c);
     for (int k = 0; k < 3; k++) free(s.values[k]);
     free(count);

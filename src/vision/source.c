@@ -37,6 +37,16 @@ static int add_file(source *s, const char *path, fer_err *e)
     return 0;
 }
 
+/* Is the name that of a compressed video file (which fer does not decode)? */
+static int is_video_container(const char *name)
+{
+    static const char *const ext[] = { ".mp4", ".m4v", ".mkv", ".webm", ".avi", ".mov", ".mpg", ".mpeg",
+                                       ".wmv", ".flv", ".ts", ".3gp", ".ogv", ".MP4", ".MOV", ".AVI", ".MKV" };
+    for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++)
+        if (str_ends_with(name, ext[i])) return 1;
+    return 0;
+}
+
 int source_open(source *s, const char *input, int loop, fer_err *e)
 {
     memset(s, 0, sizeof *s);
@@ -80,6 +90,10 @@ int source_open(source *s, const char *input, int loop, fer_err *e)
             char magic[9] = { 0 };
             size_t got = fread(magic, 1, sizeof magic, f);
             fclose(f);
+            if (is_video_container(input)) {
+                return fer_fail(e, "%s: fer reads video as Y4M; convert on the fly with ffmpeg: "
+                                   "ffmpeg -i %s -f yuv4mpegpipe -pix_fmt yuv420p - | fer demo -i -", input, input);
+            }
             if (got == 9 && !memcmp(magic, "YUV4MPEG2", 9)) {
                 s->kind = SOURCE_Y4M;
                 if (y4m_open(&s->y4m, input, e)) return -1;

@@ -9,7 +9,9 @@
 #   3. a PNG that claims 16384x16384 is refused from its header, fast and
 #      small; -max-pixels raises the budget;
 #   4. a NUL byte in an HTTP header name gets 400 (tests/unit/test_http.c);
-#   5. Haar detection with -neighbors 0 and nothing found is clean under
+#   5. data stats with missing data exits non-zero; demo -i clip.mp4 names
+#      the ffmpeg pipe;
+#   6. Haar detection with -neighbors 0 and nothing found is clean under
 #      UBSan (tests/asan.sh runs it in the sanitized build).
 . tests/e2e/lib.sh
 out=tests/out/e2e_robust
@@ -96,4 +98,13 @@ else
     grep -q "built without stb" $out/bomb.txt || { cat $out/bomb.txt; fail "PNG bomb: unexpected message"; }
     ok "a PNG is refused by a build without stb"
 fi
+# 4. messages a user can act on
+printf 'classes = 2\nlabels = %s\ntrain = %s/nowhere.csv\n' $out/labels.txt $out > $out/missing.data
+$FER data stats $out/missing.data > $out/missing.txt 2>&1 && fail "data stats exits 0 when its data is missing"
+grep -q "missing" $out/missing.txt || { cat $out/missing.txt; fail "data stats: the missing file is not named"; }
+ok "data stats exits non-zero naming the missing data"
+: > $out/clip.mp4
+$FER demo -i $out/clip.mp4 > $out/mp4.txt 2>&1 && fail "demo -i clip.mp4 succeeded"
+grep -q "ffmpeg -i .*clip.mp4 -f yuv4mpegpipe" $out/mp4.txt || { cat $out/mp4.txt; fail "demo -i .mp4: no ffmpeg pipe named"; }
+ok "demo -i clip.mp4 names the ffmpeg pipe"
 echo "$pass passed"
