@@ -162,6 +162,11 @@ static void read_opts(args *a, demo_opts *o, const char **size)
     opt->classify_every = args_int(a, "-classify-every", opt->classify_every);
     opt->margin = args_float(a, "-margin", opt->margin);
     opt->smooth = !args_flag(a, "-nosmooth");
+    const char *panel = args_str(a, "-panel", "bars");
+    if (!strcmp(panel, "bars")) opt->panel = DEMO_PANEL_BARS;
+    else if (!strcmp(panel, "label")) opt->panel = DEMO_PANEL_LABEL;
+    else if (!strcmp(panel, "none")) opt->panel = DEMO_PANEL_NONE;
+    else args_fail(a, "-panel %s: expected bars, label or none", panel);
 }
 
 static int check_opts(demo_opts *o, const char *size, fer_err *e)
@@ -518,6 +523,7 @@ const command cmd_demo = {
     "  output  -o OUT          video: OUT.y4m, - (stdout) or /dev/null; images: OUT.png/.ppm/.pgm/.jpg, or a\n"
     "                          folder for a folder of images\n"
     "          -json           one JSON line per frame on stdout\n"
+    "          -panel P        beside each face: bars (label and per-class bars, placed over no face), label, none\n"
     "          -http PORT      page, MJPEG stream and JSON on http://127.0.0.1:PORT/ (-http-bind ADDR, -quality Q)\n"
     "          -bench          print frames per second and per-stage milliseconds at the end\n"
     "  With no -o, -json or -http: a camera is served on http://127.0.0.1:8080/, files print JSON lines.\n",

@@ -247,51 +247,121 @@ static const uint32_t class_colors[] = {
 
 static uint32_t class_color(int k) { return class_colors[k % (int)(sizeof class_colors / sizeof class_colors[0])]; }
 
+static int overlaps(int ax, int ay, int aw, int ah, int bx, int by, int bw, int bh)
+{
+    return ax < bx + bw && bx < ax + aw && ay < by + bh && by < ay + ah;
+}
+
+/* Is (x, y) a free place for a pw x ph panel? */
+static int panel_fits(const haar_box *boxes, int n, int fw, int fh, int top, const panel_rect *placed, int nplaced,
+                      int x, int y, int pw, int ph)
+{
+    if (x < 0 || y < top || x + pw > fw || y + ph > fh) return 0;
+    for (int j = 0; j < n; j++)
+        if (overlaps(x, y, pw, ph, boxes[j].x, boxes[j].y, boxes[j].w, boxes[j].h)) return 0;
+    for (int j = 0; j < nplaced; j++)
+        if (overlaps(x, y, pw, ph, placed[j].x, placed[j].y, placed[j].w, placed[j].h)) return 0;
+    return 1;
+}
+
+int panel_place(const haar_box *boxes, int n, int i, int fw, int fh, int top, int pw, int ph,
+                const panel_rect *placed, int nplaced, panel_rect *out)
+{
+    const haar_box *b = &boxes[i];
+    const int gap = 4, steps = 8;
+    for (int side = 0; side < 4; side++) {
+        for (int s = 0; s <= steps; s++) {
+            int x, y;
+            if (side < 2) {   /* right, left: slid down the box's side, from its top */
+                x = side == 0 ? b->x + b->w + gap : b->x - pw - gap;
+                y = b->y + (b->h - ph) * s / steps;
+                if (b->h < ph) y = b->y - (ph - b->h) * s / steps;
+            } else {          /* below, above: slid along, from its left edge */
+                y = side == 2 ? b->y + b->h + gap : b->y - ph - gap;
+                x = b->x + (b->w - pw) * s / steps;
+                if (b->w < pw) x = b->x - (pw - b->w) * s / steps;
+            }
+            if (panel_fits(boxes, n, fw, fh, top, placed, nplaced, x, y, pw, ph)) {
+                *out = (panel_rect){ x, y, pw, ph };
+                return 0;
+            }
+        }
+    }
+    return -1;
+}
+
+/* The label above (or inside the top of) the box. */
+static void draw_label(canvas *cv, const demo *d, const demo_face *fc, int ts, int top)
+{
+    const haar_box *b = &fc->box;
+    char label[96];
+    snprintf(label, sizeof label, "%s %d%%", d->names[fc->label], (int)lroundf(100 * fc->probs[fc->label]));
+    int th = text_height(ts), lw = text_width(label, ts) + 6, lh = th + 4;
+    int ly = b->y - lh >= top ? b->y - lh : (b->y > top ? b->y : top);
+    canvas_fill_rect(cv, b->x, ly, lw, lh, class_color(fc->label));
+    canvas_text(cv, b->x + 3, ly + 2, label, RGB(0, 0, 0), ts);
+}
+
+/* Per-class bars for the `rows` most probable classes at p. */
+static void draw_bars(canvas *cv, const demo *d, const demo_face *fc, int ts, int rows, int namew, panel_rect p)
+{
+    int th = text_height(ts), barw = 50 * ts, rowh = th + 2;
+    int order[TRACK_MAX_CLASSES];
+    for (int k = 0; k < d->classes; k++) order[k] = k;
+    if (rows < d->classes)   /* the most probable first */
+        for (int k = 0; k < rows; k++)
+            for (int m = k + 1; m < d->classes; m++)
+                if (fc->probs[order[m]] > fc->probs[order[k]]) { int t = order[k]; order[k] = order[m]; order[m] = t; }
+    canvas_fill_rect(cv, p.x, p.y, p.w, p.h, RGB(24, 24, 24));
+    for (int r = 0; r < rows; r++) {
+        int k = order[r], y = p.y + 2 + r * rowh, bx = p.x + 5 + namew;
+        canvas_text(cv, p.x + 3, y + 1, d->names[k], k == fc->label ? class_color(k) : RGB(230, 230, 230), ts);
+        canvas_fill_rect(cv, bx, y + 1, barw, th, RGB(70, 70, 70));
+        float v = fc->probs[k] < 0 ? 0 : (fc->probs[k] > 1 ? 1 : fc->probs[k]);
+        canvas_fill_rect(cv, bx, y + 1, (int)lroundf(v * barw), th, class_color(k));
+        char pct[16];
+        snprintf(pct, sizeof pct, " %d%%", (int)lroundf(100 * v));
+        canvas_text(cv, bx + barw, y + 1, pct, RGB(230, 230, 230), ts);
+    }
+}
+
+/* Face i's bars where they cover no face and no other panel: all classes,
+ * else the top three, else none. */
+static void place_bars(canvas *cv, const demo *d, const demo_result *r, int i, int ts, int top, panel_rect *placed,
+                       int *nplaced)
+{
+    haar_box boxes[TRACK_MAX];
+    for (int j = 0; j < r->nfaces; j++) boxes[j] = r->faces[j].box;
+    int namew = 0;
+    for (int k = 0; k < d->classes; k++)
+        if (text_width(d->names[k], ts) > namew) namew = text_width(d->names[k], ts);
+    int pw = namew + 50 * ts + text_width(" 100%", ts) + 10, rowh = text_height(ts) + 2;
+    int tries[2] = { d->classes, d->classes > 3 ? 3 : d->classes };
+    for (int t = 0; t < 2; t++) {
+        panel_rect p;
+        if (!panel_place(boxes, r->nfaces, i, cv->w, cv->h, top, pw, tries[t] * rowh + 4, placed, *nplaced, &p)) {
+            draw_bars(cv, d, &r->faces[i], ts, tries[t], namew, p);
+            placed[(*nplaced)++] = p;
+            return;
+        }
+    }
+}
+
 void demo_annotate(const demo *d, frame *f, const demo_result *r, double fps)
 {
     canvas cv = { f->w, f->h, f->rgb };
     int shortside = f->w < f->h ? f->w : f->h;
     int ts = shortside >= 900 ? 2 : 1;                 /* text scale */
     int thick = shortside >= 600 ? 3 : 2;
-    int th = text_height(ts);
-    int top = th + 6;   /* the status line's height: labels and panels stay below it */
+    int top = text_height(ts) + 6;   /* the status line's height: labels and panels stay below it */
+    panel_rect placed[TRACK_MAX];
+    int nplaced = 0;
     for (int i = 0; i < r->nfaces; i++) {
         const demo_face *fc = &r->faces[i];
-        const haar_box *b = &fc->box;
-        uint32_t col = class_color(fc->label);
-        canvas_rect(&cv, b->x, b->y, b->w, b->h, col, thick);
-        char label[96];
-        snprintf(label, sizeof label, "%s %d%%", d->names[fc->label], (int)lroundf(100 * fc->probs[fc->label]));
-        int lw = text_width(label, ts) + 6, lh = th + 4;
-        int ly = b->y - lh >= top ? b->y - lh : (b->y > top ? b->y : top);
-        canvas_fill_rect(&cv, b->x, ly, lw, lh, col);
-        canvas_text(&cv, b->x + 3, ly + 2, label, RGB(0, 0, 0), ts);
-        /* per-class bars beside the box */
-        int namew = 0;
-        for (int k = 0; k < d->classes; k++) {
-            int w = text_width(d->names[k], ts);
-            if (w > namew) namew = w;
-        }
-        int barw = 50 * ts, rowh = th + 2, pw = namew + barw + text_width(" 100%", ts) + 10;
-        int ph = d->classes * rowh + 4;
-        int px = b->x + b->w + 4;
-        if (px + pw > f->w) px = b->x - pw - 4;
-        if (px < 0) px = b->x + b->w - pw < 0 ? 0 : b->x + b->w - pw;
-        int py = b->y;
-        if (py + ph > f->h) py = f->h - ph;
-        if (py < top) py = top;
-        canvas_fill_rect(&cv, px, py, pw, ph, RGB(24, 24, 24));
-        for (int k = 0; k < d->classes; k++) {
-            int y = py + 2 + k * rowh;
-            canvas_text(&cv, px + 3, y + 1, d->names[k], k == fc->label ? col : RGB(230, 230, 230), ts);
-            int bx = px + 5 + namew;
-            canvas_fill_rect(&cv, bx, y + 1, barw, th, RGB(70, 70, 70));
-            float p = fc->probs[k] < 0 ? 0 : (fc->probs[k] > 1 ? 1 : fc->probs[k]);
-            canvas_fill_rect(&cv, bx, y + 1, (int)lroundf(p * barw), th, class_color(k));
-            char pct[16];
-            snprintf(pct, sizeof pct, " %d%%", (int)lroundf(100 * p));
-            canvas_text(&cv, bx + barw, y + 1, pct, RGB(230, 230, 230), ts);
-        }
+        canvas_rect(&cv, fc->box.x, fc->box.y, fc->box.w, fc->box.h, class_color(fc->label), thick);
+        if (d->opt.panel == DEMO_PANEL_NONE) continue;
+        draw_label(&cv, d, fc, ts, top);
+        if (d->opt.panel == DEMO_PANEL_BARS) place_bars(&cv, d, r, i, ts, top, placed, &nplaced);
     }
     char status[160];
     char rate[32] = "";

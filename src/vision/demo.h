@@ -26,7 +26,20 @@ typedef struct demo_options {
     int classify_every;      /* classify a tracked face every N frames (1 = always) */
     int smooth;              /* exponential moving average over frames (0 = raw) */
     int keep;                /* show a track unmatched for up to this many frames */
+    int panel;               /* what is drawn beside each face: DEMO_PANEL_* */
 } demo_options;
+
+/* -panel bars (label and per-class bars), label (the label only), none (boxes only). */
+enum { DEMO_PANEL_BARS, DEMO_PANEL_LABEL, DEMO_PANEL_NONE };
+
+typedef struct panel_rect { int x, y, w, h; } panel_rect;
+/* Where face i's panel of pw x ph goes in a fw x fh frame: right of its box,
+ * left, below or above (in that order; each slid along the box's side),
+ * inside the frame below `top`, covering none of the n face boxes and none
+ * of the `nplaced` panels already placed. 0 with *out set, -1 when no
+ * place has room (the caller then shrinks the panel or leaves it out). */
+int panel_place(const haar_box *boxes, int n, int i, int fw, int fh, int top, int pw, int ph,
+                const panel_rect *placed, int nplaced, panel_rect *out);
 
 void demo_options_default(demo_options *o);
 
