@@ -21,14 +21,19 @@ static const char style[] =
     ".kpi{display:inline-block;margin-right:36px}";
 
 
-/* <weights folder>/<cfg name>.log.csv, where training writes its log. */
+/* The model's whole training when <weights folder>/<weights name>.history
+ * lists its logs (the shipped models'), else <weights folder>/<cfg
+ * name>.log.csv, where training writes its log. */
 static void default_log(const char *cfg, const char *weights, char *out, size_t cap)
 {
     char name[256];
-    path_stem(cfg, name, sizeof name);
     const char *slash = strrchr(weights, '/');
-    if (slash) snprintf(out, cap, "%.*s/%s.log.csv", (int)(slash - weights), weights, name);
-    else snprintf(out, cap, "%s.log.csv", name);
+    int dl = slash ? (int)(slash - weights) + 1 : 0;
+    path_stem(weights, name, sizeof name);
+    snprintf(out, cap, "%.*s%s.history", dl, weights, name);
+    if (!access(out, R_OK)) return;
+    path_stem(cfg, name, sizeof name);
+    snprintf(out, cap, "%.*s%s.log.csv", dl, weights, name);
 }
 
 static void td(strbuf *b, const char *cls, const char *text)
@@ -166,7 +171,7 @@ static int section_history(report *rp, fer_err *e)
             sb_printf(b, " (give one with -log)</p>\n");
             continue;
         }
-        if (history_read(&h, lp, &le)) {
+        if (history_read_all(&h, lp, &le)) {
             if (j == 0 && rp->log) {
                 *e = le;
                 return -1;

@@ -297,7 +297,7 @@ static int history_cmd(cli *c)
     if (rc) return rc;
     fer_err *e = &c->e;
     history h;
-    if (history_read(&h, a->argv[1], e)) return cli_error(c);
+    if (history_read_all(&h, a->argv[1], e)) return cli_error(c);
     char png[1100], svg[1100], name[256];
     path_stem(a->argv[1], name, sizeof name);
     if (str_ends_with(name, ".log")) name[strlen(name) - 4] = 0;   /* <cfg>.log.csv */
@@ -361,7 +361,9 @@ static const command visualize_commands[] = {
       "                               per class: the most confident correct and misclassified images with Grad-CAMs\n",
       "correct and misclassified images per class with Grad-CAMs", NULL },
     { "history", history_cmd, 0,
-      "usage: fer visualize history LOG.csv [-o history.png]   training curves as PNG and SVG\n",
+      "usage: fer visualize history LOG.csv|MODEL.history [-o history.png]   training curves as PNG and SVG\n"
+      "  A .history file lists a model's logs in training order (weights/shallow.history: its five cycles),\n"
+      "  drawn as one run.\n",
       "training curves as PNG and SVG", NULL },
     { NULL, NULL, 0, NULL, NULL, NULL },
 };

@@ -163,6 +163,11 @@ typedef struct history {
 extern const char *const history_columns[7];
 enum { H_EPOCH, H_TRAIN_LOSS, H_TRAIN_ACC, H_VAL_LOSS, H_VAL_ACC, H_LR, H_SECONDS };
 int history_read(history *h, const char *path, fer_err *e);
+/* A model's whole training: a .history file lists its logs (one path a
+ * line, relative to the list's folder; # comments), read in order as one
+ * history whose epochs and seconds run on across the cycles; any other
+ * path is one log (history_read). */
+int history_read_all(history *h, const char *path, fer_err *e);
 void history_free(history *h);
 
 #define CHART_MAX_SERIES 8

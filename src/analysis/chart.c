@@ -13,6 +13,56 @@
 
 const char *const history_columns[7] = { "epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds" };
 
+/* Appends b to a, epochs and seconds continuing from a's last. */
+static int history_append(history *a, const history *b, fer_err *e)
+{
+    double epoch0 = a->n ? a->col[H_EPOCH][a->n - 1] : 0, sec0 = a->n ? a->col[H_SECONDS][a->n - 1] : 0;
+    for (int c = 0; c < 7; c++) {
+        double *p = realloc(a->col[c], (size_t)(a->n + b->n) * sizeof *p);
+        if (!p) return fer_fail(e, "out of memory");
+        a->col[c] = p;
+        for (int i = 0; i < b->n; i++)
+            p[a->n + i] = b->col[c][i] + (c == H_EPOCH ? epoch0 : c == H_SECONDS && !isnan(sec0) ? sec0 : 0);
+    }
+    a->n += b->n;
+    return 0;
+}
+
+int history_read_all(history *h, const char *path, fer_err *e)
+{
+    if (!str_ends_with(path, ".history")) return history_read(h, path, e);
+    memset(h, 0, sizeof *h);
+    size_t len, pos = 0, a, b;
+    char *text = read_text_file(path, &len, e);
+    if (!text) return -1;
+    const char *slash = strrchr(path, '/');
+    int dirlen = slash ? (int)(slash - path) : 0, line = 0, rc = 0, logs = 0;
+    while (!rc && text_next_line(text, len, &pos, &a, &b)) {
+        line++;
+        while (a < b && (text[a] == ' ' || text[a] == '\t')) a++;
+        while (b > a && (text[b - 1] == ' ' || text[b - 1] == '\t')) b--;
+        if (a == b || text[a] == '#') continue;
+        char name[2048], log[4200];
+        snprintf(name, sizeof name, "%.*s", (int)(b - a), text + a);
+        if (name[0] == '/' || !slash) snprintf(log, sizeof log, "%s", name);
+        else snprintf(log, sizeof log, "%.*s/%s", dirlen, path, name);
+        history one;
+        if (history_read(&one, log, e)) {
+            char why[sizeof e->msg];
+            snprintf(why, sizeof why, "%s", e->msg);
+            rc = fer_fail(e, "%s:%d: %s", path, line, why);
+            break;
+        }
+        rc = history_append(h, &one, e);
+        history_free(&one);
+        logs++;
+    }
+    free(text);
+    if (!rc && !logs) rc = fer_fail(e, "%s: lists no log", path);
+    if (rc) history_free(h);
+    return rc;
+}
+
 void history_free(history *h)
 {
     for (int k = 0; k < 7; k++) free(h->col[k]);
