@@ -18,7 +18,10 @@ for src in tests/fuzz/fuzz_*.c; do
     [ -d tests/fuzz/crashers/$s ] && dirs="$dirs tests/fuzz/crashers/$s"
     TMPDIR=$out $bounded $bin $dirs > $out/$s.log 2>&1
     rc=$?
-    [ $rc -eq 0 ] || { tail -n 20 $out/$s.log; fail "fuzz_$s failed on an input of $dirs (exit $rc; log $out/$s.log)"; }
+    if [ $rc -ne 0 ]; then
+        tail -n 20 $out/$s.log
+        fail "fuzz_$s failed on an input of $dirs (exit $rc; log $out/$s.log)"
+    fi
     ok "fuzz_$s: $(tail -n 1 $out/$s.log | sed 's|.*: ||') from $dirs"
 done
 echo "$pass passed"

@@ -33,6 +33,7 @@ max_len() {
 }
 
 probe() {   # can clang build and link a libFuzzer program here?
+    rm -f $OUT/probe.log
     command -v clang > /dev/null 2>&1 || return 1
     printf 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { (void)d; (void)n; return 0; }\n' \
         > $OUT/probe.c
@@ -43,7 +44,11 @@ if ! probe; then
     echo "    Debian: apt-get install clang libclang-rt-14-dev"
     exit 0
 fi
-$MAKE fuzz-build > $OUT/build.log 2>&1 || { tail -n 30 $OUT/build.log; echo "make fuzz: the build failed (see $OUT/build.log)"; exit 1; }
+if ! $MAKE fuzz-build > $OUT/build.log 2>&1; then
+    tail -n 30 $OUT/build.log
+    echo "make fuzz: the build failed (see $OUT/build.log)"
+    exit 1
+fi
 
 if [ $# -gt 0 ]; then
     surfaces="$*"
