@@ -4,6 +4,7 @@
 #                   and one end-to-end smoke run (about a minute)
 #   make test       everything: unit, static and end-to-end tests
 #   make test-asan  every unit test and the parser corpus under ASan/UBSan
+#   make fuzz       each fuzz harness for FUZZ_SECONDS under libFuzzer (clang)
 #   make bench      ./fer bench over the zoo's cfgs (and the peers if present)
 #   make install    fer, libfer (static, shared, pkg-config), fer.h, the
 #                   models and the Python module under PREFIX (/usr/local),
@@ -165,7 +166,7 @@ $(BUILD)/tests/tool_%: tests/bench/tool_%.c $(INTERNAL_LIB)
 check: all $(UNIT_BIN) $(TOOL_BIN)
 	@FER=./fer BUILD=$(BUILD) TIER=check sh tests/run.sh
 
-test: all $(UNIT_BIN) $(TOOL_BIN)
+test: all $(UNIT_BIN) $(TOOL_BIN) fuzz-replay
 	@FER=./fer BUILD=$(BUILD) sh tests/run.sh
 
 # Everything sanitized lives in build-asan/ (objects, the archive, fer,
@@ -173,9 +174,46 @@ test: all $(UNIT_BIN) $(TOOL_BIN)
 test-asan: SAN = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 test-asan:
 	$(MAKE) BUILD=build-asan CFLAGS="$(SAN)" build-asan/libfer_internal.a \
-		$(CLI_SRC:%.c=build-asan/%.o) $(UNIT_BIN:$(BUILD)/%=build-asan/%) $(TOOL_BIN:$(BUILD)/%=build-asan/%)
+		$(CLI_SRC:%.c=build-asan/%.o) $(UNIT_BIN:$(BUILD)/%=build-asan/%) $(TOOL_BIN:$(BUILD)/%=build-asan/%) \
+		$(FUZZ_BIN:$(BUILD)/%=build-asan/%)
 	$(CC) $(ALL_CFLAGS) $(SAN) -o build-asan/fer $(CLI_SRC:%.c=build-asan/%.o) build-asan/libfer_internal.a $(LDLIBS)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 sh tests/asan.sh build-asan
+
+# ---- fuzzing ---------------------------------------------------------------
+# tests/fuzz/fuzz_<surface>.c: one libFuzzer harness per input surface
+# (tests/fuzz/README.md). `make test` builds each with tests/fuzz/replay.c
+# as $(BUILD)/tests/fuzz_<surface>, which replays the seed corpus and the
+# crashers (tests/e2e/e2e_fuzz_replay.sh; tests/asan.sh under ASan).
+# `make fuzz [FUZZ_SECONDS=60] [FUZZ_MERGE=1]` builds them with clang's
+# libFuzzer, ASan and UBSan in build-fuzz/ and runs each for FUZZ_SECONDS
+# (tests/fuzz/run.sh; skipped with a message when clang or its fuzzer
+# runtime is absent).
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/%)
+FUZZ_SECONDS ?= 60
+# -Wno-psabi: clang notes that haar_scan.h's static vector helpers would pass AVX
+# vectors differently across files; they never cross one
+FUZZ_SAN = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all -Wno-psabi
+
+fuzz-replay: $(FUZZ_BIN)
+
+$(BUILD)/tests/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h tests/fuzz/replay.c $(INTERNAL_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< tests/fuzz/replay.c $(INTERNAL_LIB) $(LDLIBS)
+
+# the library with coverage instrumentation, the harnesses with libFuzzer's main
+fuzz-build:
+	$(MAKE) BUILD=build-fuzz CC=clang CFLAGS="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" build-fuzz/libfer_internal.a \
+		$(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/fuzz/%)
+
+build-fuzz/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h build-fuzz/libfer_internal.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< build-fuzz/libfer_internal.a $(LDLIBS)
+
+fuzz:
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_MERGE=$(FUZZ_MERGE) MAKE="$(MAKE)" sh tests/fuzz/run.sh
+
+.PHONY: fuzz fuzz-build fuzz-replay
 
 bench: fer
 	sh tests/bench/bench.sh
@@ -207,7 +245,7 @@ uninstall:
 		$(DESTDIR)$(SHAREDIR) 2> /dev/null
 
 clean:
-	rm -rf build build-asan fer libfer.a libfer.so fer.pc examples/embed
+	rm -rf build build-asan build-fuzz fer libfer.a libfer.so fer.pc examples/embed
 
 FORCE:
 .PHONY: all check test test-asan bench clean install uninstall FORCE

@@ -5,7 +5,9 @@
 #   1. every BUILD_DIR/tests/test_* program (the corpus test on tests/corpus);
 #   2. BUILD_DIR/fer net FILE on every corpus file and on the corpus test's
 #      generated files: bad_* and generated files must exit 1, ok_* exit 0;
-#   3. a few other error paths of the CLI (missing files, bad weights).
+#   3. a few other error paths of the CLI (missing files, bad weights);
+#   4. every fuzz harness BUILD_DIR/tests/fuzz_* on its seed corpus and
+#      crashers (tests/fuzz/corpus/<surface>/, tests/fuzz/crashers/<surface>/).
 # Any sanitizer report, or any unexpected exit code, fails the run. The
 # sanitizers exit with codes 86 (ASan/LSan) and 87 (UBSan) so that their
 # reports cannot pass for fer's own exit code 1. Logs: tests/out/asan/.
@@ -136,6 +138,18 @@ if [ -f ../shared/data/faces/obama.pgm ]; then
     check "tool_mkclip" 0 "$LOG/tool_clip.log" $?
     run demo_clip 0 demo tests/cfg/tiny.cfg "$LOG/tiny.weights" -i "$LOG/clip.y4m" -o "$LOG/out.y4m" -json
 fi
+
+# 4. the fuzz harnesses replay their seeds and the crashers fuzzing found
+for t in "$B"/tests/fuzz_*; do
+    [ -x "$t" ] || continue
+    s=${t##*/fuzz_}
+    dirs=tests/fuzz/corpus/$s
+    [ -d tests/fuzz/crashers/$s ] && dirs="$dirs tests/fuzz/crashers/$s"
+    log="$LOG/fuzz_$s.log"
+    TMPDIR=$LOG "$t" $dirs > "$log" 2>&1
+    check "fuzz_$s $dirs" 0 "$log" $?
+    echo "fuzz_$s: $(tail -n 1 "$log")"
+done
 
 echo "asan: $pass passed, $fail failed"
 [ $fail -eq 0 ]
