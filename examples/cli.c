@@ -92,6 +92,38 @@ int args_done(args *a)
     return 0;
 }
 
+/* The CLI's log hooks: what the library reports goes to stderr, a line
+ * each; on a terminal (log_live) a progress line instead redraws in place
+ * until an empty one ends it with a newline. The three spaces after a
+ * progress line blank the tail of a longer previous one. */
+static void log_lines(void *user, int level, const char *msg)
+{
+    (void)user;
+    fprintf(stderr, level == FER_LOG_PROGRESS ? "%s   \n" : "%s\n", msg);
+}
+
+static void log_live(void *user, int level, const char *msg)
+{
+    if (level != FER_LOG_PROGRESS) log_lines(user, level, msg);
+    else if (*msg) fprintf(stderr, "\r%s   ", msg);
+    else fputc('\n', stderr);
+}
+
+static const log_hook cli_log = { log_lines, NULL, 0 };
+
+static void set_log(fer_ctx *ctx)
+{
+    int live = isatty(2);
+    fer_ctx_set_log(ctx, live ? log_live : log_lines, NULL, live);
+}
+
+int cli_ctx_one_thread(fer_ctx **ctx, fer_err *e)
+{
+    if (fer_ctx_new(ctx, 1, NULL, e)) return -1;
+    set_log(*ctx);
+    return 0;
+}
+
 int cli_ctx(args *a, fer_ctx **ctx)
 {
     int threads = args_int(a, "-threads", 0);
@@ -99,6 +131,7 @@ int cli_ctx(args *a, fer_ctx **ctx)
     const char *precision = args_flag(a, "-bf16") ? "bf16" : getenv("FER_PRECISION");
     if (a->bad) return -1;
     if (fer_ctx_new(ctx, threads, isa, &a->err)) return -1;
+    set_log(*ctx);
     if (precision && *precision && fer_ctx_set_precision(*ctx, precision, &a->err)) {
         fer_ctx_free(*ctx);
         *ctx = NULL;
@@ -113,10 +146,10 @@ int cli_data(args *a, data_cfg *d, fer_err *e)
     if (a->argc > 1 && str_ends_with(a->argv[1], ".data")) {
         const char *path = a->argv[1];
         take(a, 1, 1);
-        return data_cfg_read(d, path, e);
+        return data_cfg_read(d, path, &cli_log, e);
     }
     if (access(FER_DEFAULT_DATA, R_OK) != 0) return 0;
-    return data_cfg_read(d, FER_DEFAULT_DATA, e);
+    return data_cfg_read(d, FER_DEFAULT_DATA, &cli_log, e);
 }
 
 int cli_data_required(args *a, data_cfg *d, fer_err *e)

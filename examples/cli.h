@@ -30,10 +30,15 @@ int args_done(args *a);
 
 /* -threads N, -isa NAME and -bf16 (or FER_PRECISION=bf16|fp32), shared by
  * every command that runs a network. The precision is read here, not in
- * libfer, so library users and the C tests get fp32 unless they ask. */
+ * libfer, so library users and the C tests get fp32 unless they ask. The
+ * context's log hook writes what the library reports to stderr. */
 int cli_ctx(args *a, fer_ctx **ctx);
+/* A one-thread context with the same log hook, for commands that only
+ * build a network (the context a network makes for itself has none). */
+int cli_ctx_one_thread(fer_ctx **ctx, fer_err *e);
 /* Takes a leading positional that ends in ".data" and reads it; without one
- * reads the default, or leaves d->names NULL when the default is absent. */
+ * reads the default, or leaves d->names NULL when the default is absent.
+ * The file's warnings go to stderr. */
 int cli_data(args *a, data_cfg *d, fer_err *e);
 /* The same, but a missing default is an error. */
 int cli_data_required(args *a, data_cfg *d, fer_err *e);

@@ -16,12 +16,19 @@ int cmd_convert(int argc, char **argv)
     }
     fer_err e;
     network *net;
-    if (net_from_cfg(&net, a.argv[1], NULL, &e)) return cli_fail(&e);
+    fer_ctx *ctx;
+    if (cli_ctx_one_thread(&ctx, &e)) return cli_fail(&e);
+    if (net_from_cfg(&net, a.argv[1], ctx, &e)) {
+        fer_ctx_free(ctx);
+        return cli_fail(&e);
+    }
     if (weights_load(net, a.argv[2], -1, &e) || weights_save_as(net, a.argv[3], -1, half, &e)) {
         net_free(net);
+        fer_ctx_free(ctx);
         return cli_fail(&e);
     }
     printf("wrote %s as %s\n", a.argv[3], half ? "half precision (fer's extension)" : "float32 (Darknet)");
     net_free(net);
+    fer_ctx_free(ctx);
     return 0;
 }

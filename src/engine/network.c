@@ -196,7 +196,7 @@ static int make_layers(network *net, cfg_file *cfg, fer_err *e)
         net->n = i + 1;   /* so that a failure frees only made layers */
         if (t->make(l, cfg, s, net, e)) return -1;
         net->n = cfg->n_sections - 1;
-        if (cfg_check_keys(cfg, s, t->keys, e)) return -1;
+        if (cfg_check_keys(cfg, s, t->keys, &net->ctx->log, e)) return -1;
         if (l->out_c <= 0 || l->out_h <= 0 || l->out_w <= 0)
             return fer_fail(e, "%s:%d: [%s] gives an empty output %dx%dx%d from input %dx%dx%d",
                             cfg->path, s->line, s->name, l->out_w, l->out_h, l->out_c, w, h, c);
@@ -344,7 +344,7 @@ static int net_build(network **out, cfg_file *cfg, fer_ctx *ctx, fer_err *e)
         return fer_fail(e, "%s:%d: the first section must be [net] or [network], not [%.64s]",
                         cfg->path, ns->line, ns->name);
     }
-    if (parse_net_options(&net->opt, cfg, ns, e) || cfg_check_keys(cfg, ns, net_keys, e)) {
+    if (parse_net_options(&net->opt, cfg, ns, e) || cfg_check_keys(cfg, ns, net_keys, &net->ctx->log, e)) {
         net_free(net);
         return -1;
     }
