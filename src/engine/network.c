@@ -596,12 +596,11 @@ void net_print_summary(const network *net, FILE *out)
     for (int i = 0; i < net->n; i++) {
         const layer *l = &net->layers[i];
         char filt[16] = "", size[32] = "";
-        if (!strcmp(l->type->name, "convolutional") || !strcmp(l->type->name, "maxpool") ||
-            !strcmp(l->type->name, "local_avgpool")) {
-            const int *k = l->priv;   /* each stores kh, kw, sh, sw first */
+        const layer_window *k = &l->window;
+        if (k->kh) {
             if (!strcmp(l->type->name, "convolutional")) snprintf(filt, sizeof filt, "%d", l->out_c);
-            if (k[0] == k[1] && k[2] == k[3]) snprintf(size, sizeof size, "%d x%2d/%2d", k[0], k[1], k[2]);
-            else snprintf(size, sizeof size, "%dx%d/%dx%d", k[0], k[1], k[2], k[3]);
+            if (k->kh == k->kw && k->sh == k->sw) snprintf(size, sizeof size, "%d x%2d/%2d", k->kh, k->kw, k->sh);
+            else snprintf(size, sizeof size, "%dx%d/%dx%d", k->kh, k->kw, k->sh, k->sw);
         } else if (!strcmp(l->type->name, "connected")) {
             snprintf(filt, sizeof filt, "%d", l->out_c);
         }

@@ -23,7 +23,7 @@
 #include <string.h>
 
 typedef struct conv {
-    int kh, kw, sh, sw;     /* first: the summary printer reads these four */
+    int kh, kw, sh, sw;
     int ph, pw;
     int groups;
     affine_tail tail;
@@ -230,6 +230,7 @@ static int conv_make(layer *l, const cfg_file *f, cfg_section *s, network *net, 
     l->workspace_per_thread = front_floats(l, p) + (size_t)filters * ksize;
     if (is_depthwise(l, p)) l->workspace_per_thread = 0;   /* direct kernel, no columns */
     l->flops = 2.0 * filters * ksize * (double)n;
+    l->window = (layer_window){ p->kh, p->kw, p->sh, p->sw };
     return 0;
 }
 
