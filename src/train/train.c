@@ -6,9 +6,10 @@
  * log hook).
  *
  * train_classifier reads as its steps: trainer_setup (network, data,
- * schedule, resumed state, buffers), then run_epoch per epoch (train_update
- * per update, report_progress, end_epoch: validation, checkpoint, log, early
- * stop), then finish (batch-norm re-estimation, the final weights).
+ * schedule, outputs, resumed state, buffers), then run_epoch per epoch
+ * (train_update per update, report_progress, end_epoch: validation,
+ * checkpoint, log, early stop), then finish (batch-norm re-estimation, the
+ * final weights).
  *
  * Determinism: the shuffle of epoch E, the augmentation of mini-batch M and
  * its dropout masks are all seeded from (seed, E, M), so a run resumed from
@@ -391,8 +392,7 @@ static int setup_data(trainer *t, fer_err *e)
     return 0;
 }
 
-/* The training batch and the optimizer, the length of the run, and the
- * files it writes. */
+/* The training batch, the optimizer and the length of the run. */
 static int setup_schedule(trainer *t, fer_err *e)
 {
     const train_args *a = t->a;
@@ -404,6 +404,13 @@ static int setup_schedule(trainer *t, fer_err *e)
     t->total = t->epochs > 0 ? t->epochs * t->per_epoch : (long)o->max_batches;
     if (t->total <= 0) return fer_fail(e, "%s: set epochs= or max_batches= in [net] (or -epochs N)", a->cfg);
     if (t->epochs <= 0) t->epochs = (int)((t->total + t->per_epoch - 1) / t->per_epoch);
+    return 0;
+}
+
+/* The backup folder and the names of the files the run writes there. */
+static int setup_outputs(trainer *t, fer_err *e)
+{
+    const train_args *a = t->a;
     path_stem(a->cfg, t->name, sizeof t->name);
     snprintf(t->dir, sizeof t->dir, "%s", a->backup ? a->backup : a->data->backup);
     if (ensure_dir(t->dir, e)) return -1;
@@ -500,8 +507,8 @@ static int trainer_setup(trainer *t, const train_args *a, fer_ctx *ctx, fer_err 
     t->last_va = -1;
     pthread_mutex_init(&t->L.mu, NULL);
     pthread_cond_init(&t->L.cv, NULL);
-    if (setup_network(t, ctx, e) || setup_data(t, e) || setup_schedule(t, e) || setup_resume(t, e) ||
-        setup_buffers(t, e))
+    if (setup_network(t, ctx, e) || setup_data(t, e) || setup_schedule(t, e) || setup_outputs(t, e) ||
+        setup_resume(t, e) || setup_buffers(t, e))
         return -1;
     t->live = t->log->fn && t->log->live && !a->quiet;
     return 0;
