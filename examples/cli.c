@@ -233,6 +233,31 @@ int cli_bad_usage(cli *c)
     cli_usage(c->cmd, stderr);
     return 2;
 }
+/* The CLI's log hooks: what the library reports goes to stderr, a line
+ * each; on a terminal (log_live) a progress line instead redraws in place
+ * until an empty one ends it with a newline. The three spaces after a
+ * progress line blank the tail of a longer previous one. */
+static void log_lines(void *user, int level, const char *msg)
+{
+    (void)user;
+    fprintf(stderr, level == FER_LOG_PROGRESS ? "%s   \n" : "%s\n", msg);
+}
+
+static void log_live(void *user, int level, const char *msg)
+{
+    if (level != FER_LOG_PROGRESS) log_lines(user, level, msg);
+    else if (*msg) fprintf(stderr, "\r%s   ", msg);
+    else fputc('\n', stderr);
+}
+
+static const log_hook cli_log = { log_lines, NULL, 0 };
+
+static void set_log(fer_ctx *ctx)
+{
+    int live = isatty(2);
+    fer_ctx_set_log(ctx, live ? log_live : log_lines, NULL, live);
+}
+
 
 /* The context from -threads, -isa and -bf16 (or FER_PRECISION=bf16|fp32).
  * The precision is read here, not in libfer, so library users and the C
@@ -240,6 +265,7 @@ int cli_bad_usage(cli *c)
 static int make_ctx(cli *c, int threads, const char *isa, const char *precision)
 {
     if (fer_ctx_new(&c->ctx, threads, isa, &c->e)) return -1;
+    set_log(c->ctx);
     if (precision && *precision && fer_ctx_set_precision(c->ctx, precision, &c->e)) return -1;
     return 0;
 }
@@ -253,10 +279,10 @@ static int read_data(cli *c, int required)
     if (a->argc > 1 && str_ends_with(a->argv[1], ".data")) {
         const char *path = a->argv[1];
         take(a, 1, 1);
-        return data_cfg_read(&c->d, path, &c->e);
+        return data_cfg_read(&c->d, path, &cli_log, &c->e);
     }
     char path[4096];   /* from here, or beside fer, or where it is installed */
-    if (!path_locate(FER_DEFAULT_DATA, NULL, path, sizeof path)) return data_cfg_read(&c->d, path, &c->e);
+    if (!path_locate(FER_DEFAULT_DATA, NULL, path, sizeof path)) return data_cfg_read(&c->d, path, &cli_log, &c->e);
     if (required)
         return fer_fail(&c->e, "%s: not found here, beside fer or in %s (give a .data file)", FER_DEFAULT_DATA,
                         path_share_dir());

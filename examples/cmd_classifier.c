@@ -116,10 +116,10 @@ static int train(cli *c)
     t.seed = (uint64_t)args_int(a, "-seed", 1);
     t.clear = args_flag(a, "-clear");
     t.backup = args_str(a, "-backup", NULL);
-    t.limit_train = args_int(a, "-limit", 0);
-    t.limit_valid = args_int(a, "-limit-valid", 0);
-    t.stop_after = args_int(a, "-stop-after", 0);
-    t.signal_at = args_int(a, "-signal-at", 0);
+    t.test.limit_train = args_int(a, "-limit", 0);
+    t.test.limit_valid = args_int(a, "-limit-valid", 0);
+    t.test.stop_after = args_int(a, "-stop-after", 0);
+    t.test.signal_at = args_int(a, "-signal-at", 0);
     t.quiet = args_flag(a, "-quiet");
     t.keep_epochs = args_flag(a, "-keep-epochs");
     t.bn_final = args_flag(a, "-bn-final");

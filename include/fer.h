@@ -3,8 +3,10 @@
  * (a model with its class names), and read/write images.
  *
  * Every function that can fail returns 0 on success and -1 on failure with a
- * human-readable message in the caller's fer_err. Nothing here exits, prints
- * or keeps global state: several networks may live in one process. */
+ * human-readable message in the caller's fer_err. Nothing here exits or
+ * keeps global state (several networks may live in one process), and nothing
+ * prints: warnings and progress go to the hook the caller installs with
+ * fer_ctx_set_log, and without one they are dropped. */
 #ifndef FER_H
 #define FER_H
 
@@ -38,6 +40,18 @@ int fer_ctx_set_precision(fer_ctx *ctx, const char *precision, fer_err *e);
 const char *fer_ctx_precision(const fer_ctx *ctx);
 int fer_ctx_threads(const fer_ctx *ctx);
 void fer_ctx_free(fer_ctx *ctx);
+
+/* What the library reports besides errors, by level: a warning (e.g. a cfg
+ * key that is not used), a notice (e.g. training's epoch lines), and the
+ * progress line of a long run (training). */
+enum { FER_LOG_WARN = 1, FER_LOG_INFO = 2, FER_LOG_PROGRESS = 3 };
+/* msg is one line without its newline. */
+typedef void (*fer_log_fn)(void *user, int level, const char *msg);
+/* Sends what work on ctx reports to fn(user, ...) (fn NULL: nowhere, the
+ * default). live: fn redraws FER_LOG_PROGRESS lines in place (a terminal),
+ * so they come several times a second and an empty one ends a run of them;
+ * otherwise they come about once a minute, each a line of its own. */
+void fer_ctx_set_log(fer_ctx *ctx, fer_log_fn fn, void *user, int live);
 
 /* An image: float pixels in [0,1], planar [c][h][w]. */
 typedef struct fer_image { int w, h, c; float *data; } fer_image;

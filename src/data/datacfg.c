@@ -63,7 +63,7 @@ static int read_names(data_cfg *d, fer_err *e)
     return 0;
 }
 
-int data_cfg_read(data_cfg *d, const char *path, fer_err *e)
+int data_cfg_read(data_cfg *d, const char *path, const log_hook *log, fer_err *e)
 {
     memset(d, 0, sizeof *d);
     if (strlen(path) >= sizeof d->path) return fer_fail(e, "%s: path too long", path);
@@ -85,7 +85,7 @@ int data_cfg_read(data_cfg *d, const char *path, fer_err *e)
     if (!rc) rc = copy_key(&f, s, "valid_usage", "PublicTest", d->valid_usage, sizeof d->valid_usage, e);
     if (!rc) rc = copy_key(&f, s, "test_usage", "PrivateTest", d->test_usage, sizeof d->test_usage, e);
     if (!rc) rc = copy_key(&f, s, "backup", "backup", d->backup, sizeof d->backup, e);
-    if (!rc) rc = cfg_check_keys(&f, s, data_keys, e);
+    if (!rc) rc = cfg_check_keys(&f, s, data_keys, log, e);
     cfg_free(&f);
     /* relative paths: from the current folder as in Darknet, else from the
      * .data file's folder (and the other places path_locate searches) */

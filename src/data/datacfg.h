@@ -20,8 +20,9 @@ typedef struct data_cfg {
 
 #define FER_DEFAULT_DATA "data/fer2013.data"
 
-/* Reads a .data file and its labels file (required keys: classes, labels). */
-int data_cfg_read(data_cfg *d, const char *path, fer_err *e);
+/* Reads a .data file and its labels file (required keys: classes, labels);
+ * warnings (keys it does not use) go to log (may be NULL). */
+int data_cfg_read(data_cfg *d, const char *path, const log_hook *log, fer_err *e);
 /* Only the names: `classes` of them read from a label file (one a line). */
 int data_cfg_from_labels(data_cfg *d, const char *labels_path, int classes, fer_err *e);
 /* Names "0".."classes-1" when no .data file is at hand. */

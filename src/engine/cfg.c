@@ -288,7 +288,7 @@ int cfg_float_list(const cfg_file *f, cfg_section *s, const char *key, float *ou
     return list_generic(f, s, key, out, 0, max, n, e);
 }
 
-int cfg_check_keys(const cfg_file *f, cfg_section *s, const char *const *known, fer_err *e)
+int cfg_check_keys(const cfg_file *f, cfg_section *s, const char *const *known, const log_hook *log, fer_err *e)
 {
     for (int i = 0; i < s->n_options; i++) {
         cfg_option *o = &s->options[i];
@@ -298,8 +298,8 @@ int cfg_check_keys(const cfg_file *f, cfg_section *s, const char *const *known, 
             if (!strcmp(*k, o->key)) { is_known = 1; break; }
         if (!is_known)
             return fer_fail(e, "%s:%d: [%s] unknown key '%.64s'", f->path, o->line, s->name, o->key);
-        fprintf(stderr, "%s:%d: warning: [%s] key '%s' is not used here\n", f->path, o->line,
-                s->name, o->key);
+        fer_log(log, FER_LOG_WARN, "%s:%d: warning: [%s] key '%s' is not used here", f->path, o->line, s->name,
+                o->key);
     }
     return 0;
 }

@@ -45,7 +45,8 @@ int cfg_float_list(const cfg_file *f, cfg_section *s, const char *key, float *ou
 /* Line of a key (or of the section when absent), for messages. */
 int cfg_line(cfg_section *s, const char *key);
 /* After a section was made: a key outside `known` (NULL-terminated) is an
- * error; a known key that this configuration did not read is a warning. */
-int cfg_check_keys(const cfg_file *f, cfg_section *s, const char *const *known, fer_err *e);
+ * error; a known key that this configuration did not read is a warning,
+ * sent to log (may be NULL). */
+int cfg_check_keys(const cfg_file *f, cfg_section *s, const char *const *known, const log_hook *log, fer_err *e);
 
 #endif

@@ -1,4 +1,4 @@
-/* context.c - the execution context: thread pool, kernel table, RNG. */
+/* context.c - the execution context: thread pool, kernel table, RNG, log hook. */
 #include "engine.h"
 #include "kernels/kernels.h"
 
@@ -40,6 +40,13 @@ int fer_ctx_set_precision(fer_ctx *ctx, const char *precision, fer_err *e)
 
 const char *fer_ctx_precision(const fer_ctx *ctx) { return ctx->k.bf16 ? "bf16" : "fp32"; }
 int fer_ctx_threads(const fer_ctx *ctx) { return ctx->nthreads; }
+
+void fer_ctx_set_log(fer_ctx *ctx, fer_log_fn fn, void *user, int live)
+{
+    ctx->log.fn = fn;
+    ctx->log.user = user;
+    ctx->log.live = live;
+}
 
 void fer_ctx_free(fer_ctx *ctx)
 {

@@ -1,5 +1,5 @@
-/* context.h - the execution context: thread pool, RNG and the kernel table
- * chosen once at start-up. */
+/* context.h - the execution context: thread pool, RNG, the kernel table
+ * chosen once at start-up, and where messages go. */
 #ifndef FER_ENGINE_CONTEXT_H
 #define FER_ENGINE_CONTEXT_H
 
@@ -50,6 +50,7 @@ struct fer_ctx {
     int nthreads;
     kernel_table k;
     rng rng;
+    log_hook log;           /* warnings, notices, progress (fer_ctx_set_log) */
 };
 
 #endif

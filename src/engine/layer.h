@@ -25,6 +25,11 @@ typedef struct param {
     int fan_in;       /* for INIT_HE */
 } param;
 
+/* The window a sliding layer (convolutional, maxpool, local_avgpool) moves
+ * over its input: kernel height and width, vertical and horizontal stride.
+ * Set by the layer's make, read by the summary; all 0 for other layers. */
+typedef struct layer_window { int kh, kw, sh, sw; } layer_window;
+
 #define FER_MAX_PARAMS 8
 #define FER_MAX_SOURCES 16
 
@@ -66,6 +71,7 @@ struct layer {
      * layers: workspace_per_thread floats for each thread. */
     size_t workspace_per_thread;
     double flops;               /* forward floating-point operations per sample */
+    layer_window window;        /* kernel and stride of a sliding layer */
     int stopbackward;           /* no gradient flows below this layer */
     int frozen;                 /* parameters are not updated; runs in inference mode */
     void *priv;                 /* layer-type-specific settings */

@@ -4,80 +4,115 @@
 #include "engine.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const net_keys[] = {
-    "width", "height", "channels", "batch", "subdivisions", "learning_rate", "momentum",
-    "decay", "nesterov", "optimizer", "adam", "b1", "b2", "eps", "clip", "policy", "steps",
-    "scales", "gamma", "power", "max_batches", "epochs", "burn_in", "burn_in_power", "min_lr",
-    "sgdr_period", "sgdr_mult", "plateau_factor", "plateau_patience", "patience",
-    "label_smoothing", "bn_momentum", "flip", "vflip", "angle", "scale", "translate", "crop",
-    "erase", "erase_min", "erase_max", "brightness", "contrast", "class_weights",
-    /* Darknet keys accepted for compatibility; fer does not use them */
-    "saturation", "exposure", "hue", "aspect", "min_crop", "max_crop", "inputs",
-    "max_chart_loss", "mosaic", "mixup", "blur", "track", "time_steps", "step", "seed",
-    NULL,
-};
+/* ---- [net] options -------------------------------------------------------- */
 
+typedef enum {
+    NK_INT, NK_FLOAT,           /* a number, with a default */
+    NK_INT_LIST, NK_FLOAT_LIST, /* comma-separated, at most FER_MAX_STEPS; the count goes to count_at */
+    NK_TEXT,                    /* a string of fewer than cap bytes; default "" */
+    NK_CHOICE,                  /* one of names: the field (an enum) gets its index; absent: unchanged */
+    NK_DARKNET,                 /* accepted for compatibility with Darknet; fer does not use it */
+} net_key_kind;
+
+/* One [net] key: where its value goes in net_options. */
+typedef struct net_key {
+    const char *key;
+    net_key_kind kind;
+    size_t at;                  /* offsetof the field */
+    float def;                  /* NK_INT, NK_FLOAT */
+    size_t count_at, cap;       /* lists: offsetof the count; NK_TEXT: the field's size */
+    const char *const *names;   /* NK_CHOICE, NULL-terminated */
+} net_key;
+
+static const char *const optimizer_names[] = { "sgd", "adam", "adamw", NULL };
 static const char *const policy_names[] = {
     "constant", "steps", "poly", "exp", "cosine", "sgdr", "plateau", NULL,
 };
+_Static_assert(sizeof(optimizer_kind) == sizeof(int) && sizeof(lr_policy) == sizeof(int),
+               "NK_CHOICE stores an int index into the enum field");
 
-static int parse_net_options(net_options *o, const cfg_file *f, cfg_section *s, fer_err *e)
+#define NET_INT(k, field, d) { .key = k, .kind = NK_INT, .at = offsetof(net_options, field), .def = d }
+#define NET_FLOAT(k, field, d) { .key = k, .kind = NK_FLOAT, .at = offsetof(net_options, field), .def = d }
+#define NET_LIST(k, kind_, field, count) \
+    { .key = k, .kind = kind_, .at = offsetof(net_options, field), .count_at = offsetof(net_options, count) }
+#define NET_TEXT(k, field) \
+    { .key = k, .kind = NK_TEXT, .at = offsetof(net_options, field), .cap = sizeof(((net_options *)0)->field) }
+#define NET_CHOICE(k, field, list) { .key = k, .kind = NK_CHOICE, .at = offsetof(net_options, field), .names = list }
+#define NET_DARKNET(k) { .key = k, .kind = NK_DARKNET }
+
+/* Every key [net] accepts, in the order they are read (so the first
+ * malformed value is the one reported). The choices are read after the
+ * numbers are checked (check_net_options). */
+static const net_key net_keys[] = {
+    NET_INT("width", width, 0), NET_INT("height", height, 0), NET_INT("channels", channels, 0),
+    NET_INT("batch", batch, 1), NET_INT("subdivisions", subdivisions, 1),
+    NET_FLOAT("learning_rate", learning_rate, 0.001f), NET_FLOAT("momentum", momentum, 0.9f),
+    NET_FLOAT("decay", decay, 0.0001f), NET_INT("nesterov", nesterov, 0), NET_INT("adam", adam, 0),
+    NET_FLOAT("b1", beta1, 0.9f), NET_FLOAT("b2", beta2, 0.999f), NET_FLOAT("eps", epsilon, 1e-8f),
+    NET_FLOAT("clip", clip, 0), NET_FLOAT("gamma", gamma, 0.1f), NET_FLOAT("power", power, 4),
+    NET_INT("max_batches", max_batches, 0), NET_INT("epochs", epochs, 0), NET_INT("burn_in", burn_in, 0),
+    NET_FLOAT("burn_in_power", burn_in_power, 4), NET_FLOAT("min_lr", min_lr, 0),
+    NET_INT("sgdr_period", sgdr_period, 10), NET_INT("sgdr_mult", sgdr_mult, 2),
+    NET_FLOAT("plateau_factor", plateau_factor, 0.5f), NET_INT("plateau_patience", plateau_patience, 5),
+    NET_INT("patience", patience, 0), NET_FLOAT("label_smoothing", label_smoothing, 0),
+    NET_FLOAT("bn_momentum", bn_momentum, 0.01f),
+    NET_FLOAT("flip", flip, 0), NET_FLOAT("vflip", vflip, 0), NET_FLOAT("angle", angle, 0),
+    NET_FLOAT("scale", scale, 0), NET_FLOAT("translate", translate, 0), NET_INT("crop", crop, 0),
+    NET_FLOAT("erase", erase, 0), NET_FLOAT("erase_min", erase_min, 0.02f), NET_FLOAT("erase_max", erase_max, 0.2f),
+    NET_FLOAT("brightness", brightness, 0), NET_FLOAT("contrast", contrast, 0),
+    NET_LIST("steps", NK_INT_LIST, steps, n_steps), NET_LIST("scales", NK_FLOAT_LIST, scales, n_scales),
+    NET_TEXT("class_weights", class_weights),
+    NET_CHOICE("optimizer", optimizer, optimizer_names), NET_CHOICE("policy", policy, policy_names),
+    NET_DARKNET("saturation"), NET_DARKNET("exposure"), NET_DARKNET("hue"), NET_DARKNET("aspect"),
+    NET_DARKNET("min_crop"), NET_DARKNET("max_crop"), NET_DARKNET("inputs"), NET_DARKNET("max_chart_loss"),
+    NET_DARKNET("mosaic"), NET_DARKNET("mixup"), NET_DARKNET("blur"), NET_DARKNET("track"),
+    NET_DARKNET("time_steps"), NET_DARKNET("step"), NET_DARKNET("seed"),
+};
+#define N_NET_KEYS (sizeof net_keys / sizeof net_keys[0])
+
+/* Reads one key into its field of o. */
+static int read_net_key(net_options *o, const net_key *k, const cfg_file *f, cfg_section *s, fer_err *e)
 {
-    memset(o, 0, sizeof *o);
-    int adam = 0;
-    const char *opt;
-    int rc = 0;
-    rc |= cfg_int(f, s, "width", 0, &o->width, e);
-    if (!rc) rc |= cfg_int(f, s, "height", 0, &o->height, e);
-    if (!rc) rc |= cfg_int(f, s, "channels", 0, &o->channels, e);
-    if (!rc) rc |= cfg_int(f, s, "batch", 1, &o->batch, e);
-    if (!rc) rc |= cfg_int(f, s, "subdivisions", 1, &o->subdivisions, e);
-    if (!rc) rc |= cfg_float(f, s, "learning_rate", 0.001f, &o->learning_rate, e);
-    if (!rc) rc |= cfg_float(f, s, "momentum", 0.9f, &o->momentum, e);
-    if (!rc) rc |= cfg_float(f, s, "decay", 0.0001f, &o->decay, e);
-    if (!rc) rc |= cfg_int(f, s, "nesterov", 0, &o->nesterov, e);
-    if (!rc) rc |= cfg_int(f, s, "adam", 0, &adam, e);
-    if (!rc) rc |= cfg_float(f, s, "b1", 0.9f, &o->beta1, e);
-    if (!rc) rc |= cfg_float(f, s, "b2", 0.999f, &o->beta2, e);
-    if (!rc) rc |= cfg_float(f, s, "eps", 1e-8f, &o->epsilon, e);
-    if (!rc) rc |= cfg_float(f, s, "clip", 0, &o->clip, e);
-    if (!rc) rc |= cfg_float(f, s, "gamma", 0.1f, &o->gamma, e);
-    if (!rc) rc |= cfg_float(f, s, "power", 4, &o->power, e);
-    if (!rc) rc |= cfg_int(f, s, "max_batches", 0, &o->max_batches, e);
-    if (!rc) rc |= cfg_int(f, s, "epochs", 0, &o->epochs, e);
-    if (!rc) rc |= cfg_int(f, s, "burn_in", 0, &o->burn_in, e);
-    if (!rc) rc |= cfg_float(f, s, "burn_in_power", 4, &o->burn_in_power, e);
-    if (!rc) rc |= cfg_float(f, s, "min_lr", 0, &o->min_lr, e);
-    if (!rc) rc |= cfg_int(f, s, "sgdr_period", 10, &o->sgdr_period, e);
-    if (!rc) rc |= cfg_int(f, s, "sgdr_mult", 2, &o->sgdr_mult, e);
-    if (!rc) rc |= cfg_float(f, s, "plateau_factor", 0.5f, &o->plateau_factor, e);
-    if (!rc) rc |= cfg_int(f, s, "plateau_patience", 5, &o->plateau_patience, e);
-    if (!rc) rc |= cfg_int(f, s, "patience", 0, &o->patience, e);
-    if (!rc) rc |= cfg_float(f, s, "label_smoothing", 0, &o->label_smoothing, e);
-    if (!rc) rc |= cfg_float(f, s, "bn_momentum", 0.01f, &o->bn_momentum, e);
-    if (!rc) rc |= cfg_float(f, s, "flip", 0, &o->flip, e);
-    if (!rc) rc |= cfg_float(f, s, "vflip", 0, &o->vflip, e);
-    if (!rc) rc |= cfg_float(f, s, "angle", 0, &o->angle, e);
-    if (!rc) rc |= cfg_float(f, s, "scale", 0, &o->scale, e);
-    if (!rc) rc |= cfg_float(f, s, "translate", 0, &o->translate, e);
-    if (!rc) rc |= cfg_int(f, s, "crop", 0, &o->crop, e);
-    if (!rc) rc |= cfg_float(f, s, "erase", 0, &o->erase, e);
-    if (!rc) rc |= cfg_float(f, s, "erase_min", 0.02f, &o->erase_min, e);
-    if (!rc) rc |= cfg_float(f, s, "erase_max", 0.2f, &o->erase_max, e);
-    if (!rc) rc |= cfg_float(f, s, "brightness", 0, &o->brightness, e);
-    if (!rc) rc |= cfg_float(f, s, "contrast", 0, &o->contrast, e);
-    if (!rc) rc |= cfg_int_list(f, s, "steps", o->steps, FER_MAX_STEPS, &o->n_steps, e);
-    if (rc) return -1;
-    int n_scales = 0;
-    if (cfg_float_list(f, s, "scales", o->scales, FER_MAX_STEPS, &n_scales, e)) return -1;
-    const char *cw = cfg_str(s, "class_weights", "");
-    if (strlen(cw) >= sizeof o->class_weights)
-        return fer_fail(e, "%s:%d: [net] class_weights: too long", f->path, cfg_line(s, "class_weights"));
-    strcpy(o->class_weights, cw);
+    char *field = (char *)o + k->at;
+    const char *v;
+    switch (k->kind) {
+    case NK_INT: return cfg_int(f, s, k->key, (int)k->def, (int *)field, e);
+    case NK_FLOAT: return cfg_float(f, s, k->key, k->def, (float *)field, e);
+    case NK_INT_LIST:
+        return cfg_int_list(f, s, k->key, (int *)field, FER_MAX_STEPS, (int *)((char *)o + k->count_at), e);
+    case NK_FLOAT_LIST:
+        return cfg_float_list(f, s, k->key, (float *)field, FER_MAX_STEPS, (int *)((char *)o + k->count_at), e);
+    case NK_TEXT:
+        v = cfg_str(s, k->key, "");
+        if (strlen(v) >= k->cap) return fer_fail(e, "%s:%d: [net] %s: too long", f->path, cfg_line(s, k->key), k->key);
+        strcpy(field, v);
+        return 0;
+    case NK_CHOICE:
+        v = cfg_str(s, k->key, NULL);
+        if (!v) return 0;
+        for (int i = 0; k->names[i]; i++)
+            if (!strcmp(v, k->names[i])) {
+                memcpy(field, &i, sizeof i);
+                return 0;
+            }
+        char list[256] = "";
+        for (int i = 0; k->names[i]; i++) {
+            const char *sep = !i ? "" : k->names[i + 1] ? ", " : " or ";
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", sep, k->names[i]);
+        }
+        return fer_fail(e, "%s:%d: [net] %s=%s: expected %s", f->path, cfg_line(s, k->key), k->key, v, list);
+    case NK_DARKNET: return 0;
+    }
+    return 0;
+}
 
+/* The ranges the numbers must be in, and how they must agree. */
+static int check_net_options(const net_options *o, const cfg_file *f, cfg_section *s, fer_err *e)
+{
     int line = s->line;
     if (o->width <= 0 || o->height <= 0 || o->channels <= 0 || o->width > 4096 ||
         o->height > 4096 || o->channels > 64 || (double)o->width * o->height * o->channels > (1 << 26))
@@ -89,9 +124,9 @@ static int parse_net_options(net_options *o, const cfg_file *f, cfg_section *s, 
     if (o->batch % o->subdivisions)
         return fer_fail(e, "%s:%d: [net] batch=%d is not a multiple of subdivisions=%d", f->path,
                         cfg_line(s, "subdivisions"), o->batch, o->subdivisions);
-    if (n_scales != o->n_steps)
+    if (o->n_scales != o->n_steps)
         return fer_fail(e, "%s:%d: [net] steps has %d values but scales has %d", f->path,
-                        cfg_line(s, "scales"), o->n_steps, n_scales);
+                        cfg_line(s, "scales"), o->n_steps, o->n_scales);
     if (o->learning_rate < 0 || o->decay < 0 || o->momentum < 0 || o->momentum >= 1)
         return fer_fail(e, "%s:%d: [net] learning_rate and decay must be >= 0 and momentum in [0,1)",
                         f->path, line);
@@ -108,7 +143,6 @@ static int parse_net_options(net_options *o, const cfg_file *f, cfg_section *s, 
     for (int i = 0; i < 3; i++)
         if (probs[i] < 0 || probs[i] > 1)
             return fer_fail(e, "%s:%d: [net] flip, vflip and erase are probabilities in [0,1]", f->path, line);
-    if (o->flip == 1.0f) o->flip = 0.5f;   /* Darknet's flip=1 means a random flip */
     /* ranges that keep the warp invertible and the pixels in [0,1] */
     if (o->angle < 0 || o->angle > 180)
         return fer_fail(e, "%s:%d: [net] angle must be in [0,180] degrees", f->path, cfg_line(s, "angle"));
@@ -126,25 +160,25 @@ static int parse_net_options(net_options *o, const cfg_file *f, cfg_section *s, 
                         f->path, cfg_line(s, o->erase_min <= 0 || o->erase_min > o->erase_max ? "erase_min" : "erase_max"));
     if (o->crop > o->width || o->crop > o->height)
         return fer_fail(e, "%s:%d: [net] crop=%d is larger than the input", f->path, cfg_line(s, "crop"), o->crop);
-
-    o->optimizer = adam ? OPT_ADAM : OPT_SGD;
-    opt = cfg_str(s, "optimizer", NULL);
-    if (opt) {
-        if (!strcmp(opt, "sgd")) o->optimizer = OPT_SGD;
-        else if (!strcmp(opt, "adam")) o->optimizer = OPT_ADAM;
-        else if (!strcmp(opt, "adamw")) o->optimizer = OPT_ADAMW;
-        else
-            return fer_fail(e, "%s:%d: [net] optimizer=%s: expected sgd, adam or adamw", f->path,
-                            cfg_line(s, "optimizer"), opt);
-    }
-    const char *pol = cfg_str(s, "policy", "constant");
-    int found = 0;
-    for (int i = 0; policy_names[i]; i++)
-        if (!strcmp(pol, policy_names[i])) { o->policy = (lr_policy)i; found = 1; }
-    if (!found)
-        return fer_fail(e, "%s:%d: [net] policy=%s: expected constant, steps, poly, exp, cosine, sgdr or plateau",
-                        f->path, cfg_line(s, "policy"), pol);
     return 0;
+}
+
+/* Reads and checks the [net] section; a key outside net_keys is an error,
+ * a Darknet key fer does not use a warning (to log). */
+static int parse_net_options(net_options *o, const cfg_file *f, cfg_section *s, const log_hook *log, fer_err *e)
+{
+    memset(o, 0, sizeof *o);
+    for (size_t i = 0; i < N_NET_KEYS; i++)
+        if (net_keys[i].kind != NK_CHOICE && read_net_key(o, &net_keys[i], f, s, e)) return -1;
+    if (check_net_options(o, f, s, e)) return -1;
+    if (o->flip == 1.0f) o->flip = 0.5f;   /* Darknet's flip=1 means a random flip */
+    o->optimizer = o->adam ? OPT_ADAM : OPT_SGD;
+    for (size_t i = 0; i < N_NET_KEYS; i++)
+        if (net_keys[i].kind == NK_CHOICE && read_net_key(o, &net_keys[i], f, s, e)) return -1;
+    const char *known[N_NET_KEYS + 1];
+    for (size_t i = 0; i < N_NET_KEYS; i++) known[i] = net_keys[i].key;
+    known[N_NET_KEYS] = NULL;
+    return cfg_check_keys(f, s, known, log, e);
 }
 
 param *layer_add_param(layer *l, const char *name, size_t n, int trainable, int decay,
@@ -196,7 +230,7 @@ static int make_layers(network *net, cfg_file *cfg, fer_err *e)
         net->n = i + 1;   /* so that a failure frees only made layers */
         if (t->make(l, cfg, s, net, e)) return -1;
         net->n = cfg->n_sections - 1;
-        if (cfg_check_keys(cfg, s, t->keys, e)) return -1;
+        if (cfg_check_keys(cfg, s, t->keys, &net->ctx->log, e)) return -1;
         if (l->out_c <= 0 || l->out_h <= 0 || l->out_w <= 0)
             return fer_fail(e, "%s:%d: [%s] gives an empty output %dx%dx%d from input %dx%dx%d",
                             cfg->path, s->line, s->name, l->out_w, l->out_h, l->out_c, w, h, c);
@@ -344,7 +378,7 @@ static int net_build(network **out, cfg_file *cfg, fer_ctx *ctx, fer_err *e)
         return fer_fail(e, "%s:%d: the first section must be [net] or [network], not [%.64s]",
                         cfg->path, ns->line, ns->name);
     }
-    if (parse_net_options(&net->opt, cfg, ns, e) || cfg_check_keys(cfg, ns, net_keys, e)) {
+    if (parse_net_options(&net->opt, cfg, ns, &net->ctx->log, e)) {
         net_free(net);
         return -1;
     }
@@ -562,12 +596,11 @@ void net_print_summary(const network *net, FILE *out)
     for (int i = 0; i < net->n; i++) {
         const layer *l = &net->layers[i];
         char filt[16] = "", size[32] = "";
-        if (!strcmp(l->type->name, "convolutional") || !strcmp(l->type->name, "maxpool") ||
-            !strcmp(l->type->name, "local_avgpool")) {
-            const int *k = l->priv;   /* each stores kh, kw, sh, sw first */
+        const layer_window *k = &l->window;
+        if (k->kh) {
             if (!strcmp(l->type->name, "convolutional")) snprintf(filt, sizeof filt, "%d", l->out_c);
-            if (k[0] == k[1] && k[2] == k[3]) snprintf(size, sizeof size, "%d x%2d/%2d", k[0], k[1], k[2]);
-            else snprintf(size, sizeof size, "%dx%d/%dx%d", k[0], k[1], k[2], k[3]);
+            if (k->kh == k->kw && k->sh == k->sw) snprintf(size, sizeof size, "%d x%2d/%2d", k->kh, k->kw, k->sh);
+            else snprintf(size, sizeof size, "%dx%d/%dx%d", k->kh, k->kw, k->sh, k->sw);
         } else if (!strcmp(l->type->name, "connected")) {
             snprintf(filt, sizeof filt, "%d", l->out_c);
         }

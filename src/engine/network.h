@@ -21,11 +21,12 @@ typedef struct net_options {
     int batch, subdivisions;
     float learning_rate, momentum, decay;
     int nesterov;
+    int adam;                        /* Darknet's adam=1: the optimizer is adam unless optimizer= says otherwise */
     optimizer_kind optimizer;
     float beta1, beta2, epsilon;
     float clip;                      /* gradient norm clip; 0 = off */
     lr_policy policy;
-    int n_steps;
+    int n_steps, n_scales;           /* a valid cfg has as many of each */
     int steps[FER_MAX_STEPS];
     float scales[FER_MAX_STEPS];
     float gamma, power;

@@ -1,5 +1,6 @@
-/* util.c - errors, the checked allocator, whole-file reads, atomic writes,
- * and the random number generator (xoshiro256**, seeded by splitmix64). */
+/* util.c - errors, the log hook, the checked allocator, whole-file reads,
+ * atomic writes, and the random number generator (xoshiro256**, seeded by
+ * splitmix64). */
 #define _DEFAULT_SOURCE 1   /* madvise flags */
 #include "engine.h"
 
@@ -24,6 +25,26 @@ int fer_fail(fer_err *e, const char *fmt, ...)
         va_end(ap);
     }
     return -1;
+}
+
+void fer_log(const log_hook *hook, int level, const char *fmt, ...)
+{
+    if (!hook || !hook->fn) return;
+    char line[1024], *msg = line;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    if ((size_t)n >= sizeof line) {   /* a long path: format again into a buffer that fits */
+        msg = malloc((size_t)n + 1);
+        if (!msg) return;
+        va_start(ap, fmt);
+        vsnprintf(msg, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
+    hook->fn(hook->user, level, msg);
+    if (msg != line) free(msg);
 }
 
 void *fer_alloc(size_t count, size_t size, fer_err *e)

@@ -1,4 +1,4 @@
-/* util.h - errors, the checked allocator, whole-file reads and atomic writes. */
+/* util.h - errors, the log hook, the checked allocator, whole-file reads and atomic writes. */
 #ifndef FER_ENGINE_UTIL_H
 #define FER_ENGINE_UTIL_H
 
@@ -14,6 +14,22 @@
  * the caller's fer_err. Only main() exits. */
 int fer_fail(fer_err *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* ---- messages ------------------------------------------------------------ */
+
+/* Where the library's warnings and notices go (rule: libfer never prints by
+ * itself): the hook a caller installed with fer_ctx_set_log (a fer_ctx holds
+ * one), or nowhere when fn is NULL. */
+typedef struct log_hook {
+    fer_log_fn fn;
+    void *user;
+    int live;        /* fn redraws FER_LOG_PROGRESS lines in place */
+} log_hook;
+
+/* Formats one line (printf-style, without the newline) and passes it to
+ * hook->fn; does nothing when hook is NULL or has no fn. */
+void fer_log(const log_hook *hook, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* ---- checked allocation -------------------------------------------------- */
 

@@ -65,115 +65,147 @@ int weights_value_size(const int32_t hdr[3])
     return hdr[2] == FER_HALF_REVISION ? 2 : 4;
 }
 
-int weights_load(network *net, const char *path, int upto, fer_err *e)
+/* A weights file being read: its stream, size and header. */
+typedef struct weights_file {
+    const char *path;
+    FILE *f;
+    size_t size;              /* bytes */
+    int32_t hdr[3];           /* major, minor, revision */
+    uint64_t seen;            /* images the weights were trained on */
+    size_t off;               /* bytes before the first value */
+    size_t vsize;             /* bytes per value: 4, or 2 in a half file */
+} weights_file;
+
+/* Opens a regular file and takes its size; w->f stays NULL on failure. */
+static int wf_open(weights_file *w, const char *path, fer_err *e)
 {
-    if (upto < 0 || upto > net->n) upto = net->n;
-    net->weights_version++;
+    memset(w, 0, sizeof *w);
+    w->path = path;
     FILE *f = fopen(path, "rb");
     if (!f) return fer_fail(e, "%s: cannot open weights: %s", path, strerror(errno));
     struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+    const char *why = NULL;
+    long size = -1;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) why = "not a regular file";
+    else if (fseek(f, 0, SEEK_END) != 0) why = "cannot seek (not a regular file?)";
+    else if ((size = ftell(f)) < 0) why = "cannot tell the file size";
+    if (why) {
         fclose(f);
-        return fer_fail(e, "%s: not a regular file", path);
+        return fer_fail(e, "%s: %s", path, why);
     }
-    if (fseek(f, 0, SEEK_END) != 0) {
-        fclose(f);
-        return fer_fail(e, "%s: cannot seek (not a regular file?)", path);
-    }
-    long size_l = ftell(f);
     rewind(f);
-    if (size_l < 0) {
-        fclose(f);
-        return fer_fail(e, "%s: cannot tell the file size", path);
-    }
-    size_t size = (size_t)size_l;
-    int32_t hdr[3];
-    if (size < 12 || fread(hdr, sizeof(int32_t), 3, f) != 3) {
-        fclose(f);
-        return fer_fail(e, "%s: %zu bytes is too short for a weights header (12+ bytes)", path, size);
-    }
-    if (hdr[0] < 0 || hdr[1] < 0 || hdr[2] < 0 || hdr[0] >= 1000 || hdr[1] >= 1000) {
-        fclose(f);
+    w->f = f;
+    w->size = (size_t)size;
+    return 0;
+}
+
+/* The version and the `seen` counter (32 bits before version 0.2). */
+static int wf_header(weights_file *w, fer_err *e)
+{
+    int32_t *hdr = w->hdr;
+    if (w->size < 12 || fread(hdr, sizeof(int32_t), 3, w->f) != 3)
+        return fer_fail(e, "%s: %zu bytes is too short for a weights header (12+ bytes)", w->path, w->size);
+    if (hdr[0] < 0 || hdr[1] < 0 || hdr[2] < 0 || hdr[0] >= 1000 || hdr[1] >= 1000)
         return fer_fail(e, "%s: bad header version %d.%d.%d (not a Darknet weights file, or a transposed one)",
-                        path, hdr[0], hdr[1], hdr[2]);
-    }
-    size_t off = 12, vsize = (size_t)weights_value_size(hdr);
-    uint64_t seen;
+                        w->path, hdr[0], hdr[1], hdr[2]);
+    w->vsize = (size_t)weights_value_size(hdr);
+    int ok;
     if (hdr[0] * 10 + hdr[1] >= 2) {
-        if (fread(&seen, sizeof seen, 1, f) != 1) {
-            fclose(f);
-            return fer_fail(e, "%s: truncated header (no 'seen' counter)", path);
-        }
-        off += 8;
+        ok = fread(&w->seen, sizeof w->seen, 1, w->f) == 1;
+        w->off = 12 + 8;
     } else {
-        uint32_t s32;
-        if (fread(&s32, sizeof s32, 1, f) != 1) {
-            fclose(f);
-            return fer_fail(e, "%s: truncated header (no 'seen' counter)", path);
-        }
-        seen = s32;
-        off += 4;
+        uint32_t s32 = 0;
+        ok = fread(&s32, sizeof s32, 1, w->f) == 1;
+        w->seen = s32;
+        w->off = 12 + 4;
     }
-    size_t expected = off;
-    for (int i = 0; i < upto; i++) expected += layer_values(&net->layers[i]) * vsize;
-    /* sizes before contents: a file for another cfg is reported as such,
-     * and a file of the wrong size leaves the network untouched */
-    for (size_t at = off, i = 0; i < (size_t)upto; at += layer_values(&net->layers[i]) * vsize, i++) {
+    return ok ? 0 : fer_fail(e, "%s: truncated header (no 'seen' counter)", w->path);
+}
+
+/* Sizes before contents: a file for another cfg is reported as such, and a
+ * file of the wrong size leaves the network untouched. *expected gets the
+ * bytes layers [0, upto) take, header included. */
+static int wf_check_size(const weights_file *w, const network *net, int upto, size_t *expected, fer_err *e)
+{
+    *expected = w->off;
+    for (int i = 0; i < upto; i++) *expected += layer_values(&net->layers[i]) * w->vsize;
+    for (size_t at = w->off, i = 0; i < (size_t)upto; at += layer_values(&net->layers[i]) * w->vsize, i++) {
         const layer *l = &net->layers[i];
-        size_t bytes = layer_values(l) * vsize;
-        if (at + bytes > size) {
-            fclose(f);
+        size_t bytes = layer_values(l) * w->vsize;
+        if (at + bytes > w->size)
             return fer_fail(e, "%s: truncated at layer %zu (%s, cfg line %d): it needs bytes %zu..%zu but the file has %zu bytes (expected %zu in all)",
-                            path, i, l->type->name, l->line, at, at + bytes, size, expected);
-        }
+                            w->path, i, l->type->name, l->line, at, at + bytes, w->size, *expected);
     }
-    if (upto == net->n && size != expected) {
-        fclose(f);
+    if (upto == net->n && w->size != *expected)
         return fer_fail(e, "%s: %zu bytes, but %s needs exactly %zu (%zu extra): weights for another cfg?",
-                        path, size, net->cfg_path, expected, size - expected);
-    }
-    /* read everything first, check it, then copy: a bad file changes nothing */
-    size_t nfloats = (expected - off) / vsize;
-    float *buf = fer_alloc(nfloats ? nfloats : 1, sizeof(float), e);
-    if (!buf) {
-        fclose(f);
-        return -1;
-    }
-    uint16_t *half = vsize == 2 ? fer_alloc(nfloats ? nfloats : 1, sizeof(uint16_t), e) : NULL;
-    if (vsize == 2 && !half) {
-        fclose(f);
+                        w->path, w->size, net->cfg_path, *expected, w->size - *expected);
+    return 0;
+}
+
+/* The next n values as float32 (half files converted), in a new buffer
+ * (fer_free it); NULL on failure. */
+static float *wf_read_values(weights_file *w, size_t n, fer_err *e)
+{
+    float *buf = fer_alloc(n ? n : 1, sizeof(float), e);
+    if (!buf) return NULL;
+    uint16_t *half = w->vsize == 2 ? fer_alloc(n ? n : 1, sizeof(uint16_t), e) : NULL;
+    if (w->vsize == 2 && !half) {
         fer_free(buf);
-        return -1;
+        return NULL;
     }
-    size_t got = fread(half ? (void *)half : (void *)buf, vsize, nfloats, f);
-    fclose(f);
+    size_t got = fread(half ? (void *)half : (void *)buf, w->vsize, n, w->f);
     if (half)
         for (size_t k = 0; k < got; k++) buf[k] = half_to_float(half[k]);
     fer_free(half);
-    if (got != nfloats) {
+    if (got != n) {
         fer_free(buf);
-        return fer_fail(e, "%s: read error", path);
+        fer_fail(e, "%s: read error", w->path);
+        return NULL;
     }
+    return buf;
+}
+
+/* Every value of layers [0, upto) in buf is finite, and no rolling
+ * variance is negative; the message names the first that is not. */
+static int check_values(const network *net, int upto, const float *buf, const weights_file *w, fer_err *e)
+{
     size_t k0 = 0;
     for (int i = 0; i < upto; i++) {
-        layer *l = &net->layers[i];
+        const layer *l = &net->layers[i];
         for (int j = 0; j < l->n_params; j++) {
-            param *p = &l->params[j];
+            const param *p = &l->params[j];
             const float *v = buf + k0;
             for (size_t k = 0; k < p->n; k++) {
                 int bad = !isfinite(v[k]) || (!strcmp(p->name, "rolling_variance") && v[k] < 0);
-                if (bad) {
-                    fer_fail(e, "%s: layer %d (%s, cfg line %d) %s[%zu] = %g at byte %zu is %s", path, i,
-                             l->type->name, l->line, p->name, k, v[k], off + (k0 + k) * vsize,
-                             isfinite(v[k]) ? "a negative variance" : "not a finite number");
-                    fer_free(buf);
-                    return -1;
-                }
+                if (bad)
+                    return fer_fail(e, "%s: layer %d (%s, cfg line %d) %s[%zu] = %g at byte %zu is %s", w->path, i,
+                                    l->type->name, l->line, p->name, k, v[k], w->off + (k0 + k) * w->vsize,
+                                    isfinite(v[k]) ? "a negative variance" : "not a finite number");
             }
             k0 += p->n;
         }
     }
-    k0 = 0;
+    return 0;
+}
+
+int weights_load(network *net, const char *path, int upto, fer_err *e)
+{
+    if (upto < 0 || upto > net->n) upto = net->n;
+    net->weights_version++;
+    weights_file w;
+    if (wf_open(&w, path, e)) return -1;
+    size_t expected;
+    float *buf = NULL;
+    /* read everything first, check it, then copy: a bad file changes nothing */
+    if (!wf_header(&w, e) && !wf_check_size(&w, net, upto, &expected, e))
+        buf = wf_read_values(&w, (expected - w.off) / w.vsize, e);
+    fclose(w.f);
+    if (!buf) return -1;
+    if (check_values(net, upto, buf, &w, e)) {
+        fer_free(buf);
+        return -1;
+    }
+    size_t k0 = 0;
     for (int i = 0; i < upto; i++)
         for (int j = 0; j < net->layers[i].n_params; j++) {
             param *p = &net->layers[i].params[j];
@@ -181,10 +213,10 @@ int weights_load(network *net, const char *path, int upto, fer_err *e)
             k0 += p->n;
         }
     fer_free(buf);
-    net->seen = seen;
-    net->major = hdr[0];
-    net->minor = hdr[1];
-    net->revision = hdr[2];
+    net->seen = w.seen;
+    net->major = w.hdr[0];
+    net->minor = w.hdr[1];
+    net->revision = w.hdr[2];
     return 0;
 }
 

@@ -53,7 +53,7 @@ const layer_type avgpool_type = {
  * window entirely in the padding outputs 0.
  * Keys: size, stride (or stride_x/stride_y), padding. */
 typedef struct local_avgpool {
-    pool_window g;          /* first: the summary printer reads it */
+    pool_window g;
     float *inv;             /* [out_h * out_w]: 1 / the input cells inside each window (0 for none) */
 } local_avgpool;
 

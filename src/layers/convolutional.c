@@ -11,27 +11,26 @@
  * Three shapes skip im2col: depthwise convolutions, convolutions of a
  * single input plane (a grayscale first layer, where the GEMM's K would be
  * the kernel's 9 or 25 taps), which runs plane_conv's direct kernel, and
- * stride-1 convolutions with 3x3 to 6x6 kernels, which run Winograd
- * (is_winograd): batched, or at batch 1 for inference where a layer has
- * many tiles (wino_serial).
+ * stride-1 convolutions of several channels with 3x3 to 6x6 kernels, which
+ * run Winograd (conv_winograd.c, chosen by conv_wino_make): batched, or at
+ * batch 1 for inference where a layer has many tiles (conv_wino_serial).
  * Inference without gradients keeps caches keyed on net->weights_version:
  * batch norm folded into the weights (conv_weights), the Winograd filter
- * transforms, the weights packed for a packing GEMM (packed_weights). */
-#include "layers.h"
+ * transforms (conv_wino_prepare), the weights packed for a packing GEMM
+ * (packed_weights). */
+#include "conv_winograd.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 typedef struct conv {
-    int kh, kw, sh, sw;     /* first: the summary printer reads these four */
+    int kh, kw, sh, sw;
     int ph, pw;
     int groups;
     affine_tail tail;
     int weights;            /* param index */
     int nb;                 /* samples unfolded side by side per GEMM */
-    int wino;               /* batched passes run Winograd F(2x2, 3x3) */
-    int wbh, wbw;           /* its 3x3 blocks down and across the kernel */
-    int wino_cs;            /* samples per Winograd GEMM block */
+    conv_wino wino;         /* the Winograd path (conv_winograd.h) */
     /* batch-1 inference: the weights packed whole for the GEMM (packed_weights) */
     float *packed;
     size_t packed_floats;
@@ -42,15 +41,6 @@ typedef struct conv {
     float *folded;
     unsigned folded_version;
     int folded_valid;
-    int u_valid;            /* U holds the transform of the current weights */
-    int u_folded;           /* ... of the folded weights */
-    unsigned u_version;
-    /* with a GEMM that packs (bf16): each U_xi packed once per pass as the
-     * GEMM's A, for the forward pass [0] and the input gradient [1] */
-    float *upack[2];
-    size_t upack_floats[2];
-    int upacked[2];
-    void (*upack_by)(int, int, int, int, const float *, int, float *);   /* the packer that made upack */
 } conv;
 
 static const char *const conv_keys[] = {
@@ -77,67 +67,6 @@ static int is_single_plane(const layer *l, const conv *p)
     return l->c == 1 && p->groups == 1 && p->kh * p->kw <= PLANE_CONV_MAX_TAPS;
 }
 
-/* A stride-1 convolution of several channels with a 3x3 to 6x6 kernel:
- * with a batch of at least one sample per thread, its forward pass and
- * input gradient run as Winograd F(2x2, 3x3) and its kernel gradient as
- * F(3x3, 2x2) (16 multiply-adds per 2x2 outputs and channel pair instead
- * of 36; see winograd.c), a larger kernel as a sum of 3x3 blocks (a 5x5:
- * four, 64 multiply-adds instead of 100). Padding below the kernel size
- * (the input gradient is then a convolution with padding size - 1 - pad). */
-#define WINO_MIN_CHANNELS 8
-/* Samples per Winograd GEMM block: about WINO_TILES 2x2 tiles (9 panels of
- * the bf16 GEMM's 32 columns), but one sample from half that up (measured
- * on shallow.cfg, bf16: its 12x12 and 6x6 outputs gain ~8% per pass at 288
- * tiles over 252, its 24x24 outputs lose ~5% at 288 over 144). */
-#define WINO_TILES 288
-
-static int is_winograd(const layer *l, const conv *p)
-{
-    return p->kh >= 3 && p->kh <= 6 && p->kw >= 3 && p->kw <= 6 && p->sh == 1 && p->sw == 1 && p->groups == 1 &&
-           p->ph < p->kh && p->pw < p->kw && l->c >= WINO_MIN_CHANNELS && l->out_c >= WINO_MIN_CHANNELS;
-}
-
-/* Tiles per sample of the forward pass (output grid) and of the input
- * gradient (input grid); the larger sizes the buffers. */
-static int wino_tiles(const layer *l)
-{
-    int fw = ((l->out_h + 1) / 2) * ((l->out_w + 1) / 2), bw = ((l->h + 1) / 2) * ((l->w + 1) / 2);
-    return fw > bw ? fw : bw;
-}
-
-/* U for the forward pass and, with several blocks, a second copy in the
- * input gradient's layout (see wino_u). */
-static size_t wino_u_floats(const layer *l, const conv *p)
-{
-    int blocks = p->wbh * p->wbw;
-    return (size_t)16 * blocks * l->c * l->out_c * (blocks > 1 ? 2 : 1);
-}
-
-static size_t wino_plane(const layer *l, const conv *p)
-{
-    size_t a = winograd_plane_floats((l->out_h + 1) / 2, (l->out_w + 1) / 2, p->wino_cs);
-    size_t b = winograd_plane_floats((l->h + 1) / 2, (l->w + 1) / 2, p->wino_cs);
-    return ((a > b ? a : b) + 15) & ~(size_t)15;
-}
-
-/* Rows of V (the blocks' inputs stacked) plus rows of M (or of the output
- * gradient's transform) of the largest pass. */
-static size_t wino_rows(const layer *l, const conv *p)
-{
-    size_t b = (size_t)p->wbh * p->wbw, fw = b * l->c + l->out_c, bw = b * l->out_c + l->c;
-    return fw > bw ? fw : bw;
-}
-
-/* A thread's Winograd scratch: the planes, V and M (or, for the kernel
- * gradient, V and the output gradient's transform), then the kernel
- * gradient's transform W [16][out_c][blocks * c]. */
-static size_t wino_floats(const layer *l, const conv *p)
-{
-    if (!p->wino) return 0;
-    return wino_plane(l, p) + (size_t)16 * wino_rows(l, p) * p->wino_cs * wino_tiles(l) +
-           (size_t)16 * p->wbh * p->wbw * l->c * l->out_c;
-}
-
 /* Floats of a thread's first workspace slice: unfolded columns, or the
  * bordered plane and its gradient for plane_conv. */
 static size_t col_floats(const layer *l, const conv *p)
@@ -155,7 +84,7 @@ static size_t col_floats(const layer *l, const conv *p)
 static size_t front_floats(const layer *l, const conv *p)
 {
     size_t n = (size_t)l->out_h * l->out_w, a = col_floats(l, p) + (size_t)(l->out_c / p->groups) * p->nb * n;
-    size_t b = wino_floats(l, p);
+    size_t b = conv_wino_workspace(&p->wino, l);
     return a > b ? a : b;
 }
 
@@ -219,21 +148,15 @@ static int conv_make(layer *l, const cfg_file *f, cfg_section *s, network *net, 
      * plane and its gradient, if larger: col_floats) and a GEMM output /
      * gathered gradient [filters/groups, nb*n], or the Winograd scratch if
      * larger (front_floats); then a private dW [filters, ksize] */
-    p->wino = is_winograd(l, p);
-    if (p->wino) {
-        int tiles = wino_tiles(l);
-        p->wino_cs = 2 * tiles >= WINO_TILES ? 1 : WINO_TILES / tiles;
-        p->wbh = winograd_blocks(p->kh);
-        p->wbw = winograd_blocks(p->kw);
-        l->extra_fixed += wino_u_floats(l, p);   /* U, after the affine tail's part */
-    }
+    conv_wino_make(&p->wino, l, p->kh, p->kw, p->sh, p->sw, p->ph, p->pw, p->groups);
     l->workspace_per_thread = front_floats(l, p) + (size_t)filters * ksize;
     if (is_depthwise(l, p)) l->workspace_per_thread = 0;   /* direct kernel, no columns */
     l->flops = 2.0 * filters * ksize * (double)n;
+    l->window = (layer_window){ p->kh, p->kw, p->sh, p->sw };
     return 0;
 }
 
-
+/* One pass of a layer, as its thread jobs see it. */
 typedef struct conv_job {
     layer *l;
     network *net;
@@ -246,7 +169,6 @@ typedef struct conv_job {
     int folded;          /* forward: they have the batch norm folded in */
 } conv_job;
 
-/* The workspace slices of thread t. */
 /* Batch norm folds into the convolution at inference without gradients:
  * W'[m] = W[m] * g[m] and a shift h[m] (affine_fold), so the tail is one
  * pass of shift + activation. With gradients (training, saliency) the
@@ -278,295 +200,14 @@ static const float *conv_weights(layer *l, network *net, int folded)
     return p->folded;
 }
 
+/* The workspace slices of thread t: unfolded columns (or plane_conv's
+ * bordered planes), the GEMM output, the private dW (see conv_make). */
 static void slices(const layer *l, const network *net, int t, float **col, float **tmp, float **dw)
 {
     const conv *p = l->priv;
     *col = net->workspace + (size_t)t * net->workspace_per_thread;
     *tmp = *col + col_floats(l, p);
     *dw = *col + front_floats(l, p);
-}
-
-/* The transformed filters at the end of the layer's extra: for the
- * forward pass U [16][out_c][blocks * c] (block b's filters at columns
- * b * c..: one GEMM sums the blocks); for the input gradient, the same
- * values as [16][blocks * out_c][c] (block b at rows b * out_c..: one
- * transposed GEMM), which for a single block is U itself. */
-static float *wino_u(const layer *l, int grad)
-{
-    const conv *p = l->priv;
-    float *u = l->extra + (size_t)l->batch * l->extra_per_sample + l->extra_fixed - wino_u_floats(l, p);
-    return grad && p->wbh * p->wbw > 1 ? u + (size_t)16 * p->wbh * p->wbw * l->c * l->out_c : u;
-}
-
-/* Padding of block (bh, bw)'s input: the layer's input shifted to the
- * block's anchor, or for the input gradient dz shifted to the rotated
- * filter's block (winograd.c). */
-static void wino_pads(const conv *p, int grad, int bh, int bw, int *ph, int *pw)
-{
-    *ph = grad ? p->kh - 1 - p->ph - 3 * bh : p->ph - winograd_anchor(p->kh, bh);
-    *pw = grad ? p->kw - 1 - p->pw - 3 * bw : p->pw - winograd_anchor(p->kw, bw);
-}
-
-typedef struct wino_filters_job { const layer *l; const float *w; int nt, grad; } wino_filters_job;
-
-static void wino_filters_part(void *arg, int t)
-{
-    const wino_filters_job *j = arg;
-    const layer *l = j->l;
-    const conv *p = l->priv;
-    int lo, hi, blocks = p->wbh * p->wbw;
-    split_range(l->out_c, j->nt, t, &lo, &hi);
-    for (int b = 0; b < blocks; b++) {
-        float *u = wino_u(l, j->grad);
-        size_t ldu = (size_t)blocks * l->c, uplane = (size_t)l->out_c * blocks * l->c;
-        if (j->grad) {
-            u += (size_t)b * l->out_c * l->c;
-            ldu = (size_t)l->c;
-        } else {
-            u += (size_t)b * l->c;
-        }
-        winograd_filters(j->w, l->c, p->kh, p->kw, winograd_anchor(p->kh, b / p->wbw),
-                         winograd_anchor(p->kw, b % p->wbw), lo, hi, u, ldu, uplane);
-    }
-}
-
-/* Rows and depth of the GEMM's A for U_xi: the forward pass multiplies
- * [out_c][blocks * c], the input gradient [c][blocks * out_c]. */
-static void wino_a_shape(const layer *l, int grad, int *rows, int *K)
-{
-    const conv *p = l->priv;
-    int blocks = p->wbh * p->wbw;
-    *rows = grad ? l->c : l->out_c;
-    *K = blocks * (grad ? l->out_c : l->c);
-}
-
-/* The packed U_xi of a pass, or NULL (no packing GEMM, out of memory). */
-static const float *wino_upack(const layer *l, const kernel_table *k, int grad, int x)
-{
-    const conv *p = l->priv;
-    if (!p->upacked[grad] || !k->gemm_pre || p->upack_by != k->gemm_pack) return NULL;
-    int rows, K;
-    wino_a_shape(l, grad, &rows, &K);
-    return p->upack[grad] + (size_t)x * k->gemm_pack_floats(GEMM_SIDE_A, rows, K);
-}
-
-typedef struct wino_pack_job { layer *l; const kernel_table *k; int nt, grad; } wino_pack_job;
-
-static void wino_pack_part(void *arg, int t)
-{
-    const wino_pack_job *j = arg;
-    layer *l = j->l;
-    conv *p = l->priv;
-    int lo, hi, rows, K;
-    split_range(16, j->nt, t, &lo, &hi);
-    wino_a_shape(l, j->grad, &rows, &K);
-    size_t pf = j->k->gemm_pack_floats(GEMM_SIDE_A, rows, K), uplane = (size_t)rows * K;
-    const float *U = wino_u(l, j->grad);
-    for (int x = lo; x < hi; x++)   /* forward: A = U_x; gradient: A^T, A = Ug_x [K][c] */
-        j->k->gemm_pack(GEMM_SIDE_A, j->grad, rows, K, U + (size_t)x * uplane, j->grad ? rows : K,
-                        p->upack[j->grad] + (size_t)x * pf);
-}
-
-/* Packs the 16 U_xi of a pass for a GEMM that has packing. */
-static void wino_pack(layer *l, network *net, int grad)
-{
-    conv *p = l->priv;
-    const kernel_table *k = &net->ctx->k;
-    p->upacked[grad] = 0;
-    p->upack_by = k->gemm_pack;
-    if (!k->gemm_pre) return;
-    int rows, K;
-    wino_a_shape(l, grad, &rows, &K);
-    size_t need = 16 * k->gemm_pack_floats(GEMM_SIDE_A, rows, K);
-    if (p->upack_floats[grad] != need) {
-        fer_free(p->upack[grad]);
-        p->upack[grad] = fer_alloc(need, sizeof(float), NULL);
-        p->upack_floats[grad] = p->upack[grad] ? need : 0;
-        if (!p->upack[grad]) return;
-    }
-    wino_pack_job j = { l, k, net->ctx->nthreads, grad };
-    if (j.nt == 1) wino_pack_part(&j, 0);
-    else thread_pool_run(net->ctx->pool, j.nt, wino_pack_part, &j);
-    p->upacked[grad] = 1;
-}
-
-/* U from the weights w (folded: with the batch norm folded in), by the
- * forward pass; the input gradient reuses it, or with several blocks
- * (grad) transforms them again in its layout. */
-static void wino_prepare(layer *l, network *net, const float *w, int folded, int grad)
-{
-    conv *p = l->priv;
-    /* without gradients (inference), U is kept while the weights stay */
-    int keep = !grad && !net->grads_enabled;
-    if (keep && p->u_valid && p->u_version == net->weights_version && p->u_folded == folded &&
-        p->upack_by == net->ctx->k.gemm_pack)
-        return;
-    if (!grad || p->wbh * p->wbw > 1) {
-        wino_filters_job j = { l, w, net->ctx->nthreads, grad };
-        if (j.nt == 1) wino_filters_part(&j, 0);
-        else thread_pool_run(net->ctx->pool, j.nt, wino_filters_part, &j);
-    }
-    wino_pack(l, net, grad);
-    if (!grad) {
-        p->u_valid = keep;
-        p->u_version = net->weights_version;
-        p->u_folded = folded;
-    }
-}
-
-/* Single-sample inference of a Winograd shape with at least
- * WINO_SERIAL_TILES tiles: the threads share each sample in three phases,
- * the input transform by channels, the 16 GEMMs by transform index, the
- * output transform by filters (V and M in thread 0's slice), with U kept
- * while the weights stay. Fewer tiles (a 6x6 output has 9) would read U,
- * 16/9 times the weights per block, for too little work. */
-#define WINO_SERIAL_TILES 64
-
-typedef struct wino_one_job {
-    const conv_job *j;
-    int b, phase;
-} wino_one_job;
-
-static void wino_one_part(void *arg, int t)
-{
-    const wino_one_job *w = arg;
-    layer *l = w->j->l;
-    conv *p = l->priv;
-    network *net = w->j->net;
-    int nt = net->ctx->nthreads, blocks = p->wbh * p->wbw, lo, hi;
-    int th = (l->out_h + 1) / 2, tw = (l->out_w + 1) / 2;
-    size_t T = (size_t)th * tw, uplane = (size_t)l->out_c * blocks * l->c;
-    float *V = net->workspace + wino_plane(l, p), *Mt = V + (size_t)16 * blocks * l->c * T;
-    if (w->phase == 0) {   /* V rows of channels [lo, hi) of every block */
-        split_range(l->c, nt, t, &lo, &hi);
-        float *plane = net->workspace + (size_t)t * net->workspace_per_thread;
-        for (int b = 0; b < blocks && hi > lo; b++) {
-            int ph, pw;
-            wino_pads(p, 0, b / p->wbw, b % p->wbw, &ph, &pw);
-            winograd_input(w->j->in + (size_t)w->b * l->inputs + (size_t)lo * l->h * l->w, (size_t)l->inputs, 1,
-                           hi - lo, l->h, l->w, ph, pw, th, tw, plane, V + ((size_t)b * l->c + lo) * T, T,
-                           (size_t)blocks * l->c * T);
-        }
-    } else if (w->phase == 1) {
-        split_range(16, nt, t, &lo, &hi);
-        const float *U = wino_u(l, 0);
-        const kernel_table *k = &net->ctx->k;
-        for (int x = lo; x < hi; x++) {
-            const float *pu = wino_upack(l, k, 0, x), *vx = V + (size_t)x * blocks * l->c * T;
-            float *mx = Mt + (size_t)x * l->out_c * T;
-            if (pu) k->gemm_pre(0, 0, l->out_c, (int)T, blocks * l->c, 1.0f, NULL, 0, pu, vx, (int)T, NULL, 0.0f, mx, (int)T);
-            else k->gemm(0, 0, l->out_c, (int)T, blocks * l->c, 1.0f, U + (size_t)x * uplane, blocks * l->c, vx,
-                         (int)T, 0.0f, mx, (int)T);
-        }
-    } else {
-        split_range(l->out_c, nt, t, &lo, &hi);
-        if (hi > lo)
-            winograd_output(Mt + (size_t)lo * T, hi - lo, T, (size_t)l->out_c * T, 1, th, tw, l->out_h, l->out_w, 0,
-                            w->j->z + (size_t)w->b * l->outputs + (size_t)lo * l->out_h * l->out_w,
-                            (size_t)l->outputs);
-    }
-}
-
-static int wino_serial(const conv_job *j)
-{
-    const layer *l = j->l;
-    const conv *p = l->priv;
-    int tiles = ((l->out_h + 1) / 2) * ((l->out_w + 1) / 2);
-    return p->wino && j->serial && !j->net->grads_enabled && j->net->ctx->nthreads > 1 && tiles >= WINO_SERIAL_TILES;
-}
-
-static void wino_forward_serial(const conv_job *j)
-{
-    wino_prepare(j->l, j->net, j->w, j->folded, 0);
-    for (int b = 0; b < j->l->batch; b++)
-        for (int phase = 0; phase < 3; phase++) {
-            wino_one_job w = { j, b, phase };
-            thread_pool_run(j->net->ctx->pool, j->net->ctx->nthreads, wino_one_part, &w);
-        }
-}
-
-/* V [16][blocks * cin][T] of cnt samples from src: each block's shifted
- * input at rows b * cin. */
-static void wino_inputs(const conv *p, int grad, const float *src, size_t isz, int cnt, int cin, int ih, int iw,
-                        int th, int tw, float *plane, float *V, size_t T)
-{
-    int blocks = p->wbh * p->wbw;
-    for (int b = 0; b < blocks; b++) {
-        int ph, pw;
-        wino_pads(p, grad, b / p->wbw, b % p->wbw, &ph, &pw);
-        winograd_input(src, isz, cnt, cin, ih, iw, ph, pw, th, tw, plane, V + (size_t)b * cin * T, T,
-                       (size_t)blocks * cin * T);
-    }
-}
-
-/* Winograd over samples [lo, hi) of thread t: the forward pass (z =) from
- * in when din is NULL, else the input gradient (din +=) from dz. */
-static void wino_range(const conv_job *j, int t, int lo, int hi, int grad)
-{
-    layer *l = j->l;
-    conv *p = l->priv;
-    float *plane = j->net->workspace + (size_t)t * j->net->workspace_per_thread;
-    int cin = grad ? l->out_c : l->c, cout = grad ? l->c : l->out_c;
-    int ih = grad ? l->out_h : l->h, iw = grad ? l->out_w : l->w;
-    int oh = grad ? l->h : l->out_h, ow = grad ? l->w : l->out_w;
-    int th = (oh + 1) / 2, tw = (ow + 1) / 2, tiles = th * tw, blocks = p->wbh * p->wbw;
-    size_t isz = (size_t)cin * ih * iw, osz = (size_t)cout * oh * ow;
-    size_t uplane = (size_t)l->out_c * blocks * l->c;   /* U [16][out_c][blocks * c] or [16][blocks * out_c][c] */
-    const float *src = grad ? j->dz : j->in;
-    float *dst = grad ? j->din : j->z;
-    const float *U = wino_u(l, grad);
-    const kernel_table *k = &j->net->ctx->k;
-    for (int b0 = lo; b0 < hi; b0 += p->wino_cs) {
-        int cnt = hi - b0 < p->wino_cs ? hi - b0 : p->wino_cs;
-        size_t T = (size_t)cnt * tiles;
-        float *V = plane + wino_plane(l, p), *Mt = V + (size_t)16 * blocks * cin * T;
-        wino_inputs(p, grad, src + (size_t)b0 * isz, isz, cnt, cin, ih, iw, th, tw, plane, V, T);
-        for (int x = 0; x < 16; x++) {
-            float *mx = Mt + (size_t)x * cout * T;
-            const float *vx = V + (size_t)x * blocks * cin * T;
-            const float *pu = wino_upack(l, k, grad, grad ? winograd_flip(x) : x);
-            if (pu)   /* U_xi (the input gradient: flipped, transposed) packed once */
-                k->gemm_pre(grad, 0, cout, (int)T, blocks * cin, 1.0f, NULL, 0, pu, vx, (int)T, NULL, 0.0f, mx,
-                            (int)T);
-            else if (grad)   /* U [blocks * out_c][c], flipped and transposed */
-                k->gemm(1, 0, cout, (int)T, blocks * cin, 1.0f, U + (size_t)winograd_flip(x) * uplane, cout, vx,
-                        (int)T, 0.0f, mx, (int)T);
-            else   /* all blocks in one product: K = blocks * c */
-                k->gemm(0, 0, cout, (int)T, blocks * cin, 1.0f, U + (size_t)x * uplane, blocks * cin, vx, (int)T,
-                        0.0f, mx, (int)T);
-        }
-        winograd_output(Mt, cout, T, (size_t)cout * T, cnt, th, tw, oh, ow, grad, dst + (size_t)b0 * osz, osz);
-    }
-}
-
-/* The kernel gradient of samples [lo, hi) by Winograd F(3x3, 2x2) (see
- * winograd.c), added to the thread's private dw. */
-static void wino_dw_range(const conv_job *j, int t, int lo, int hi, float *dw)
-{
-    layer *l = j->l;
-    conv *p = l->priv;
-    if (hi <= lo) return;
-    float *plane = j->net->workspace + (size_t)t * j->net->workspace_per_thread;
-    int th = (l->out_h + 1) / 2, tw = (l->out_w + 1) / 2, tiles = th * tw, blocks = p->wbh * p->wbw;
-    int bc = blocks * l->c;
-    float *V = plane + wino_plane(l, p);
-    float *W = V + (size_t)16 * wino_rows(l, p) * p->wino_cs * wino_tiles(l);
-    const kernel_table *k = &j->net->ctx->k;
-    for (int b0 = lo; b0 < hi; b0 += p->wino_cs) {
-        int cnt = hi - b0 < p->wino_cs ? hi - b0 : p->wino_cs;
-        size_t T = (size_t)cnt * tiles;
-        float *Gz = V + (size_t)16 * bc * T;
-        wino_inputs(p, 0, j->in + (size_t)b0 * l->inputs, (size_t)l->inputs, cnt, l->c, l->h, l->w, th, tw, plane,
-                    V, T);
-        winograd_grad_input(j->dz + (size_t)b0 * l->outputs, (size_t)l->outputs, cnt, l->out_c, l->out_h, l->out_w,
-                            th, tw, plane, Gz, T);
-        for (int x = 0; x < 16; x++)
-            k->gemm(0, 1, l->out_c, bc, (int)T, 1.0f, Gz + (size_t)x * l->out_c * T, (int)T, V + (size_t)x * bc * T,
-                    (int)T, b0 == lo ? 0.0f : 1.0f, W + (size_t)x * l->out_c * bc, bc);
-    }
-    for (int b = 0; b < blocks; b++)
-        winograd_dw_output(W + (size_t)b * l->c, l->out_c, l->c, (size_t)bc, p->kh, p->kw,
-                           winograd_anchor(p->kh, b / p->wbw), winograd_anchor(p->kw, b % p->wbw), 0, l->out_c, dw);
 }
 
 static void run_gemm(const conv_job *j, int ta, int tb, int M, int N, int K, const float *A, int lda,
@@ -624,8 +265,7 @@ static void conv_free(layer *l)
     if (!p) return;
     fer_free(p->packed);
     fer_free(p->folded);
-    fer_free(p->upack[0]);
-    fer_free(p->upack[1]);
+    conv_wino_free(&p->wino);
 }
 
 /* Unfolds group g of samples [b0, b0+cnt) side by side into col [ksize, cnt*n]. */
@@ -683,19 +323,20 @@ static void conv_forward_range(const conv_job *j, int t, int lo, int hi)
 }
 
 /* Batched Winograd runs in this pass: a Winograd shape and a batch of at
- * least one sample per thread (below that, wino_serial decides). */
+ * least one sample per thread (below that, conv_wino_serial decides). */
 static int wino_active(const conv_job *j)
 {
     const conv *p = j->l->priv;
-    return p->wino && !j->serial;
+    return p->wino.on && !j->serial;
 }
 
 static void conv_forward_part(void *arg, int t)
 {
     conv_job *j = arg;
+    const conv *p = j->l->priv;
     int lo, hi;
     split_range(j->l->batch, j->net->ctx->nthreads, t, &lo, &hi);
-    if (wino_active(j)) wino_range(j, t, lo, hi, 0);
+    if (wino_active(j)) conv_wino_range(&p->wino, j->l, j->net, t, lo, hi, 0, j->in, j->z);
     else conv_forward_range(j, t, lo, hi);
 }
 
@@ -796,12 +437,12 @@ static void conv_forward(layer *l, network *net, const float *in)
     } else if (is_single_plane(l, p)) {
         if (nt == 1) plane_forward_part(&j, 0);
         else thread_pool_run(net->ctx->pool, nt, plane_forward_part, &j);
-    } else if (j.serial && wino_serial(&j)) {
-        wino_forward_serial(&j);
+    } else if (j.serial && conv_wino_serial(&p->wino, l, net)) {
+        conv_wino_forward_serial(&p->wino, l, net, in, w, folded, j.z);
     } else if (j.serial) {
         conv_forward_range(&j, 0, 0, l->batch);
     } else {
-        if (wino_active(&j)) wino_prepare(l, net, w, folded, 0);
+        if (wino_active(&j)) conv_wino_prepare(&p->wino, l, net, w, folded, 0);
         thread_pool_run(net->ctx->pool, nt, conv_forward_part, &j);
     }
     if (folded) affine_forward_folded(l, net, &p->tail, w + l->params[p->weights].n);
@@ -820,8 +461,8 @@ static void conv_backward_range(const conv_job *j, int t, int lo, int hi)
     const float *w = l->params[p->weights].data;
     int need_dw = !l->frozen;
     if (wino_active(j)) {
-        if (need_dw) wino_dw_range(j, t, lo, hi, dw);
-        if (j->din) wino_range(j, t, lo, hi, 1);
+        if (need_dw) conv_wino_dw_range(&p->wino, l, j->net, t, lo, hi, j->in, j->dz, dw);
+        if (j->din) conv_wino_range(&p->wino, l, j->net, t, lo, hi, 1, j->dz, j->din);
         return;
     }
     int total = hi - lo, chunks = (total + p->nb - 1) / p->nb;
@@ -885,7 +526,7 @@ static void conv_backward(layer *l, network *net, const float *in, float *din)
     else if (is_single_plane(l, p)) thread_pool_run(net->ctx->pool, nt, plane_backward_part, &j);
     else if (j.serial) conv_backward_range(&j, 0, 0, l->batch);
     else {
-        if (din && wino_active(&j)) wino_prepare(l, net, j.w, 0, 1);
+        if (din && wino_active(&j)) conv_wino_prepare(&p->wino, l, net, j.w, 0, 1);
         thread_pool_run(net->ctx->pool, nt, conv_backward_part, &j);
     }
     if (l->frozen) return;

@@ -11,13 +11,13 @@ static const char *const cost_keys[] = {
 
 static int cost_make(layer *l, const cfg_file *f, cfg_section *s, network *net, fer_err *e)
 {
-    (void)net;
     const char *type = cfg_str(s, "type", "sse");
     if (strcmp(type, "sse") && strcmp(type, "masked") && strcmp(type, "smooth") && strcmp(type, "L1") &&
         strcmp(type, "seg") && strcmp(type, "wgan"))
         return fer_fail(e, "%s:%d: [%s] type=%s: unknown cost type", f->path, cfg_line(s, "type"), s->name, type);
     if (l->index == 0 || strcmp(net->layers[l->index - 1].type->name, "softmax"))
-        fprintf(stderr, "%s:%d: warning: [cost] is an identity in fer; the loss is the cross-entropy of the last [softmax]\n",
+        fer_log(&net->ctx->log, FER_LOG_WARN,
+                "%s:%d: warning: [cost] is an identity in fer; the loss is the cross-entropy of the last [softmax]",
                 f->path, s->line);
     l->out_c = l->c;
     l->out_h = l->h;

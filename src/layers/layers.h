@@ -39,8 +39,7 @@ const float *affine_backward(layer *l, network *net, const affine_tail *t);
 
 /* A pooling window with Darknet's [maxpool] geometry: out = (in + padding -
  * size) / stride + 1, windows starting at -padding/2 (cells outside the
- * input are skipped). [maxpool] and [local_avgpool] keep it first in their
- * priv: the summary printer reads kh, kw, sh, sw from there. */
+ * input are skipped), for [maxpool] and [local_avgpool]. */
 typedef struct pool_window {
     int kh, kw, sh, sw;
     int padding;
@@ -48,7 +47,7 @@ typedef struct pool_window {
 
 extern const char *const pool_window_keys[];   /* size, stride, stride_x/_y, padding, freeze, stopbackward */
 /* Reads the keys (size 2, stride = size, padding = size-1 by default),
- * checks them and sets l's output shape and FLOPs. */
+ * checks them and sets l's output shape, FLOPs and window. */
 int pool_window_make(layer *l, const cfg_file *f, cfg_section *s, pool_window *p, fer_err *e);
 
 /* Splits [0, n) into nthreads ranges; range t is [*lo, *hi). */

@@ -2,7 +2,14 @@
  * that prepares augmented mini-batches ahead of the compute, gradient
  * accumulation over subdivisions, the optimizer and schedule, per-epoch
  * validation, atomic checkpoints with resumable state, early stopping, a
- * CSV log, and a progress line.
+ * CSV log, and a progress line (notices and progress go to the context's
+ * log hook).
+ *
+ * train_classifier reads as its steps: trainer_setup (network, data,
+ * schedule, outputs, resumed state, buffers), then run_epoch per epoch
+ * (train_update per update, report_progress, end_epoch: validation,
+ * checkpoint, log, early stop), then finish (batch-norm re-estimation, the
+ * final weights).
  *
  * Determinism: the shuffle of epoch E, the augmentation of mini-batch M and
  * its dropout masks are all seeded from (seed, E, M), so a run resumed from
@@ -175,12 +182,13 @@ static int state_load(const char *path, train_state *st, optimizer *opt, fer_err
 
 /* ---- the CSV log --------------------------------------------------------- */
 
-/* Keeps the log's lines for epochs <= upto (resume), in memory. */
+/* The log in memory: the lines for epochs <= upto of the file at path
+ * (resume), or an empty log when path is NULL (a new run). */
 static char *log_read(const char *path, int upto)
 {
     size_t len = 0;
     fer_err ignore;
-    char *text = read_file(path, &len, &ignore);
+    char *text = path ? read_file(path, &len, &ignore) : NULL;
     char *out = calloc(len + 1 + 256, 1);
     if (!out) { free(text); return NULL; }
     if (!text) return out;
@@ -247,7 +255,40 @@ int train_set_class_weights(network *net, const dataset *ds, fer_err *e)
     return 0;
 }
 
-/* ---- training ------------------------------------------------------------ */
+/* ---- set-up -------------------------------------------------------------- */
+
+/* One call of train_classifier: what its set-up makes, and the state its
+ * steps share. */
+typedef struct trainer {
+    const train_args *a;
+    network *net;
+    net_options *o;           /* &net->opt */
+    const log_hook *log;      /* net->ctx's: where notices and progress go */
+    dataset train, valid;
+    float *teacher;           /* [train.n, classes] soft targets, or NULL */
+    optimizer opt;
+    loader L;
+    int B;                    /* samples per forward pass: batch / subdivisions */
+    long per_epoch, total;    /* updates per epoch, in all */
+    int epochs;
+    char name[256], dir[1024];              /* the cfg's stem, the backup folder */
+    char last[2048], best[2048], final[2048], logpath[2048];
+    train_state st;
+    char *csv;                /* the CSV log's text */
+    int *order;               /* [train.n] this epoch's permutation */
+    int *labels;              /* [B] the labels of the mini-batch in the network */
+    float *vprobs;            /* [valid.n, classes] validation scratch */
+    int live;                 /* progress lines redraw in place (and not -quiet) */
+    int epochs_this_run;
+    double last_va;           /* the last epoch's validation accuracy, when this run validated one */
+    /* the epoch under way */
+    long first_update;        /* its first update in this run (> 0 when resumed mid-epoch) */
+    double epoch_start, last_print;
+} trainer;
+
+/* What follows an epoch: the next one, the final phase, or the end of this
+ * run without it (interrupted, -stop-after). */
+typedef enum { NEXT_EPOCH, NEXT_FINAL, NEXT_HALT } epoch_next;
 
 static int ensure_dir(const char *dir, fer_err *e)
 {
@@ -289,10 +330,283 @@ static int load_start_weights(network *net, const train_args *a, fer_err *e)
     if (upto < 0 || upto == net->n) return weights_load(net, a->weights, -1, e);
     if (weights_load(net, a->weights, upto, e)) return -1;
     if (!a->quiet)
-        fprintf(stderr, "loaded the first %d of %d layers from %s; the layers above start fresh\n", upto, net->n,
-                a->weights);
+        fer_log(&net->ctx->log, FER_LOG_INFO, "loaded the first %d of %d layers from %s; the layers above start fresh",
+                upto, net->n, a->weights);
     return 0;
 }
+
+/* The network from the cfg with -lr applied, checked against the data, with
+ * its starting weights. */
+static int setup_network(trainer *t, fer_ctx *ctx, fer_err *e)
+{
+    const train_args *a = t->a;
+    if (net_from_cfg(&t->net, a->cfg, ctx, e)) return -1;
+    network *net = t->net;
+    t->o = &net->opt;
+    t->log = &net->ctx->log;
+    if (a->lr > 0) {
+        t->o->learning_rate = a->lr;
+        if (t->o->min_lr > t->o->learning_rate) t->o->min_lr = t->o->learning_rate;
+    }
+    if (net->loss_layer < 0) return fer_fail(e, "%s: no [softmax] layer: nothing to train against", a->cfg);
+    if (net->classes != a->data->classes)
+        return fer_fail(e, "%s outputs %d values but %s has %d classes", a->cfg, net->classes, a->data->path,
+                        a->data->classes);
+    net_init_weights(net, a->seed);
+    if (a->weights && load_start_weights(net, a, e)) return -1;
+    if (a->clear) net->seen = 0;
+    return 0;
+}
+
+/* The training and validation images, the class weights, and the teacher's
+ * soft targets. */
+static int setup_data(trainer *t, fer_err *e)
+{
+    const train_args *a = t->a;
+    const net_options *o = t->o;
+    double t0 = clock_seconds();
+    if (dataset_load(&t->train, a->data->train, a->data->train_usage, a->data, o->width, o->height, o->channels, e))
+        return -1;
+    if (a->test.limit_train > 0 && a->test.limit_train < t->train.n) t->train.n = a->test.limit_train;
+    if (a->data->valid[0]) {
+        if (dataset_load(&t->valid, a->data->valid, a->data->valid_usage, a->data, o->width, o->height, o->channels, e))
+            return -1;
+        if (a->test.limit_valid > 0 && a->test.limit_valid < t->valid.n) t->valid.n = a->test.limit_valid;
+    }
+    if (!a->quiet)
+        fer_log(t->log, FER_LOG_INFO, "loaded %d training and %d validation images in %.2f s", t->train.n, t->valid.n,
+                clock_seconds() - t0);
+    if (train_set_class_weights(t->net, &t->train, e)) return -1;
+    if (t->train.n < o->batch)
+        return fer_fail(e, "%s: %d training images is fewer than batch=%d", a->data->train, t->train.n, o->batch);
+    if (!a->teacher) return 0;
+    if (!(a->distill > 0 && a->distill <= 1))
+        return fer_fail(e, "-distill %g: expected the teacher's weight in (0, 1]", a->distill);
+    if (t->net->class_weight)
+        return fer_fail(e, "%s: [net] class_weights and -teacher exclude each other (the weight follows the label, "
+                           "which a soft target does not name)", a->cfg);
+    if (teacher_load(a->teacher, &t->train, a->data->names, &t->teacher, e)) return -1;
+    if (!a->quiet)
+        fer_log(t->log, FER_LOG_INFO, "distilling: target = %.2f one-hot + %.2f %s", 1 - a->distill, a->distill,
+                a->teacher);
+    return 0;
+}
+
+/* The training batch, the optimizer and the length of the run. */
+static int setup_schedule(trainer *t, fer_err *e)
+{
+    const train_args *a = t->a;
+    const net_options *o = t->o;
+    t->B = o->batch / o->subdivisions;
+    if (net_set_batch(t->net, t->B, 1, e) || optimizer_init(&t->opt, t->net, e)) return -1;
+    t->per_epoch = t->train.n / o->batch;
+    t->epochs = a->epochs > 0 ? a->epochs : o->epochs;
+    t->total = t->epochs > 0 ? t->epochs * t->per_epoch : (long)o->max_batches;
+    if (t->total <= 0) return fer_fail(e, "%s: set epochs= or max_batches= in [net] (or -epochs N)", a->cfg);
+    if (t->epochs <= 0) t->epochs = (int)((t->total + t->per_epoch - 1) / t->per_epoch);
+    return 0;
+}
+
+/* The backup folder and the names of the files the run writes there. */
+static int setup_outputs(trainer *t, fer_err *e)
+{
+    const train_args *a = t->a;
+    path_stem(a->cfg, t->name, sizeof t->name);
+    snprintf(t->dir, sizeof t->dir, "%s", a->backup ? a->backup : a->data->backup);
+    if (ensure_dir(t->dir, e)) return -1;
+    snprintf(t->last, sizeof t->last, "%s/%s_last.weights", t->dir, t->name);
+    snprintf(t->best, sizeof t->best, "%s/%s_best.weights", t->dir, t->name);
+    snprintf(t->final, sizeof t->final, "%s/%s_final.weights", t->dir, t->name);
+    snprintf(t->logpath, sizeof t->logpath, "%s/%s.log.csv", t->dir, t->name);
+    return 0;
+}
+
+/* Counters, optimizer moments and the log: fresh, or from the state file
+ * beside the starting weights (resume). */
+static int setup_resume(trainer *t, fer_err *e)
+{
+    const train_args *a = t->a;
+    train_state *st = &t->st;
+    memset(st, 0, sizeof *st);
+    st->seed = a->seed;
+    st->best_acc = -1;
+    if (a->weights && !a->clear) {
+        char sp[4096];
+        state_path(a->weights, sp, sizeof sp);
+        if (access(sp, R_OK) == 0) {
+            if (state_load(sp, st, &t->opt, e)) return -1;
+            if (st->seen != t->net->seen)
+                return fer_fail(e, "%s: state is for %llu images seen but %s has %llu (interrupted while saving?); "
+                                   "use -clear to start counters afresh", sp, (unsigned long long)st->seen, a->weights,
+                                (unsigned long long)t->net->seen);
+            if (!a->quiet)
+                fer_log(t->log, FER_LOG_INFO, "resuming from %s: epoch %d, update %lld of %ld", a->weights,
+                        st->epoch + 1, (long long)st->updates, t->total);
+        } else if (!a->quiet) {
+            fer_log(t->log, FER_LOG_INFO, "starting from the weights in %s (no %s: fresh optimizer and schedule)",
+                    a->weights, sp);
+        }
+    }
+    t->csv = log_read(st->epoch > 0 || st->batch > 0 ? t->logpath : NULL, st->epoch);
+    if (!t->csv) return fer_fail(e, "out of memory");
+    if (!*t->csv) log_append(&t->csv, "epoch,train_loss,train_acc,val_loss,val_acc,lr,seconds\n");
+    return 0;
+}
+
+/* The permutation, label and validation buffers, and the loader's slots. */
+static int setup_buffers(trainer *t, fer_err *e)
+{
+    network *net = t->net;
+    t->order = malloc((size_t)t->train.n * sizeof *t->order);
+    t->labels = malloc((size_t)t->B * sizeof *t->labels);
+    t->vprobs = t->valid.n ? malloc((size_t)t->valid.n * net->classes * sizeof *t->vprobs) : NULL;
+    if (!t->order || !t->labels || (t->valid.n && !t->vprobs)) return fer_fail(e, "out of memory");
+    loader *L = &t->L;
+    for (int i = 0; i < LOADER_SLOTS; i++) {
+        L->slot[i].x = fer_alloc((size_t)t->B * net->inputs, sizeof(float), e);
+        L->slot[i].labels = calloc((size_t)t->B, sizeof(int));
+        L->slot[i].index = calloc((size_t)t->B, sizeof(int));
+        if (!L->slot[i].x || !L->slot[i].labels || !L->slot[i].index) return fer_fail(e, "out of memory");
+    }
+    int ic;
+    fer_net_input_shape(net, &L->ow, &L->oh, &ic);
+    L->ds = &t->train;
+    L->opt = t->o;
+    L->order = t->order;
+    L->B = t->B;
+    L->inputs = net->inputs;
+    L->seed = t->st.seed;
+    return 0;
+}
+
+static void trainer_free(trainer *t)
+{
+    for (int i = 0; i < LOADER_SLOTS; i++) {
+        fer_free(t->L.slot[i].x);
+        free(t->L.slot[i].labels);
+        free(t->L.slot[i].index);
+    }
+    pthread_mutex_destroy(&t->L.mu);
+    pthread_cond_destroy(&t->L.cv);
+    free(t->order);
+    free(t->labels);
+    free(t->teacher);
+    free(t->vprobs);
+    free(t->csv);
+    optimizer_free(&t->opt);
+    dataset_free(&t->train);
+    dataset_free(&t->valid);
+    net_free(t->net);
+}
+
+/* Everything a run needs, in the order its messages and errors come. */
+static int trainer_setup(trainer *t, const train_args *a, fer_ctx *ctx, fer_err *e)
+{
+    memset(t, 0, sizeof *t);
+    t->a = a;
+    t->last_va = -1;
+    pthread_mutex_init(&t->L.mu, NULL);
+    pthread_cond_init(&t->L.cv, NULL);
+    if (setup_network(t, ctx, e) || setup_data(t, e) || setup_schedule(t, e) || setup_outputs(t, e) ||
+        setup_resume(t, e) || setup_buffers(t, e))
+        return -1;
+    t->live = t->log->fn && t->log->live && !a->quiet;
+    return 0;
+}
+
+/* ---- one update ---------------------------------------------------------- */
+
+/* Mini-batch mb of this epoch into the network: the images, and the
+ * targets (one-hot, or mixed with the teacher's probabilities). */
+static void feed_minibatch(trainer *t, long mb)
+{
+    network *net = t->net;
+    int C = net->classes;
+    float distill = t->a->distill;
+    loader_slot *slot = loader_take(&t->L, mb);
+    memcpy(net->input, slot->x, (size_t)t->B * net->inputs * sizeof(float));
+    memset(net->truth, 0, (size_t)t->B * C * sizeof(float));
+    for (int b = 0; b < t->B; b++) {
+        float *target = net->truth + (size_t)b * C;
+        if (t->teacher) {
+            const float *q = t->teacher + (size_t)slot->index[b] * C;
+            for (int k = 0; k < C; k++) target[k] = distill * q[k];
+            target[slot->labels[b]] += 1 - distill;
+        } else {
+            target[slot->labels[b]] = 1;
+        }
+    }
+    memcpy(t->labels, slot->labels, (size_t)t->B * sizeof(int));
+    loader_release(&t->L, slot);
+}
+
+/* Adds the network's top-1 hits and loss on the mini-batch to the epoch's sums. */
+static void count_minibatch(trainer *t)
+{
+    network *net = t->net;
+    const float *out = net_output(net);
+    for (int b = 0; b < t->B; b++) {
+        const float *p = out + (size_t)b * net->classes;
+        int best = 0;
+        for (int k = 1; k < net->classes; k++)
+            if (p[k] > p[best]) best = k;
+        t->st.correct += best == t->labels[b];
+    }
+    t->st.loss_sum += net->loss * t->B;
+    t->st.count += t->B;
+}
+
+/* Update u of epoch `epoch` at learning rate lr: forward and backward over
+ * the subdivisions' mini-batches, then one optimizer step. Fails when the
+ * loss is not finite. */
+static int train_update(trainer *t, int epoch, long u, float lr, fer_err *e)
+{
+    network *net = t->net;
+    const net_options *o = t->o;
+    for (int s = 0; s < o->subdivisions; s++) {
+        long mb = u * o->subdivisions + s;
+        feed_minibatch(t, mb);
+        rng_seed(&net->rng, mix_seed(t->st.seed ^ 0x5bd1e995ULL, (uint64_t)epoch + 1, (uint64_t)mb + 1));
+        net->train = 1;
+        net->has_truth = 1;
+        net->want_dinput = 0;
+        net_forward(net);
+        if (!isfinite(net->loss))
+            return fer_fail(e, "loss is %s at epoch %d update %ld: training diverged (lower learning_rate?); "
+                               "the last good checkpoint %s is untouched",
+                            isnan(net->loss) ? "NaN" : "infinite", epoch + 1, u + 1, t->last);
+        count_minibatch(t);
+        net_backward(net);
+    }
+    optimizer_step(&t->opt, net, lr, 1.0f / o->subdivisions);
+    net_zero_grads(net);
+    t->st.updates++;
+    t->st.batch++;
+    net->seen += (uint64_t)o->batch;
+    return 0;
+}
+
+/* The progress line after update u of `updates` in this epoch: on a live
+ * display every quarter second and at the epoch's last update, otherwise
+ * once a minute (never for the last update, the epoch line follows). */
+static void report_progress(trainer *t, int epoch, long u, long updates, float lr)
+{
+    double now = clock_seconds();
+    if (t->last_print == 0 && !t->live) t->last_print = now;   /* the first line after a minute */
+    int report = t->live ? (now - t->last_print > 0.25 || u + 1 == updates)
+                         : (!t->a->quiet && now - t->last_print > 60 && u + 1 < updates);
+    if (!report) return;
+    t->last_print = now;
+    const train_state *st = &t->st;
+    double elapsed = now - t->epoch_start, done = (double)(u + 1 - t->first_update);
+    double ips = done * t->o->batch / (elapsed > 0 ? elapsed : 1e-9);
+    double eta = (updates - u - 1) * t->o->batch / (ips > 0 ? ips : 1);
+    fer_log(t->log, FER_LOG_PROGRESS, "epoch %d/%d  batch %ld/%ld  %.0f img/s  loss %.4f  acc %.4f  lr %.2g  eta %.0fs",
+            epoch + 1, t->epochs, u + 1, updates, ips, st->loss_sum / st->count, (double)st->correct / st->count, lr,
+            eta);
+}
+
+/* ---- the epoch end ------------------------------------------------------- */
 
 /* Accuracy and loss on the validation set (probs: scratch of n x classes). */
 static int validate(network *net, const dataset *valid, float *probs, double *acc, double *loss, fer_err *e)
@@ -306,344 +620,198 @@ static int validate(network *net, const dataset *valid, float *probs, double *ac
     return 0;
 }
 
-static int save_checkpoint(network *net, const char *weights, const train_state *st, const optimizer *opt,
-                           fer_err *e)
+/* Writes the state file, then the weights: on resume the two must agree on `seen`. */
+static int save_checkpoint(trainer *t, fer_err *e)
 {
+    t->st.seen = t->net->seen;
+    t->st.opt_t = t->opt.t;
+    t->st.n_params = t->opt.n;
     char sp[4096];
-    state_path(weights, sp, sizeof sp);
-    /* state first, then weights: on resume the two must agree on `seen` */
-    if (state_save(sp, st, opt, e)) return -1;
-    return weights_save(net, weights, -1, e);
+    state_path(t->last, sp, sizeof sp);
+    if (state_save(sp, &t->st, &t->opt, e)) return -1;
+    return weights_save(t->net, t->last, -1, e);
+}
+
+/* Closes the epoch's counters with its validation result (va, vl: 0 without
+ * a validation split): best and patience bookkeeping, the plateau policy,
+ * the CSV line. Returns 1 when the epoch is the best so far. */
+static int record_epoch(trainer *t, double tl, double ta, double vl, double va, float lr, fer_err *e)
+{
+    train_state *st = &t->st;
+    st->epoch++;
+    st->batch = 0;
+    st->loss_sum = 0;
+    st->correct = st->count = 0;
+    int improved = t->valid.n && va > st->best_acc;
+    if (improved) {
+        st->best_acc = (float)va;
+        st->best_epoch = st->epoch;
+        st->bad_epochs = 0;
+    } else if (t->valid.n) {
+        st->bad_epochs++;
+    }
+    /* without a validation split there is nothing to plateau on */
+    if (t->valid.n) schedule_epoch_end(t->o, &st->sched, (float)va);
+    char line[256];
+    snprintf(line, sizeof line, "%d,%.5f,%.5f,%.5f,%.5f,%.6g,%.1f\n", st->epoch, tl, ta, vl, va, lr, st->seconds);
+    if (log_append(&t->csv, line)) return fer_fail(e, "out of memory");
+    return improved;
+}
+
+/* The epoch's files: the checkpoint and the log, the best weights when
+ * improved, and with -keep-epochs the epoch's own weights. */
+static int save_epoch(trainer *t, int improved, fer_err *e)
+{
+    network *net = t->net;
+    /* a last update can overflow the weights without a non-finite loss
+     * (validation clamps NaN probabilities): never checkpoint those */
+    for (size_t i = 0; i < net->n_param_floats; i++)
+        if (!isfinite(net->params[i]))
+            return fer_fail(e, "parameter %zu is %s after epoch %d: training diverged (lower learning_rate?); "
+                               "the last good checkpoint %s is untouched",
+                            i, isnan(net->params[i]) ? "NaN" : "infinite", t->st.epoch, t->last);
+    if (save_checkpoint(t, e) || log_write(t->logpath, t->csv, e)) return -1;
+    if (improved && weights_save(net, t->best, -1, e)) return -1;
+    if (t->a->keep_epochs) {
+        char kept[2100];
+        snprintf(kept, sizeof kept, "%s/%s_epoch%d.weights", t->dir, t->name, t->st.epoch);
+        if (weights_save(net, kept, -1, e)) return -1;
+    }
+    return 0;
+}
+
+/* After the epoch's last update (lr: its rate): validation, the log, the
+ * checkpoint and the epoch line; then early stopping, a stop request or
+ * -stop-after decide what comes next. */
+static int end_epoch(trainer *t, float lr, epoch_next *next, fer_err *e)
+{
+    const train_args *a = t->a;
+    train_state *st = &t->st;
+    double tl = st->count ? st->loss_sum / st->count : 0, ta = st->count ? (double)st->correct / st->count : 0;
+    double vl = 0, va = 0;
+    if (t->valid.n) {
+        if (validate(t->net, &t->valid, t->vprobs, &va, &vl, e)) return -1;
+        t->last_va = va;
+    }
+    int improved = record_epoch(t, tl, ta, vl, va, lr, e);
+    if (improved < 0 || save_epoch(t, improved, e)) return -1;
+    if (!a->quiet)
+        fer_log(t->log, FER_LOG_INFO, "epoch %d/%d: train loss %.4f acc %.4f | val loss %.4f acc %.4f%s | lr %.3g | %.0f s",
+                st->epoch, t->epochs, tl, ta, vl, va, improved ? " (best)" : "", lr, st->seconds);
+    t->epochs_this_run++;
+    *next = NEXT_EPOCH;
+    if (t->o->patience > 0 && st->bad_epochs >= t->o->patience) {
+        if (!a->quiet)
+            fer_log(t->log, FER_LOG_INFO, "early stop: no improvement for %d epochs (best %.4f at epoch %d)",
+                    t->o->patience, st->best_acc, st->best_epoch);
+        *next = NEXT_FINAL;
+    } else if (a->stop && *a->stop) {
+        fer_log(t->log, FER_LOG_INFO, "interrupted after epoch %d; %s holds it", st->epoch, t->last);
+        *next = NEXT_HALT;
+    } else if (a->test.stop_after > 0 && t->epochs_this_run >= a->test.stop_after) {
+        *next = NEXT_HALT;
+    }
+    return 0;
+}
+
+/* ---- an epoch ------------------------------------------------------------ */
+
+/* Shuffles the epoch's images and starts the loader on its mini-batches
+ * from the update the state is at; returns the epoch's update count. */
+static long start_epoch(trainer *t, fer_err *e)
+{
+    train_state *st = &t->st;
+    rng r;
+    rng_seed(&r, mix_seed(st->seed, (uint64_t)st->epoch + 1, 0));
+    rng_permutation(&r, t->order, t->train.n);
+    long updates = t->per_epoch;
+    if (t->total - (st->updates - st->batch) < updates) updates = t->total - (st->updates - st->batch);
+    t->L.epoch = st->epoch;
+    t->L.first = (long)st->batch * t->o->subdivisions;
+    t->L.end = updates * t->o->subdivisions;
+    if (loader_start(&t->L, e)) return -1;
+    t->first_update = st->batch;
+    t->epoch_start = clock_seconds();
+    t->last_print = 0;
+    return updates;
+}
+
+/* Runs the rest of the current epoch. A stop request (a signal) ends it
+ * early with a checkpoint to resume from, and the run with it. */
+static int run_epoch(trainer *t, epoch_next *next, fer_err *e)
+{
+    const train_args *a = t->a;
+    train_state *st = &t->st;
+    int epoch = st->epoch, interrupted = 0;
+    long updates = start_epoch(t, e);
+    if (updates < 0) return -1;
+    float lr = 0;
+    for (long u = st->batch; u < updates; u++) {
+        lr = schedule_lr(t->o, &st->sched, st->updates, t->total, epoch + (double)u / t->per_epoch);
+        if (train_update(t, epoch, u, lr, e)) {
+            loader_stop(&t->L);
+            return -1;
+        }
+        report_progress(t, epoch, u, updates, lr);
+        if (a->test.signal_at > 0 && st->updates == a->test.signal_at) raise(SIGINT);   /* the real handler runs */
+        if (a->stop && *a->stop) {
+            interrupted = 1;
+            break;
+        }
+    }
+    loader_stop(&t->L);
+    st->seconds += clock_seconds() - t->epoch_start;
+    if (t->live) t->log->fn(t->log->user, FER_LOG_PROGRESS, "");   /* an empty one ends the progress line */
+    if (!interrupted) return end_epoch(t, lr, next, e);
+    *next = NEXT_HALT;
+    if (save_checkpoint(t, e)) return -1;
+    fer_log(t->log, FER_LOG_INFO, "interrupted: wrote %s at epoch %d update %d; run the same command with it to resume",
+            t->last, epoch + 1, st->batch);
+    return 0;
+}
+
+/* ---- the final phase ----------------------------------------------------- */
+
+/* With -bn-final, re-estimates the batch-norm statistics; then writes
+ * _final. The rolling statistics training leaves are an exponential average
+ * over augmented images; _final gets the plain mean over the training split
+ * in test-time views (as `fer average` does by default, same seed); _last
+ * keeps the weights as trained, so resuming is unchanged. */
+static int finish(trainer *t, fer_err *e)
+{
+    const train_args *a = t->a;
+    network *net = t->net;
+    if (a->bn_final && net_has_batchnorm(net)) {
+        int batches = 0;
+        if (bn_recalibrate(net, &t->train, -1, 1, 1, 1, &batches, e)) return -1;
+        double re_va = -1, re_vl;
+        if (t->valid.n && validate(net, &t->valid, t->vprobs, &re_va, &re_vl, e)) return -1;
+        char acc[128] = "";
+        if (re_va >= 0 && t->last_va >= 0)
+            snprintf(acc, sizeof acc, ": val acc %.4f as trained, %.4f re-estimated", t->last_va, re_va);
+        else if (re_va >= 0)
+            snprintf(acc, sizeof acc, ": val acc %.4f", re_va);
+        if (!a->quiet)
+            fer_log(t->log, FER_LOG_INFO, "batch-norm statistics re-estimated over %d training batches of %d "
+                                          "(test-time views)%s", batches, net->batch, acc);
+    } else if (a->bn_final && !a->quiet) {
+        fer_log(t->log, FER_LOG_INFO, "-bn-final: %s has no batch-norm statistics to re-estimate", a->cfg);
+    }
+    if (weights_save(net, t->final, -1, e)) return -1;
+    if (!a->quiet)
+        fer_log(t->log, FER_LOG_INFO, "done: %s (best validation accuracy %.4f at epoch %d in %s)", t->final,
+                t->st.best_acc, t->st.best_epoch, t->best);
+    return 0;
 }
 
 int train_classifier(const train_args *a, fer_ctx *ctx, fer_err *e)
 {
-    network *net = NULL;
-    dataset train = { 0 }, valid = { 0 };
-    optimizer opt = { 0 };
-    loader L = { 0 };
-    int *order = NULL, *labels = NULL;
-    float *vprobs = NULL, *teacher = NULL;
-    char *log = NULL;
-    int rc = -1;
-    pthread_mutex_init(&L.mu, NULL);
-    pthread_cond_init(&L.cv, NULL);
-
-    if (net_from_cfg(&net, a->cfg, ctx, e)) goto done;
-    net_options *o = &net->opt;
-    if (a->lr > 0) {
-        o->learning_rate = a->lr;
-        if (o->min_lr > o->learning_rate) o->min_lr = o->learning_rate;
-    }
-    if (net->loss_layer < 0) {
-        fer_fail(e, "%s: no [softmax] layer: nothing to train against", a->cfg);
-        goto done;
-    }
-    if (net->classes != a->data->classes) {
-        fer_fail(e, "%s outputs %d values but %s has %d classes", a->cfg, net->classes, a->data->path, a->data->classes);
-        goto done;
-    }
-    net_init_weights(net, a->seed);
-    if (a->weights && load_start_weights(net, a, e)) goto done;
-    if (a->clear) net->seen = 0;
-
-    double t0 = clock_seconds();
-    if (dataset_load(&train, a->data->train, a->data->train_usage, a->data, o->width, o->height, o->channels, e))
-        goto done;
-    if (a->limit_train > 0 && a->limit_train < train.n) train.n = a->limit_train;
-    if (a->data->valid[0]) {
-        if (dataset_load(&valid, a->data->valid, a->data->valid_usage, a->data, o->width, o->height, o->channels, e))
-            goto done;
-        if (a->limit_valid > 0 && a->limit_valid < valid.n) valid.n = a->limit_valid;
-    }
-    if (!a->quiet)
-        fprintf(stderr, "loaded %d training and %d validation images in %.2f s\n", train.n, valid.n, clock_seconds() - t0);
-    if (train_set_class_weights(net, &train, e)) goto done;
-
-    int B = o->batch / o->subdivisions;
-    if (train.n < o->batch) {
-        fer_fail(e, "%s: %d training images is fewer than batch=%d", a->data->train, train.n, o->batch);
-        goto done;
-    }
-    if (a->teacher) {
-        if (!(a->distill > 0 && a->distill <= 1)) {
-            fer_fail(e, "-distill %g: expected the teacher's weight in (0, 1]", a->distill);
-            goto done;
-        }
-        if (net->class_weight) {
-            fer_fail(e, "%s: [net] class_weights and -teacher exclude each other (the weight follows the label, which a "
-                        "soft target does not name)", a->cfg);
-            goto done;
-        }
-        if (teacher_load(a->teacher, &train, a->data->names, &teacher, e)) goto done;
-        if (!a->quiet) fprintf(stderr, "distilling: target = %.2f one-hot + %.2f %s\n", 1 - a->distill, a->distill, a->teacher);
-    }
-    if (net_set_batch(net, B, 1, e) || optimizer_init(&opt, net, e)) goto done;
-    long per_epoch = train.n / o->batch;
-    int epochs = a->epochs > 0 ? a->epochs : o->epochs;
-    long total = epochs > 0 ? epochs * per_epoch : (long)o->max_batches;
-    if (total <= 0) {
-        fer_fail(e, "%s: set epochs= or max_batches= in [net] (or -epochs N)", a->cfg);
-        goto done;
-    }
-    if (epochs <= 0) epochs = (int)((total + per_epoch - 1) / per_epoch);
-
-    char name[256], dir[1024], last[2048], best[2048], final[2048], logpath[2048];
-    path_stem(a->cfg, name, sizeof name);
-    snprintf(dir, sizeof dir, "%s", a->backup ? a->backup : a->data->backup);
-    if (ensure_dir(dir, e)) goto done;
-    snprintf(last, sizeof last, "%s/%s_last.weights", dir, name);
-    snprintf(best, sizeof best, "%s/%s_best.weights", dir, name);
-    snprintf(final, sizeof final, "%s/%s_final.weights", dir, name);
-    snprintf(logpath, sizeof logpath, "%s/%s.log.csv", dir, name);
-
-    train_state st;
-    memset(&st, 0, sizeof st);
-    st.seed = a->seed;
-    st.best_acc = -1;
-    if (a->weights && !a->clear) {
-        char sp[4096];
-        state_path(a->weights, sp, sizeof sp);
-        if (access(sp, R_OK) == 0) {
-            if (state_load(sp, &st, &opt, e)) goto done;
-            if (st.seen != net->seen) {
-                fer_fail(e, "%s: state is for %llu images seen but %s has %llu (interrupted while saving?); "
-                            "use -clear to start counters afresh", sp, (unsigned long long)st.seen, a->weights,
-                         (unsigned long long)net->seen);
-                goto done;
-            }
-            if (!a->quiet)
-                fprintf(stderr, "resuming from %s: epoch %d, update %lld of %ld\n", a->weights, st.epoch + 1,
-                        (long long)st.updates, total);
-        } else if (!a->quiet) {
-            fprintf(stderr, "starting from the weights in %s (no %s: fresh optimizer and schedule)\n", a->weights, sp);
-        }
-    }
-    uint64_t seed = st.seed;
-    log = log_read(st.epoch > 0 || st.batch > 0 ? logpath : "/nonexistent", st.epoch);
-    if (!log) { fer_fail(e, "out of memory"); goto done; }
-    if (!*log) log_append(&log, "epoch,train_loss,train_acc,val_loss,val_acc,lr,seconds\n");
-
-    order = malloc((size_t)train.n * sizeof *order);
-    labels = malloc((size_t)B * sizeof *labels);
-    vprobs = valid.n ? malloc((size_t)valid.n * net->classes * sizeof *vprobs) : NULL;
-    if (!order || !labels || (valid.n && !vprobs)) { fer_fail(e, "out of memory"); goto done; }
-    int iw, ih, ic;
-    fer_net_input_shape(net, &iw, &ih, &ic);
-    for (int i = 0; i < LOADER_SLOTS; i++) {
-        L.slot[i].x = fer_alloc((size_t)B * net->inputs, sizeof(float), e);
-        L.slot[i].labels = calloc((size_t)B, sizeof(int));
-        L.slot[i].index = calloc((size_t)B, sizeof(int));
-        if (!L.slot[i].x || !L.slot[i].labels || !L.slot[i].index) { fer_fail(e, "out of memory"); goto done; }
-    }
-    L.ds = &train;
-    L.opt = o;
-    L.order = order;
-    L.B = B;
-    L.ow = iw;
-    L.oh = ih;
-    L.inputs = net->inputs;
-    L.seed = seed;
-
-    int tty = isatty(2) && !a->quiet;
-    int epochs_this_run = 0;
-    double last_va = -1;   /* the last epoch's validation accuracy, when this run validated one */
-    while (st.epoch < epochs && st.updates < total) {
-        int epoch = st.epoch;
-        rng r;
-        rng_seed(&r, mix_seed(seed, (uint64_t)epoch + 1, 0));
-        rng_permutation(&r, order, train.n);
-        long updates_this_epoch = per_epoch;
-        if (total - (st.updates - st.batch) < updates_this_epoch) updates_this_epoch = total - (st.updates - st.batch);
-        L.epoch = epoch;
-        L.first = (long)st.batch * o->subdivisions;
-        L.end = updates_this_epoch * o->subdivisions;
-        if (loader_start(&L, e)) goto done;
-        double ep_start = clock_seconds(), last_print = 0;
-        int interrupted = 0;
-        float lr = 0;
-        for (long u = st.batch; u < updates_this_epoch; u++) {
-            lr = schedule_lr(o, &st.sched, st.updates, total, epoch + (double)u / per_epoch);
-            for (int s = 0; s < o->subdivisions; s++) {
-                long mb = u * o->subdivisions + s;
-                loader_slot *slot = loader_take(&L, mb);
-                memcpy(net->input, slot->x, (size_t)B * net->inputs * sizeof(float));
-                memset(net->truth, 0, (size_t)B * net->classes * sizeof(float));
-                for (int b = 0; b < B; b++) {
-                    float *t = net->truth + (size_t)b * net->classes;
-                    if (teacher) {
-                        const float *q = teacher + (size_t)slot->index[b] * net->classes;
-                        for (int k = 0; k < net->classes; k++) t[k] = a->distill * q[k];
-                        t[slot->labels[b]] += 1 - a->distill;
-                    } else {
-                        t[slot->labels[b]] = 1;
-                    }
-                }
-                memcpy(labels, slot->labels, (size_t)B * sizeof(int));
-                loader_release(&L, slot);
-                rng_seed(&net->rng, mix_seed(seed ^ 0x5bd1e995ULL, (uint64_t)epoch + 1, (uint64_t)mb + 1));
-                net->train = 1;
-                net->has_truth = 1;
-                net->want_dinput = 0;
-                net_forward(net);
-                if (!isfinite(net->loss)) {
-                    loader_stop(&L);
-                    fer_fail(e, "loss is %s at epoch %d update %ld: training diverged (lower learning_rate?); "
-                                "the last good checkpoint %s is untouched",
-                             isnan(net->loss) ? "NaN" : "infinite", epoch + 1, u + 1, last);
-                    goto done;
-                }
-                const float *out = net_output(net);
-                for (int b = 0; b < B; b++) {
-                    int bi = 0;
-                    for (int k = 1; k < net->classes; k++)
-                        if (out[(size_t)b * net->classes + k] > out[(size_t)b * net->classes + bi]) bi = k;
-                    st.correct += bi == labels[b];
-                }
-                st.loss_sum += net->loss * B;
-                st.count += B;
-                net_backward(net);
-            }
-            optimizer_step(&opt, net, lr, 1.0f / o->subdivisions);
-            net_zero_grads(net);
-            st.updates++;
-            st.batch++;
-            net->seen += (uint64_t)o->batch;
-            double t = clock_seconds();
-            if (last_print == 0 && !tty) last_print = t;   /* the first line after a minute */
-            int report = tty ? (t - last_print > 0.25 || u + 1 == updates_this_epoch)
-                             : (!a->quiet && t - last_print > 60 && u + 1 < updates_this_epoch);
-            if (report) {
-                last_print = t;
-                double el = t - ep_start, done_frac = (double)(u + 1 - (L.first / o->subdivisions));
-                double ips = done_frac * o->batch / (el > 0 ? el : 1e-9);
-                double eta = (updates_this_epoch - u - 1) * o->batch / (ips > 0 ? ips : 1);
-                fprintf(stderr, "%sepoch %d/%d  batch %ld/%ld  %.0f img/s  loss %.4f  acc %.4f  lr %.2g  eta %.0fs   %s",
-                        tty ? "\r" : "", epoch + 1, epochs, u + 1, updates_this_epoch, ips, st.loss_sum / st.count,
-                        (double)st.correct / st.count, lr, eta, tty ? "" : "\n");
-            }
-            if (a->signal_at > 0 && st.updates == a->signal_at) raise(SIGINT);   /* the real handler runs */
-            if (a->stop && *a->stop) {
-                interrupted = 1;
-                break;
-            }
-        }
-        loader_stop(&L);
-        st.seconds += clock_seconds() - ep_start;
-        if (tty) fprintf(stderr, "\n");
-        if (interrupted) {
-            st.seen = net->seen;
-            st.opt_t = opt.t;
-            st.n_params = opt.n;
-            if (save_checkpoint(net, last, &st, &opt, e)) goto done;
-            fprintf(stderr, "interrupted: wrote %s at epoch %d update %d; run the same command with it to resume\n",
-                    last, epoch + 1, st.batch);
-            rc = 0;
-            goto done;
-        }
-        /* epoch end: validate, log, checkpoint */
-        double tl = st.count ? st.loss_sum / st.count : 0, ta = st.count ? (double)st.correct / st.count : 0;
-        double vl = 0, va = 0;
-        if (valid.n) {
-            if (validate(net, &valid, vprobs, &va, &vl, e)) goto done;
-            last_va = va;
-        }
-        st.epoch++;
-        st.batch = 0;
-        st.loss_sum = 0;
-        st.correct = st.count = 0;
-        int improved = valid.n && va > st.best_acc;
-        if (improved) {
-            st.best_acc = (float)va;
-            st.best_epoch = st.epoch;
-            st.bad_epochs = 0;
-        } else if (valid.n) {
-            st.bad_epochs++;
-        }
-        /* without a validation split there is nothing to plateau on */
-        if (valid.n) schedule_epoch_end(o, &st.sched, (float)va);
-        char line[256];
-        snprintf(line, sizeof line, "%d,%.5f,%.5f,%.5f,%.5f,%.6g,%.1f\n", st.epoch, tl, ta, vl, va, lr, st.seconds);
-        if (log_append(&log, line)) { fer_fail(e, "out of memory"); goto done; }
-        st.seen = net->seen;
-        st.opt_t = opt.t;
-        st.n_params = opt.n;
-        /* a last update can overflow the weights without a non-finite loss
-         * (validation clamps NaN probabilities): never checkpoint those */
-        for (size_t i = 0; i < net->n_param_floats; i++)
-            if (!isfinite(net->params[i])) {
-                fer_fail(e, "parameter %zu is %s after epoch %d: training diverged (lower learning_rate?); "
-                            "the last good checkpoint %s is untouched",
-                         i, isnan(net->params[i]) ? "NaN" : "infinite", st.epoch, last);
-                goto done;
-            }
-        if (save_checkpoint(net, last, &st, &opt, e) || log_write(logpath, log, e)) goto done;
-        if (improved && weights_save(net, best, -1, e)) goto done;
-        if (a->keep_epochs) {
-            char kept[2100];
-            snprintf(kept, sizeof kept, "%s/%s_epoch%d.weights", dir, name, st.epoch);
-            if (weights_save(net, kept, -1, e)) goto done;
-        }
-        if (!a->quiet)
-            fprintf(stderr, "epoch %d/%d: train loss %.4f acc %.4f | val loss %.4f acc %.4f%s | lr %.3g | %.0f s\n",
-                    st.epoch, epochs, tl, ta, vl, va, improved ? " (best)" : "", lr, st.seconds);
-        epochs_this_run++;
-        if (o->patience > 0 && st.bad_epochs >= o->patience) {
-            if (!a->quiet)
-                fprintf(stderr, "early stop: no improvement for %d epochs (best %.4f at epoch %d)\n", o->patience,
-                        st.best_acc, st.best_epoch);
-            break;
-        }
-        if (a->stop && *a->stop) {
-            fprintf(stderr, "interrupted after epoch %d; %s holds it\n", st.epoch, last);
-            rc = 0;
-            goto done;
-        }
-        if (a->stop_after > 0 && epochs_this_run >= a->stop_after) {
-            rc = 0;
-            goto done;
-        }
-    }
-    if (a->bn_final && net_has_batchnorm(net)) {
-        /* the rolling statistics training leaves are an exponential average
-         * over augmented images; _final gets the plain mean over the training
-         * split in test-time views (as `fer average` does by default, same
-         * seed); _last keeps the weights as trained, so resuming is unchanged */
-        int batches = 0;
-        if (bn_recalibrate(net, &train, -1, 1, 1, 1, &batches, e)) goto done;
-        double re_va = -1, re_vl;
-        if (valid.n && validate(net, &valid, vprobs, &re_va, &re_vl, e)) goto done;
-        if (!a->quiet) {
-            fprintf(stderr, "batch-norm statistics re-estimated over %d training batches of %d (test-time views)", batches,
-                    net->batch);
-            if (re_va >= 0 && last_va >= 0) fprintf(stderr, ": val acc %.4f as trained, %.4f re-estimated", last_va, re_va);
-            else if (re_va >= 0) fprintf(stderr, ": val acc %.4f", re_va);
-            fputc('\n', stderr);
-        }
-    } else if (a->bn_final && !a->quiet) {
-        fprintf(stderr, "-bn-final: %s has no batch-norm statistics to re-estimate\n", a->cfg);
-    }
-    if (weights_save(net, final, -1, e)) goto done;
-    if (!a->quiet)
-        fprintf(stderr, "done: %s (best validation accuracy %.4f at epoch %d in %s)\n", final, st.best_acc,
-                st.best_epoch, best);
-    rc = 0;
-done:
-    for (int i = 0; i < LOADER_SLOTS; i++) {
-        fer_free(L.slot[i].x);
-        free(L.slot[i].labels);
-        free(L.slot[i].index);
-    }
-    pthread_mutex_destroy(&L.mu);
-    pthread_cond_destroy(&L.cv);
-    free(order);
-    free(labels);
-    free(teacher);
-    free(vprobs);
-    free(log);
-    optimizer_free(&opt);
-    dataset_free(&train);
-    dataset_free(&valid);
-    net_free(net);
+    trainer t;
+    int rc = trainer_setup(&t, a, ctx, e);
+    epoch_next next = NEXT_EPOCH;
+    while (!rc && next == NEXT_EPOCH && t.st.epoch < t.epochs && t.st.updates < t.total)
+        rc = run_epoch(&t, &next, e);
+    if (!rc && next != NEXT_HALT) rc = finish(&t, e);
+    trainer_free(&t);
     return rc;
 }

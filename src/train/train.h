@@ -31,8 +31,8 @@ typedef struct schedule_state {
     float plateau_best;
 } schedule_state;
 
-/* Learning rate for update `it` (0-based) of `total`, in epoch `epoch`
- * (fractional: epoch index + progress) of an epoch of `per_epoch` updates. */
+/* Learning rate for update `it` (0-based) of `total`, at `epoch` (the epoch
+ * index plus the fraction of it done, e.g. 2.5 halfway through the third). */
 float schedule_lr(const net_options *o, const schedule_state *s, long it, long total, double epoch);
 /* Feeds one epoch's validation accuracy to the plateau policy. */
 void schedule_epoch_end(const net_options *o, schedule_state *s, float val_acc);
@@ -56,6 +56,13 @@ void metrics_free(metrics *m);
 
 /* ---- training ------------------------------------------------------------ */
 
+/* Knobs that exist for the tests (short runs, exact interruptions). */
+typedef struct train_test_knobs {
+    int limit_train, limit_valid;/* use only the first N images; 0 = all */
+    int stop_after;              /* stop after this many epochs in this run; 0 = off */
+    int signal_at;               /* raise SIGINT after this many updates in all; 0 = off */
+} train_test_knobs;
+
 typedef struct train_args {
     const char *cfg, *weights;   /* weights: start or resume from (may be NULL) */
     data_cfg *data;
@@ -63,18 +70,19 @@ typedef struct train_args {
     int epochs;                  /* overrides [net] epochs when > 0 */
     float lr;                    /* overrides [net] learning_rate when > 0 (a warm restart with clear) */
     uint64_t seed;
-    int limit_train, limit_valid;/* use only the first N images (tests); 0 = all */
-    int stop_after;              /* stop after this many epochs in this run (tests); 0 = off */
-    int signal_at;               /* raise SIGINT after this many updates in all (tests); 0 = off */
     int keep_epochs;             /* also write <backup>/<cfg>_epoch<N>.weights after each epoch N */
     int bn_final;                /* re-estimate batch-norm statistics (bn_recalibrate) before writing _final */
     const char *backup;          /* overrides data's backup folder */
     const char *teacher;         /* soft targets (fer ensemble -split train -out) or NULL */
     float distill;               /* weight of the teacher's probabilities in the target, (0, 1] */
-    int quiet;
+    int quiet;                   /* no notices or progress (the interrupted notices still come) */
     volatile sig_atomic_t *stop; /* set by a signal handler: save and stop after this batch */
+    train_test_knobs test;
 } train_args;
 
+/* Trains a->cfg on a->data, writing <backup>/<cfg>_{last,best,final}.weights,
+ * _last.state (to resume from) and <cfg>.log.csv. Notices and the progress
+ * line go to ctx's log hook (fer_ctx_set_log). */
 int train_classifier(const train_args *a, fer_ctx *ctx, fer_err *e);
 /* Sets net->class_weight from [net] class_weights: "auto" gives class k the
  * weight n / (classes * count_k) over ds (0 for an absent class), a list

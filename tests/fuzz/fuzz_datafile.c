@@ -17,7 +17,7 @@ static void read_data_file(const char *path)
 {
     data_cfg d;
     fer_err e = { { 0 } };
-    if (data_cfg_read(&d, path, &e)) {
+    if (data_cfg_read(&d, path, NULL, &e)) {
         fuzz_require(e.msg[0] != 0, "data_cfg_read failed without a message");
         fuzz_require(d.names == NULL, "a failed data_cfg_read kept its names");
         return;

@@ -9,7 +9,8 @@
  * ok_*.cfg: `# expect: ok`; the file must build, and run forward and backward
  * at batch 2 with finite outputs. An optional `# types: a b c` line lists the
  * layer types the sections must resolve to (aliases included).
- * Other files in the directory are ignored. */
+ * Other files in the directory are ignored. Last, warnings reach the
+ * context's log hook. */
 #include "check.h"
 #include "engine/engine.h"
 
@@ -237,10 +238,60 @@ static void run_generated(const char *self)
     expect_failure(GEN, GEN, 0);
 }
 
+/* What a log hook received. */
+typedef struct captured {
+    int n;
+    int level[8];
+    char msg[8][256];
+} captured;
+
+static void capture(void *user, int level, const char *msg)
+{
+    captured *c = user;
+    if (c->n >= 8) return;
+    c->level[c->n] = level;
+    snprintf(c->msg[c->n], sizeof c->msg[0], "%s", msg);
+    c->n++;
+}
+
+/* Warnings reach the context's log hook, one line each without a newline,
+ * in the order of the sections; a context without a hook gets none. */
+static void run_warnings(void)
+{
+    static const char text[] = "[net]\nwidth=4\nheight=4\nchannels=1\nhue=.1\n"
+                               "[connected]\noutput=3\n[cost]\nscale=2\n[softmax]\n";
+    fer_ctx *ctx;
+    fer_err e;
+    captured c = { 0 };
+    CHECK(fer_ctx_new(&ctx, 1, NULL, &e) == 0, "fer_ctx_new: %s", e.msg);
+    if (!ctx) return;
+    fer_ctx_set_log(ctx, capture, &c, 0);
+    network *net;
+    CHECK(net_from_text(&net, "warn.cfg", text, ctx, &e) == 0, "warn.cfg: %s", e.msg);
+    net_free(net);
+    const char *want[] = {
+        "warn.cfg:5: warning: [net] key 'hue' is not used here",
+        "warn.cfg:8: warning: [cost] is an identity in fer; the loss is the cross-entropy of the last [softmax]",
+        "warn.cfg:9: warning: [cost] key 'scale' is not used here",
+    };
+    CHECK(c.n == 3, "%d warnings, expected 3", c.n);
+    for (int i = 0; i < c.n && i < 3; i++) {
+        CHECK(c.level[i] == FER_LOG_WARN, "warning %d: level %d", i, c.level[i]);
+        CHECK(!strcmp(c.msg[i], want[i]), "warning %d: '%s', expected '%s'", i, c.msg[i], want[i]);
+    }
+    fer_ctx_set_log(ctx, NULL, NULL, 0);
+    c.n = 0;
+    CHECK(net_from_text(&net, "warn.cfg", text, ctx, &e) == 0, "warn.cfg without a hook: %s", e.msg);
+    net_free(net);
+    CHECK(c.n == 0, "a context without a hook still logged %d messages", c.n);
+    fer_ctx_free(ctx);
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);   /* keep FAIL lines (stderr) next to their context */
     run_corpus(argc > 1 ? argv[1] : "tests/corpus");
     run_generated(argv[0]);
+    run_warnings();
     return check_summary("test_cfg_corpus");
 }

@@ -182,7 +182,7 @@ static void test_split_probs(void)
     FILE *f = fopen("tests/out/ensemble_sample.data", "w");
     fprintf(f, "classes=7\nlabels=data/fer2013.labels\ntrain=%s\nvalid=%s\ntest=%s\n", sample, sample, sample);
     fclose(f);
-    CHECK(data_cfg_read(&d, "tests/out/ensemble_sample.data", &e) == 0, "data: %s", e.msg);
+    CHECK(data_cfg_read(&d, "tests/out/ensemble_sample.data", NULL, &e) == 0, "data: %s", e.msg);
     static const char small_cfg[] =
         "[net]\nwidth=40\nheight=40\nchannels=1\n[convolutional]\nfilters=4\nsize=3\nstride=2\npad=1\nactivation=relu\n"
         "[maxpool]\nsize=2\nstride=2\n[connected]\noutput=7\nactivation=linear\n[softmax]\n";

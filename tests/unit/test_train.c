@@ -29,7 +29,7 @@ static data_cfg labels7(void)
     char text[512];
     snprintf(text, sizeof text, "classes=7\nlabels=%s\n", labels);
     write_text(path, text);
-    if (data_cfg_read(&d, path, &e)) {
+    if (data_cfg_read(&d, path, NULL, &e)) {
         fprintf(stderr, "%s\n", e.msg);
         exit(1);
     }
