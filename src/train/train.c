@@ -658,18 +658,24 @@ static int record_epoch(trainer *t, double tl, double ta, double vl, double va, 
     return improved;
 }
 
+/* A last update can overflow the weights without a non-finite loss: such
+ * weights are never validated or checkpointed. */
+static int check_params(trainer *t, int epoch, fer_err *e)
+{
+    const network *net = t->net;
+    for (size_t i = 0; i < net->n_param_floats; i++)
+        if (!isfinite(net->params[i]))
+            return fer_fail(e, "parameter %zu is %s after epoch %d: training diverged (lower learning_rate?); "
+                               "the last good checkpoint %s is untouched",
+                            i, isnan(net->params[i]) ? "NaN" : "infinite", epoch, t->last);
+    return 0;
+}
+
 /* The epoch's files: the checkpoint and the log, the best weights when
  * improved, and with -keep-epochs the epoch's own weights. */
 static int save_epoch(trainer *t, int improved, fer_err *e)
 {
     network *net = t->net;
-    /* a last update can overflow the weights without a non-finite loss
-     * (validation clamps NaN probabilities): never checkpoint those */
-    for (size_t i = 0; i < net->n_param_floats; i++)
-        if (!isfinite(net->params[i]))
-            return fer_fail(e, "parameter %zu is %s after epoch %d: training diverged (lower learning_rate?); "
-                               "the last good checkpoint %s is untouched",
-                            i, isnan(net->params[i]) ? "NaN" : "infinite", t->st.epoch, t->last);
     if (save_checkpoint(t, e) || log_write(t->logpath, t->csv, e)) return -1;
     if (improved && weights_save(net, t->best, -1, e)) return -1;
     if (t->a->keep_epochs) {
@@ -689,6 +695,7 @@ static int end_epoch(trainer *t, float lr, epoch_next *next, fer_err *e)
     train_state *st = &t->st;
     double tl = st->count ? st->loss_sum / st->count : 0, ta = st->count ? (double)st->correct / st->count : 0;
     double vl = 0, va = 0;
+    if (check_params(t, st->epoch + 1, e)) return -1;
     if (t->valid.n) {
         if (validate(t->net, &t->valid, t->vprobs, &va, &vl, e)) return -1;
         t->last_va = va;
@@ -765,7 +772,7 @@ static int run_epoch(trainer *t, epoch_next *next, fer_err *e)
     if (!interrupted) return end_epoch(t, lr, next, e);
     *next = NEXT_HALT;
     if (save_checkpoint(t, e)) return -1;
-    fer_log(t->log, FER_LOG_INFO, "interrupted: wrote %s at epoch %d update %d; run the same command with it to resume",
+    fer_log(t->log, FER_LOG_INFO, "interrupted: wrote %s at epoch %d update %d; run the same command to resume",
             t->last, epoch + 1, st->batch);
     return 0;
 }
@@ -804,10 +811,36 @@ static int finish(trainer *t, fer_err *e)
     return 0;
 }
 
+/* Without a WEIGHTS argument, the same command resumes its own run:
+ * <backup>/<cfg>_last.weights with its state. A _last.weights without a
+ * state is not resumed and not overwritten; -clear starts over. */
+static int choose_start(train_args *run, char *last, size_t cap, fer_ctx *ctx, fer_err *e)
+{
+    if (run->weights) return 0;
+    char name[256], sp[4300];
+    path_stem(run->cfg, name, sizeof name);
+    snprintf(last, cap, "%s/%s_last.weights", run->backup ? run->backup : run->data->backup, name);
+    if (access(last, F_OK)) return 0;
+    if (run->clear) {
+        if (!run->quiet) fer_log(&ctx->log, FER_LOG_INFO, "starting over (-clear): %s will be replaced", last);
+        run->clear = 0;   /* no weights to reset counters of: a fresh run */
+        return 0;
+    }
+    state_path(last, sp, sizeof sp);
+    if (access(sp, R_OK))
+        return fer_fail(e, "%s exists without its state %s, so it cannot be resumed: give it as WEIGHTS to start "
+                           "from it, -clear to start over (replacing it), or -backup DIR for another folder", last, sp);
+    run->weights = last;
+    return 0;
+}
+
 int train_classifier(const train_args *a, fer_ctx *ctx, fer_err *e)
 {
     trainer t;
-    int rc = trainer_setup(&t, a, ctx, e);
+    train_args run = *a;
+    char last[4200];
+    if (choose_start(&run, last, sizeof last, ctx, e)) return -1;
+    int rc = trainer_setup(&t, &run, ctx, e);
     epoch_next next = NEXT_EPOCH;
     while (!rc && next == NEXT_EPOCH && t.st.epoch < t.epochs && t.st.updates < t.total)
         rc = run_epoch(&t, &next, e);

@@ -76,6 +76,24 @@ $FER classifier train tests/cfg/tiny.cfg $out/g/tiny_last.weights -limit 4096 -l
     -threads 2 -quiet -backup $out/g || fail "run G resume"
 cmp $out/f/tiny_final.weights $out/g/tiny_final.weights || fail "resumed after SIGINT mid-epoch: weights differ"
 ok "SIGINT at epoch 2 update 42, resumed: bit-identical to the uninterrupted run"
+# 5c. resume means resume: the very same command again (no WEIGHTS) picks up
+# _last and its state, says so, and ends bit-identical too; a _last without
+# its state is neither resumed nor overwritten; -clear starts over
+$FER classifier train tests/cfg/tiny.cfg -limit 4096 -limit-valid 256 -epochs 2 -seed 3 -threads 2 -backup $out/r \
+    -signal-at 170 2> $out/r1.err || fail "run R: exit code $?"
+$FER classifier train tests/cfg/tiny.cfg -limit 4096 -limit-valid 256 -epochs 2 -seed 3 -threads 2 -backup $out/r \
+    2> $out/r2.err || fail "run R, the same command again: $(tail -n 3 $out/r2.err)"
+grep -q "resuming from $out/r/tiny_last.weights: epoch 2, update 170" $out/r2.err || fail "no resume notice: $(head -n 3 $out/r2.err)"
+cmp $out/f/tiny_final.weights $out/r/tiny_final.weights || fail "the same command resumed: weights differ"
+mkdir -p $out/s && cp $out/r/tiny_last.weights $out/s/tiny_last.weights
+$FER classifier train tests/cfg/tiny.cfg -limit 4096 -limit-valid 256 -epochs 2 -seed 3 -threads 2 -backup $out/s \
+    2> $out/s.err && fail "a _last.weights without its state was silently reused or overwritten"
+grep -q "exists without its state" $out/s.err || fail "no reason given: $(cat $out/s.err)"
+cmp -s $out/r/tiny_last.weights $out/s/tiny_last.weights || fail "the stateless _last.weights was overwritten"
+$FER classifier train tests/cfg/tiny.cfg -limit 2048 -limit-valid 256 -epochs 1 -seed 3 -threads 2 -backup $out/s -clear \
+    2> $out/s2.err || fail "-clear over an old _last: $(tail -n 2 $out/s2.err)"
+grep -q "starting over (-clear)" $out/s2.err || fail "-clear: no notice"
+ok "the same command resumes (bit-identical), a stateless _last is kept, -clear starts over"
 
 # 6. bad input: wrong weights for the cfg, missing data
 $FER classifier valid cfg/shallow.cfg $out/a/tiny_final.weights > $out/bad.txt 2>&1 && fail "valid with wrong weights must fail"
@@ -173,21 +191,21 @@ ok "fer average: identity, two files, batch-norm re-estimation ($a3), bad input 
 # trained (equal to run A's final weights, the same run without the flag), the
 # printed accuracy is what `classifier valid` measures on _final, and a run
 # stopped after epoch 1 and resumed ends with the same _final
-$FER classifier train tests/cfg/tiny.cfg -limit 8192 -limit-valid 512 -seed 7 -threads 2 -backup $out/f -bn-final \
+$FER classifier train tests/cfg/tiny.cfg -limit 8192 -limit-valid 512 -seed 7 -threads 2 -backup $out/fb -bn-final \
     2> $out/bnf.txt || fail "training with -bn-final: $(tail -3 $out/bnf.txt)"
 line=$(grep "batch-norm statistics re-estimated" $out/bnf.txt)
 echo "  $line"
 echo "$line" | grep -q "over 512 training batches of 16 (test-time views): val acc 0\.[0-9]* as trained, 0\.[0-9]* re-estimated" \
     || fail "-bn-final summary: $(tail -3 $out/bnf.txt)"
-cmp $out/f/tiny_last.weights $out/a/tiny_final.weights || fail "-bn-final changed the training itself"
-! cmp -s $out/f/tiny_final.weights $out/f/tiny_last.weights || fail "-bn-final: _final equals _last"
+cmp $out/fb/tiny_last.weights $out/a/tiny_final.weights || fail "-bn-final changed the training itself"
+! cmp -s $out/fb/tiny_final.weights $out/fb/tiny_last.weights || fail "-bn-final: _final equals _last"
 want=$(echo "$line" | sed -n 's/.* as trained, \(0\.[0-9]*\) re-estimated$/\1/p')
-got=$($FER classifier valid tests/cfg/tiny.cfg $out/f/tiny_final.weights -limit 512 -threads 2 | tail -1)
+got=$($FER classifier valid tests/cfg/tiny.cfg $out/fb/tiny_final.weights -limit 512 -threads 2 | tail -1)
 [ "$got" = "accuracy: $want" ] || fail "-bn-final printed $want but classifier valid measures '$got'"
-$FER classifier train tests/cfg/tiny.cfg -limit 8192 -limit-valid 512 -seed 7 -threads 2 -quiet -backup $out/g -bn-final \
+$FER classifier train tests/cfg/tiny.cfg -limit 8192 -limit-valid 512 -seed 7 -threads 2 -quiet -backup $out/h -bn-final \
     -stop-after 1 || fail "-bn-final run, part 1"
-$FER classifier train tests/cfg/tiny.cfg $out/g/tiny_last.weights -limit 8192 -limit-valid 512 -seed 7 -threads 2 -quiet \
-    -backup $out/g -bn-final || fail "-bn-final run, resumed"
-cmp $out/f/tiny_final.weights $out/g/tiny_final.weights || fail "-bn-final: the resumed run's _final differs"
+$FER classifier train tests/cfg/tiny.cfg $out/h/tiny_last.weights -limit 8192 -limit-valid 512 -seed 7 -threads 2 -quiet \
+    -backup $out/h -bn-final || fail "-bn-final run, resumed"
+cmp $out/fb/tiny_final.weights $out/h/tiny_final.weights || fail "-bn-final: the resumed run's _final differs"
 ok "-bn-final: re-estimated _final ($want), _last as trained, resumable"
 echo "e2e_train: $pass passed, 0 failed"
