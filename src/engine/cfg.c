@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -302,4 +303,14 @@ int cfg_check_keys(const cfg_file *f, cfg_section *s, const char *const *known, 
                 s->name, o->key);
     }
     return 0;
+}
+
+void cfg_warn(const cfg_file *f, int line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s:%d: warning: ", f->path, line);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
 }

@@ -47,5 +47,8 @@ int cfg_line(cfg_section *s, const char *key);
 /* After a section was made: a key outside `known` (NULL-terminated) is an
  * error; a known key that this configuration did not read is a warning. */
 int cfg_check_keys(const cfg_file *f, cfg_section *s, const char *const *known, fer_err *e);
+/* A warning about the cfg at f's line `line`, on the same path as the
+ * unused-key warning: "PATH:LINE: warning: MESSAGE". */
+void cfg_warn(const cfg_file *f, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -13,22 +13,47 @@ static const char *const net_keys[] = {
     "scales", "gamma", "power", "max_batches", "epochs", "burn_in", "burn_in_power", "min_lr",
     "sgdr_period", "sgdr_mult", "plateau_factor", "plateau_patience", "patience",
     "label_smoothing", "bn_momentum", "flip", "vflip", "angle", "scale", "translate", "crop",
-    "erase", "erase_min", "erase_max", "brightness", "contrast", "class_weights",
-    /* Darknet keys accepted for compatibility; fer does not use them */
+    "erase", "erase_min", "erase_max", "brightness", "contrast", "class_weights", "step",
+    /* AlexeyAB Darknet's spellings: label smoothing, Adam's betas */
+    "label_smooth_eps", "B1", "B2",
+    /* Darknet keys accepted for compatibility; fer does not use them (darknet_keys.c
+     * warns about those that ask training for something it does not do) */
     "saturation", "exposure", "hue", "aspect", "min_crop", "max_crop", "inputs",
-    "max_chart_loss", "mosaic", "mixup", "blur", "track", "time_steps", "step", "seed",
+    "max_chart_loss", "mosaic", "mixup", "blur", "track", "time_steps", "seed", "cutmix",
+    "gaussian_noise", "letter_box", "mosaic_bound", "adversarial_lr", "attention", "contrastive",
+    "contrastive_jit_flip", "contrastive_color", "unsupervised", "ema_alpha",
     NULL,
 };
 
+/* in lr_policy's order */
 static const char *const policy_names[] = {
-    "constant", "steps", "poly", "exp", "cosine", "sgdr", "plateau", NULL,
+    "constant", "steps", "poly", "exp", "cosine", "sgdr", "plateau", "step", "sigmoid", "random", NULL,
 };
 
-static int parse_net_options(net_options *o, const cfg_file *f, cfg_section *s, fer_err *e)
+/* The policy's index in policy_names, or -1. */
+static int policy_index(const char *name)
 {
-    memset(o, 0, sizeof *o);
-    int adam = 0;
-    const char *opt;
+    for (int i = 0; policy_names[i]; i++)
+        if (!strcmp(name, policy_names[i])) return i;
+    return -1;
+}
+
+/* A value under either of two spellings (fer's and AlexeyAB Darknet's); both
+ * at once is an error. */
+static int read_alias(const cfg_file *f, cfg_section *s, const char *key, const char *alias, float def, float *out,
+                      fer_err *e)
+{
+    if (cfg_has(s, key) && cfg_has(s, alias))
+        return fer_fail(e, "%s:%d: [net] %s and %s are the same setting (fer's and Darknet's spelling): give one",
+                        f->path, cfg_line(s, alias), key, alias);
+    return cfg_float(f, s, cfg_has(s, alias) ? alias : key, def, out, e);
+}
+
+/* The numeric [net] keys, in the order their errors are reported. Under
+ * policy=step, `scale` is the step's factor (Darknet's meaning), not the
+ * zoom augmentation. */
+static int read_net_numbers(net_options *o, const cfg_file *f, cfg_section *s, int policy, int *adam, fer_err *e)
+{
     int rc = 0;
     rc |= cfg_int(f, s, "width", 0, &o->width, e);
     if (!rc) rc |= cfg_int(f, s, "height", 0, &o->height, e);
@@ -39,12 +64,12 @@ static int parse_net_options(net_options *o, const cfg_file *f, cfg_section *s, 
     if (!rc) rc |= cfg_float(f, s, "momentum", 0.9f, &o->momentum, e);
     if (!rc) rc |= cfg_float(f, s, "decay", 0.0001f, &o->decay, e);
     if (!rc) rc |= cfg_int(f, s, "nesterov", 0, &o->nesterov, e);
-    if (!rc) rc |= cfg_int(f, s, "adam", 0, &adam, e);
-    if (!rc) rc |= cfg_float(f, s, "b1", 0.9f, &o->beta1, e);
-    if (!rc) rc |= cfg_float(f, s, "b2", 0.999f, &o->beta2, e);
+    if (!rc) rc |= cfg_int(f, s, "adam", 0, adam, e);
+    if (!rc) rc |= read_alias(f, s, "b1", "B1", 0.9f, &o->beta1, e);
+    if (!rc) rc |= read_alias(f, s, "b2", "B2", 0.999f, &o->beta2, e);
     if (!rc) rc |= cfg_float(f, s, "eps", 1e-8f, &o->epsilon, e);
     if (!rc) rc |= cfg_float(f, s, "clip", 0, &o->clip, e);
-    if (!rc) rc |= cfg_float(f, s, "gamma", 0.1f, &o->gamma, e);
+    if (!rc) rc |= cfg_float(f, s, "gamma", policy == POLICY_SIG ? 1.0f : 0.1f, &o->gamma, e);
     if (!rc) rc |= cfg_float(f, s, "power", 4, &o->power, e);
     if (!rc) rc |= cfg_int(f, s, "max_batches", 0, &o->max_batches, e);
     if (!rc) rc |= cfg_int(f, s, "epochs", 0, &o->epochs, e);
@@ -57,11 +82,14 @@ static int parse_net_options(net_options *o, const cfg_file *f, cfg_section *s, 
     if (!rc) rc |= cfg_int(f, s, "plateau_patience", 5, &o->plateau_patience, e);
     if (!rc) rc |= cfg_int(f, s, "patience", 0, &o->patience, e);
     if (!rc) rc |= cfg_float(f, s, "label_smoothing", 0, &o->label_smoothing, e);
+    if (!rc) rc |= cfg_float(f, s, "label_smooth_eps", 0, &o->label_smooth_eps, e);
     if (!rc) rc |= cfg_float(f, s, "bn_momentum", 0.01f, &o->bn_momentum, e);
     if (!rc) rc |= cfg_float(f, s, "flip", 0, &o->flip, e);
     if (!rc) rc |= cfg_float(f, s, "vflip", 0, &o->vflip, e);
     if (!rc) rc |= cfg_float(f, s, "angle", 0, &o->angle, e);
-    if (!rc) rc |= cfg_float(f, s, "scale", 0, &o->scale, e);
+    if (!rc && policy != POLICY_STEP) rc |= cfg_float(f, s, "scale", 0, &o->scale, e);
+    if (!rc && policy == POLICY_STEP) rc |= cfg_float(f, s, "scale", 1, &o->step_scale, e);
+    if (!rc && (policy == POLICY_STEP || policy == POLICY_SIG)) rc |= cfg_int(f, s, "step", 1, &o->step, e);
     if (!rc) rc |= cfg_float(f, s, "translate", 0, &o->translate, e);
     if (!rc) rc |= cfg_int(f, s, "crop", 0, &o->crop, e);
     if (!rc) rc |= cfg_float(f, s, "erase", 0, &o->erase, e);
@@ -70,14 +98,12 @@ static int parse_net_options(net_options *o, const cfg_file *f, cfg_section *s, 
     if (!rc) rc |= cfg_float(f, s, "brightness", 0, &o->brightness, e);
     if (!rc) rc |= cfg_float(f, s, "contrast", 0, &o->contrast, e);
     if (!rc) rc |= cfg_int_list(f, s, "steps", o->steps, FER_MAX_STEPS, &o->n_steps, e);
-    if (rc) return -1;
-    int n_scales = 0;
-    if (cfg_float_list(f, s, "scales", o->scales, FER_MAX_STEPS, &n_scales, e)) return -1;
-    const char *cw = cfg_str(s, "class_weights", "");
-    if (strlen(cw) >= sizeof o->class_weights)
-        return fer_fail(e, "%s:%d: [net] class_weights: too long", f->path, cfg_line(s, "class_weights"));
-    strcpy(o->class_weights, cw);
+    return rc ? -1 : 0;
+}
 
+/* Sizes, counts and the training recipe's ranges. */
+static int check_net_recipe(const net_options *o, const cfg_file *f, cfg_section *s, int n_scales, fer_err *e)
+{
     int line = s->line;
     if (o->width <= 0 || o->height <= 0 || o->channels <= 0 || o->width > 4096 ||
         o->height > 4096 || o->channels > 64 || (double)o->width * o->height * o->channels > (1 << 26))
@@ -98,12 +124,22 @@ static int parse_net_options(net_options *o, const cfg_file *f, cfg_section *s, 
     if (o->label_smoothing < 0 || o->label_smoothing >= 1)
         return fer_fail(e, "%s:%d: [net] label_smoothing must be in [0,1)", f->path,
                         cfg_line(s, "label_smoothing"));
+    if (o->label_smooth_eps < 0 || o->label_smooth_eps >= 1 || (o->label_smooth_eps > 0 && o->label_smoothing > 0))
+        return fer_fail(e, "%s:%d: [net] label_smooth_eps (Darknet's: the true class gets 1-eps, each other eps/(classes-1)) "
+                           "must be in [0,1) and not given with label_smoothing", f->path, cfg_line(s, "label_smooth_eps"));
     if (o->bn_momentum <= 0 || o->bn_momentum > 1)
         return fer_fail(e, "%s:%d: [net] bn_momentum must be in (0,1]", f->path, cfg_line(s, "bn_momentum"));
     if (o->max_batches < 0 || o->epochs < 0 || o->burn_in < 0 || o->patience < 0 || o->crop < 0 ||
         o->plateau_patience < 0 || o->sgdr_period < 1 || o->sgdr_mult < 1)
         return fer_fail(e, "%s:%d: [net] counts (max_batches, epochs, burn_in, patience, crop, sgdr_period...) must be >= 0",
                         f->path, line);
+    return 0;
+}
+
+/* The augmentation keys' ranges (flip=1, Darknet's random flip, becomes 0.5). */
+static int check_net_augmentation(net_options *o, const cfg_file *f, cfg_section *s, fer_err *e)
+{
+    int line = s->line;
     float probs[] = { o->flip, o->vflip, o->erase };
     for (int i = 0; i < 3; i++)
         if (probs[i] < 0 || probs[i] > 1)
@@ -126,9 +162,14 @@ static int parse_net_options(net_options *o, const cfg_file *f, cfg_section *s, 
                         f->path, cfg_line(s, o->erase_min <= 0 || o->erase_min > o->erase_max ? "erase_min" : "erase_max"));
     if (o->crop > o->width || o->crop > o->height)
         return fer_fail(e, "%s:%d: [net] crop=%d is larger than the input", f->path, cfg_line(s, "crop"), o->crop);
+    return 0;
+}
 
+/* optimizer (or Darknet's adam=1) and policy. */
+static int read_net_choices(net_options *o, const cfg_file *f, cfg_section *s, int adam, int policy, fer_err *e)
+{
     o->optimizer = adam ? OPT_ADAM : OPT_SGD;
-    opt = cfg_str(s, "optimizer", NULL);
+    const char *opt = cfg_str(s, "optimizer", NULL);
     if (opt) {
         if (!strcmp(opt, "sgd")) o->optimizer = OPT_SGD;
         else if (!strcmp(opt, "adam")) o->optimizer = OPT_ADAM;
@@ -137,13 +178,30 @@ static int parse_net_options(net_options *o, const cfg_file *f, cfg_section *s, 
             return fer_fail(e, "%s:%d: [net] optimizer=%s: expected sgd, adam or adamw", f->path,
                             cfg_line(s, "optimizer"), opt);
     }
-    const char *pol = cfg_str(s, "policy", "constant");
-    int found = 0;
-    for (int i = 0; policy_names[i]; i++)
-        if (!strcmp(pol, policy_names[i])) { o->policy = (lr_policy)i; found = 1; }
-    if (!found)
-        return fer_fail(e, "%s:%d: [net] policy=%s: expected constant, steps, poly, exp, cosine, sgdr or plateau",
-                        f->path, cfg_line(s, "policy"), pol);
+    if (policy < 0)
+        return fer_fail(e, "%s:%d: [net] policy=%s: expected constant, steps, poly, exp, cosine, sgdr, plateau, step, "
+                           "sigmoid or random", f->path, cfg_line(s, "policy"), cfg_str(s, "policy", ""));
+    o->policy = (lr_policy)policy;
+    if ((o->policy == POLICY_STEP || o->policy == POLICY_SIG) && o->step < 1)
+        return fer_fail(e, "%s:%d: [net] step=%d: must be >= 1", f->path, cfg_line(s, "step"), o->step);
+    return 0;
+}
+
+static int parse_net_options(net_options *o, const cfg_file *f, cfg_section *s, fer_err *e)
+{
+    memset(o, 0, sizeof *o);
+    int adam = 0, n_scales = 0;
+    int policy = policy_index(cfg_str(s, "policy", "constant"));
+    if (read_net_numbers(o, f, s, policy, &adam, e) ||
+        cfg_float_list(f, s, "scales", o->scales, FER_MAX_STEPS, &n_scales, e))
+        return -1;
+    const char *cw = cfg_str(s, "class_weights", "");
+    if (strlen(cw) >= sizeof o->class_weights)
+        return fer_fail(e, "%s:%d: [net] class_weights: too long", f->path, cfg_line(s, "class_weights"));
+    strcpy(o->class_weights, cw);
+    if (check_net_recipe(o, f, s, n_scales, e) || check_net_augmentation(o, f, s, e) ||
+        read_net_choices(o, f, s, adam, policy, e) || darknet_net_keys(f, s, e))
+        return -1;
     return 0;
 }
 
@@ -196,7 +254,7 @@ static int make_layers(network *net, cfg_file *cfg, fer_err *e)
         net->n = i + 1;   /* so that a failure frees only made layers */
         if (t->make(l, cfg, s, net, e)) return -1;
         net->n = cfg->n_sections - 1;
-        if (cfg_check_keys(cfg, s, t->keys, e)) return -1;
+        if (darknet_layer_keys(cfg, s, e) || cfg_check_keys(cfg, s, t->keys, e)) return -1;
         if (l->out_c <= 0 || l->out_h <= 0 || l->out_w <= 0)
             return fer_fail(e, "%s:%d: [%s] gives an empty output %dx%dx%d from input %dx%dx%d",
                             cfg->path, s->line, s->name, l->out_w, l->out_h, l->out_c, w, h, c);
