@@ -125,8 +125,9 @@ static int check_net_recipe(const net_options *o, const cfg_file *f, cfg_section
         return fer_fail(e, "%s:%d: [net] label_smoothing must be in [0,1)", f->path,
                         cfg_line(s, "label_smoothing"));
     if (o->label_smooth_eps < 0 || o->label_smooth_eps >= 1 || (o->label_smooth_eps > 0 && o->label_smoothing > 0))
-        return fer_fail(e, "%s:%d: [net] label_smooth_eps (Darknet's: the true class gets 1-eps, each other eps/(classes-1)) "
-                           "must be in [0,1) and not given with label_smoothing", f->path, cfg_line(s, "label_smooth_eps"));
+        return fer_fail(e, "%s:%d: [net] label_smooth_eps (Darknet's: the true class gets 1-eps, each other "
+                           "eps/(classes-1)) must be in [0,1) and not given with label_smoothing", f->path,
+                        cfg_line(s, "label_smooth_eps"));
     if (o->bn_momentum <= 0 || o->bn_momentum > 1)
         return fer_fail(e, "%s:%d: [net] bn_momentum must be in (0,1]", f->path, cfg_line(s, "bn_momentum"));
     if (o->max_batches < 0 || o->epochs < 0 || o->burn_in < 0 || o->patience < 0 || o->crop < 0 ||

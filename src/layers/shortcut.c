@@ -84,9 +84,10 @@ static int check_source(const layer *l, const layer *src, int ref, int single, c
                            "with several layers or weights, Darknet needs each to have the previous layer's width "
                            "and height", f->path, line, s->name, ref, src->index, src->out_w, src->out_h, src->out_c,
                         l->w, l->h, l->c);
-    overlap o = overlap_of(l->w, l->h, l->c, src->out_w, src->out_h, src->out_c);
-    int stride_h = src->out_h / l->h < 1 ? 1 : src->out_h / l->h, sample_h = l->h / src->out_h < 1 ? 1 : l->h / src->out_h;
-    if (o.stride != stride_h || o.sample != sample_h)
+    /* Darknet asserts that the ratios agree: w_from/w == h_from/h and w/w_from == h/h_from */
+    overlap across = overlap_of(l->w, l->h, l->c, src->out_w, src->out_h, src->out_c);
+    overlap down = overlap_of(l->h, l->w, l->c, src->out_h, src->out_w, src->out_c);
+    if (across.stride != down.stride || across.sample != down.sample)
         return fer_fail(e, "%s:%d: [%s] from=%d: layer %d outputs %dx%dx%d but the previous layer outputs %dx%dx%d; "
                            "Darknet adds maps of other sizes only when width and height scale by the same integer "
                            "factor", f->path, line, s->name, ref, src->index, src->out_w, src->out_h, src->out_c,
