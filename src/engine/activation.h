@@ -8,10 +8,17 @@
 
 typedef enum {
     ACT_LINEAR, ACT_RELU, ACT_LEAKY, ACT_RELU6, ACT_LOGISTIC, ACT_TANH,
-    ACT_ELU, ACT_SELU, ACT_SWISH, ACT_MISH, ACT_GELU, ACT_PRELU, ACT_COUNT
+    ACT_ELU, ACT_SELU, ACT_SWISH, ACT_MISH, ACT_GELU, ACT_PRELU,
+    /* the rest of AlexeyAB Darknet's elementwise activations */
+    ACT_HARD_MISH, ACT_HARDTAN, ACT_LHTAN, ACT_PLSE, ACT_STAIR, ACT_RAMP,
+    ACT_LOGGY, ACT_RELIE, ACT_COUNT
 } activation;
 
-int activation_from_name(const char *name, activation *out);
+/* 0 and *out set for a known name; -1 for an unknown one; -2 for a Darknet
+ * activation fer refuses (*why then says why). */
+int activation_from_name(const char *name, activation *out, const char **why);
+/* The names activation_from_name knows, comma-separated, for messages. */
+const char *activation_names(void);
 const char *activation_name(activation a);
 
 /* y = act(x) over n = batch*channels*spatial values; slope is the PReLU

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -302,4 +303,14 @@ int cfg_check_keys(const cfg_file *f, cfg_section *s, const char *const *known, 
                 o->key);
     }
     return 0;
+}
+
+void cfg_warn(const cfg_file *f, const log_hook *log, int line, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fer_log(log, FER_LOG_WARN, "%s:%d: warning: %s", f->path, line, msg);
 }

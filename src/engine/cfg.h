@@ -48,5 +48,9 @@ int cfg_line(cfg_section *s, const char *key);
  * error; a known key that this configuration did not read is a warning,
  * sent to log (may be NULL). */
 int cfg_check_keys(const cfg_file *f, cfg_section *s, const char *const *known, const log_hook *log, fer_err *e);
+/* A warning about the cfg at f's line `line`, sent to log like the
+ * unused-key warning: "PATH:LINE: warning: MESSAGE". */
+void cfg_warn(const cfg_file *f, const log_hook *log, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 #endif

@@ -16,6 +16,7 @@ typedef enum {
     NK_TEXT,                    /* a string of fewer than cap bytes; default "" */
     NK_CHOICE,                  /* one of names: the field (an enum) gets its index; absent: unchanged */
     NK_DARKNET,                 /* accepted for compatibility with Darknet; fer does not use it */
+    NK_BY_POLICY,               /* read after the policy is known (read_policy_keys) */
 } net_key_kind;
 
 /* One [net] key: where its value goes in net_options. */
@@ -26,11 +27,13 @@ typedef struct net_key {
     float def;                  /* NK_INT, NK_FLOAT */
     size_t count_at, cap;       /* lists: offsetof the count; NK_TEXT: the field's size */
     const char *const *names;   /* NK_CHOICE, NULL-terminated */
+    const char *alias;          /* AlexeyAB Darknet's spelling of the same key (both at once: an error) */
 } net_key;
 
 static const char *const optimizer_names[] = { "sgd", "adam", "adamw", NULL };
+/* in lr_policy's order */
 static const char *const policy_names[] = {
-    "constant", "steps", "poly", "exp", "cosine", "sgdr", "plateau", NULL,
+    "constant", "steps", "poly", "exp", "cosine", "sgdr", "plateau", "step", "sigmoid", "random", NULL,
 };
 _Static_assert(sizeof(optimizer_kind) == sizeof(int) && sizeof(lr_policy) == sizeof(int),
                "NK_CHOICE stores an int index into the enum field");
@@ -43,6 +46,8 @@ _Static_assert(sizeof(optimizer_kind) == sizeof(int) && sizeof(lr_policy) == siz
     { .key = k, .kind = NK_TEXT, .at = offsetof(net_options, field), .cap = sizeof(((net_options *)0)->field) }
 #define NET_CHOICE(k, field, list) { .key = k, .kind = NK_CHOICE, .at = offsetof(net_options, field), .names = list }
 #define NET_DARKNET(k) { .key = k, .kind = NK_DARKNET }
+#define NET_ALIAS(k, a, field, d) { .key = k, .kind = NK_FLOAT, .at = offsetof(net_options, field), .def = d, .alias = a }
+#define NET_BY_POLICY(k) { .key = k, .kind = NK_BY_POLICY }
 
 /* Every key [net] accepts, in the order they are read (so the first
  * malformed value is the one reported). The choices are read after the
@@ -52,16 +57,17 @@ static const net_key net_keys[] = {
     NET_INT("batch", batch, 1), NET_INT("subdivisions", subdivisions, 1),
     NET_FLOAT("learning_rate", learning_rate, 0.001f), NET_FLOAT("momentum", momentum, 0.9f),
     NET_FLOAT("decay", decay, 0.0001f), NET_INT("nesterov", nesterov, 0), NET_INT("adam", adam, 0),
-    NET_FLOAT("b1", beta1, 0.9f), NET_FLOAT("b2", beta2, 0.999f), NET_FLOAT("eps", epsilon, 1e-8f),
-    NET_FLOAT("clip", clip, 0), NET_FLOAT("gamma", gamma, 0.1f), NET_FLOAT("power", power, 4),
+    NET_ALIAS("b1", "B1", beta1, 0.9f), NET_ALIAS("b2", "B2", beta2, 0.999f), NET_FLOAT("eps", epsilon, 1e-8f),
+    NET_FLOAT("clip", clip, 0), NET_BY_POLICY("gamma"), NET_FLOAT("power", power, 4),
     NET_INT("max_batches", max_batches, 0), NET_INT("epochs", epochs, 0), NET_INT("burn_in", burn_in, 0),
     NET_FLOAT("burn_in_power", burn_in_power, 4), NET_FLOAT("min_lr", min_lr, 0),
     NET_INT("sgdr_period", sgdr_period, 10), NET_INT("sgdr_mult", sgdr_mult, 2),
     NET_FLOAT("plateau_factor", plateau_factor, 0.5f), NET_INT("plateau_patience", plateau_patience, 5),
     NET_INT("patience", patience, 0), NET_FLOAT("label_smoothing", label_smoothing, 0),
+    NET_FLOAT("label_smooth_eps", label_smooth_eps, 0),
     NET_FLOAT("bn_momentum", bn_momentum, 0.01f),
     NET_FLOAT("flip", flip, 0), NET_FLOAT("vflip", vflip, 0), NET_FLOAT("angle", angle, 0),
-    NET_FLOAT("scale", scale, 0), NET_FLOAT("translate", translate, 0), NET_INT("crop", crop, 0),
+    NET_BY_POLICY("scale"), NET_BY_POLICY("step"), NET_FLOAT("translate", translate, 0), NET_INT("crop", crop, 0),
     NET_FLOAT("erase", erase, 0), NET_FLOAT("erase_min", erase_min, 0.02f), NET_FLOAT("erase_max", erase_max, 0.2f),
     NET_FLOAT("brightness", brightness, 0), NET_FLOAT("contrast", contrast, 0),
     NET_LIST("steps", NK_INT_LIST, steps, n_steps), NET_LIST("scales", NK_FLOAT_LIST, scales, n_scales),
@@ -70,7 +76,10 @@ static const net_key net_keys[] = {
     NET_DARKNET("saturation"), NET_DARKNET("exposure"), NET_DARKNET("hue"), NET_DARKNET("aspect"),
     NET_DARKNET("min_crop"), NET_DARKNET("max_crop"), NET_DARKNET("inputs"), NET_DARKNET("max_chart_loss"),
     NET_DARKNET("mosaic"), NET_DARKNET("mixup"), NET_DARKNET("blur"), NET_DARKNET("track"),
-    NET_DARKNET("time_steps"), NET_DARKNET("step"), NET_DARKNET("seed"),
+    NET_DARKNET("time_steps"), NET_DARKNET("seed"), NET_DARKNET("cutmix"), NET_DARKNET("gaussian_noise"),
+    NET_DARKNET("letter_box"), NET_DARKNET("mosaic_bound"), NET_DARKNET("adversarial_lr"), NET_DARKNET("attention"),
+    NET_DARKNET("contrastive"), NET_DARKNET("contrastive_jit_flip"), NET_DARKNET("contrastive_color"),
+    NET_DARKNET("unsupervised"), NET_DARKNET("ema_alpha"),
 };
 #define N_NET_KEYS (sizeof net_keys / sizeof net_keys[0])
 
@@ -81,7 +90,11 @@ static int read_net_key(net_options *o, const net_key *k, const cfg_file *f, cfg
     const char *v;
     switch (k->kind) {
     case NK_INT: return cfg_int(f, s, k->key, (int)k->def, (int *)field, e);
-    case NK_FLOAT: return cfg_float(f, s, k->key, k->def, (float *)field, e);
+    case NK_FLOAT:
+        if (k->alias && cfg_has(s, k->key) && cfg_has(s, k->alias))
+            return fer_fail(e, "%s:%d: [net] %s and %s are the same setting (fer's and Darknet's spelling): give one",
+                            f->path, cfg_line(s, k->alias), k->key, k->alias);
+        return cfg_float(f, s, k->alias && cfg_has(s, k->alias) ? k->alias : k->key, k->def, (float *)field, e);
     case NK_INT_LIST:
         return cfg_int_list(f, s, k->key, (int *)field, FER_MAX_STEPS, (int *)((char *)o + k->count_at), e);
     case NK_FLOAT_LIST:
@@ -105,7 +118,8 @@ static int read_net_key(net_options *o, const net_key *k, const cfg_file *f, cfg
             snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", sep, k->names[i]);
         }
         return fer_fail(e, "%s:%d: [net] %s=%s: expected %s", f->path, cfg_line(s, k->key), k->key, v, list);
-    case NK_DARKNET: return 0;
+    case NK_DARKNET:
+    case NK_BY_POLICY: return 0;
     }
     return 0;
 }
@@ -133,6 +147,10 @@ static int check_net_options(const net_options *o, const cfg_file *f, cfg_sectio
     if (o->label_smoothing < 0 || o->label_smoothing >= 1)
         return fer_fail(e, "%s:%d: [net] label_smoothing must be in [0,1)", f->path,
                         cfg_line(s, "label_smoothing"));
+    if (o->label_smooth_eps < 0 || o->label_smooth_eps >= 1 || (o->label_smooth_eps > 0 && o->label_smoothing > 0))
+        return fer_fail(e, "%s:%d: [net] label_smooth_eps (Darknet's: the true class gets 1-eps, each other "
+                           "eps/(classes-1)) must be in [0,1) and not given with label_smoothing", f->path,
+                        cfg_line(s, "label_smooth_eps"));
     if (o->bn_momentum <= 0 || o->bn_momentum > 1)
         return fer_fail(e, "%s:%d: [net] bn_momentum must be in (0,1]", f->path, cfg_line(s, "bn_momentum"));
     if (o->max_batches < 0 || o->epochs < 0 || o->burn_in < 0 || o->patience < 0 || o->crop < 0 ||
@@ -163,6 +181,22 @@ static int check_net_options(const net_options *o, const cfg_file *f, cfg_sectio
     return 0;
 }
 
+/* The keys whose meaning depends on the policy: under policy=step `scale`
+ * is the step's factor (Darknet's meaning), not the zoom augmentation;
+ * `step` is read by step and sigmoid; sigmoid's `gamma` defaults to 1. */
+static int read_policy_keys(net_options *o, const cfg_file *f, cfg_section *s, fer_err *e)
+{
+    const char *name = cfg_str(s, "policy", "constant");
+    int step = !strcmp(name, "step"), sig = !strcmp(name, "sigmoid");
+    if (cfg_float(f, s, "gamma", sig ? 1.0f : 0.1f, &o->gamma, e)) return -1;
+    if (step ? cfg_float(f, s, "scale", 1, &o->step_scale, e) : cfg_float(f, s, "scale", 0, &o->scale, e)) return -1;
+    o->step = 1;
+    if ((step || sig) && cfg_int(f, s, "step", 1, &o->step, e)) return -1;
+    if ((step || sig) && o->step < 1)
+        return fer_fail(e, "%s:%d: [net] step=%d: must be >= 1", f->path, cfg_line(s, "step"), o->step);
+    return 0;
+}
+
 /* Reads and checks the [net] section; a key outside net_keys is an error,
  * a Darknet key fer does not use a warning (to log). */
 static int parse_net_options(net_options *o, const cfg_file *f, cfg_section *s, const log_hook *log, fer_err *e)
@@ -170,15 +204,19 @@ static int parse_net_options(net_options *o, const cfg_file *f, cfg_section *s, 
     memset(o, 0, sizeof *o);
     for (size_t i = 0; i < N_NET_KEYS; i++)
         if (net_keys[i].kind != NK_CHOICE && read_net_key(o, &net_keys[i], f, s, e)) return -1;
-    if (check_net_options(o, f, s, e)) return -1;
+    if (read_policy_keys(o, f, s, e) || check_net_options(o, f, s, e)) return -1;
     if (o->flip == 1.0f) o->flip = 0.5f;   /* Darknet's flip=1 means a random flip */
     o->optimizer = o->adam ? OPT_ADAM : OPT_SGD;
     for (size_t i = 0; i < N_NET_KEYS; i++)
         if (net_keys[i].kind == NK_CHOICE && read_net_key(o, &net_keys[i], f, s, e)) return -1;
-    const char *known[N_NET_KEYS + 1];
-    for (size_t i = 0; i < N_NET_KEYS; i++) known[i] = net_keys[i].key;
-    known[N_NET_KEYS] = NULL;
-    return cfg_check_keys(f, s, known, log, e);
+    const char *known[2 * N_NET_KEYS + 1];
+    size_t n = 0;
+    for (size_t i = 0; i < N_NET_KEYS; i++) {
+        known[n++] = net_keys[i].key;
+        if (net_keys[i].alias) known[n++] = net_keys[i].alias;
+    }
+    known[n] = NULL;
+    return darknet_net_keys(f, s, log, e) || cfg_check_keys(f, s, known, log, e) ? -1 : 0;
 }
 
 param *layer_add_param(layer *l, const char *name, size_t n, int trainable, int decay,
@@ -230,7 +268,8 @@ static int make_layers(network *net, cfg_file *cfg, fer_err *e)
         net->n = i + 1;   /* so that a failure frees only made layers */
         if (t->make(l, cfg, s, net, e)) return -1;
         net->n = cfg->n_sections - 1;
-        if (cfg_check_keys(cfg, s, t->keys, &net->ctx->log, e)) return -1;
+        if (darknet_layer_keys(cfg, s, &net->ctx->log, e) || cfg_check_keys(cfg, s, t->keys, &net->ctx->log, e))
+            return -1;
         if (l->out_c <= 0 || l->out_h <= 0 || l->out_w <= 0)
             return fer_fail(e, "%s:%d: [%s] gives an empty output %dx%dx%d from input %dx%dx%d",
                             cfg->path, s->line, s->name, l->out_w, l->out_h, l->out_c, w, h, c);

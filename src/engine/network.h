@@ -8,7 +8,8 @@
 
 typedef enum {
     POLICY_CONSTANT, POLICY_STEPS, POLICY_POLY, POLICY_EXP, POLICY_COSINE,
-    POLICY_SGDR, POLICY_PLATEAU
+    POLICY_SGDR, POLICY_PLATEAU,
+    POLICY_STEP, POLICY_SIG, POLICY_RANDOM    /* Darknet's step, sigmoid, random */
 } lr_policy;
 
 typedef enum { OPT_SGD, OPT_ADAM, OPT_ADAMW } optimizer_kind;
@@ -30,6 +31,8 @@ typedef struct net_options {
     int steps[FER_MAX_STEPS];
     float scales[FER_MAX_STEPS];
     float gamma, power;
+    int step;                        /* step: lr * step_scale^(update / step); sig: the midpoint */
+    float step_scale;                /* step: [net] scale (Darknet's meaning under policy=step) */
     int max_batches, epochs, burn_in;
     float burn_in_power;
     float min_lr;                    /* floor for cosine, sgdr, plateau */
@@ -38,6 +41,7 @@ typedef struct net_options {
     int plateau_patience;
     int patience;                    /* early stopping, epochs; 0 = off */
     float label_smoothing;
+    float label_smooth_eps;          /* AlexeyAB's: 1-eps for the true class, eps/(classes-1) for the rest */
     float bn_momentum;
     /* augmentation */
     float flip, vflip, angle, scale, translate;
@@ -88,6 +92,15 @@ struct network {
     int major, minor, revision;
     rng rng;                  /* dropout, init */
 };
+
+/* darknet_keys.c: Darknet keys fer accepts without doing what they ask.
+ * [net]: a warning for each augmentation key whose value would change
+ * Darknet's training (training here will NOT do it); the rest stay "not
+ * used here". A layer section: Darknet's per-layer keys (xnor, binary,
+ * dontload, ...) that its type does not read are marked used, with a
+ * warning unless 0. Both fail only on a malformed value. */
+int darknet_net_keys(const cfg_file *f, cfg_section *s, const log_hook *log, fer_err *e);
+int darknet_layer_keys(const cfg_file *f, cfg_section *s, const log_hook *log, fer_err *e);
 
 /* Builds a network from a cfg file. ctx may be NULL (one thread, best ISA). */
 int net_from_cfg(network **out, const char *cfg_path, fer_ctx *ctx, fer_err *e);

@@ -7,10 +7,14 @@
 
 int layer_read_activation(layer *l, const cfg_file *f, cfg_section *s, const char *def, fer_err *e)
 {
-    const char *name = cfg_str(s, "activation", def);
-    if (activation_from_name(name, &l->act))
-        return fer_fail(e, "%s:%d: [%s] activation=%s: unknown (linear, relu, leaky, relu6, logistic, tanh, elu, selu, swish, mish, gelu, prelu)",
-                        f->path, cfg_line(s, "activation"), s->name, name);
+    const char *name = cfg_str(s, "activation", def), *why = NULL;
+    int rc = activation_from_name(name, &l->act, &why);
+    if (rc == -2)
+        return fer_fail(e, "%s:%d: [%s] activation=%s: not supported: %s", f->path, cfg_line(s, "activation"),
+                        s->name, name, why);
+    if (rc)
+        return fer_fail(e, "%s:%d: [%s] activation=%s: unknown (%s)", f->path, cfg_line(s, "activation"), s->name,
+                        name, activation_names());
     if (l->act == ACT_PRELU && !layer_add_param(l, "prelu_slope", (size_t)l->out_c, 1, 0, INIT_PRELU, 0, e))
         return -1;
     if (l->act == ACT_PRELU) l->params[l->n_params - 1].darknet = 0;

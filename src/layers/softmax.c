@@ -24,8 +24,12 @@ static int softmax_make(layer *l, const cfg_file *f, cfg_section *s, network *ne
     if (!p) return fer_fail(e, "out of memory");
     l->priv = p;
     int groups;
+    /* AlexeyAB's label_smooth_eps (1-eps for the true class, eps/(n-1) for
+     * each other) is fer's smoothing s = eps * n / (n-1) */
+    float smoothing = net->opt.label_smoothing, eps = net->opt.label_smooth_eps;
+    if (eps > 0 && l->inputs > 1) smoothing = eps * (float)l->inputs / (float)(l->inputs - 1);
     if (cfg_float(f, s, "temperature", 1, &p->temperature, e) ||
-        cfg_float(f, s, "label_smoothing", net->opt.label_smoothing, &p->label_smoothing, e) ||
+        cfg_float(f, s, "label_smoothing", smoothing, &p->label_smoothing, e) ||
         cfg_int(f, s, "groups", 1, &groups, e))
         return -1;
     if (groups != 1)
@@ -33,7 +37,9 @@ static int softmax_make(layer *l, const cfg_file *f, cfg_section *s, network *ne
     if (!(p->temperature > 0))
         return fer_fail(e, "%s:%d: [%s] temperature must be > 0", f->path, cfg_line(s, "temperature"), s->name);
     if (p->label_smoothing < 0 || p->label_smoothing >= 1)
-        return fer_fail(e, "%s:%d: [%s] label_smoothing must be in [0,1)", f->path, cfg_line(s, "label_smoothing"), s->name);
+        return fer_fail(e, "%s:%d: [%s] label_smoothing must be in [0,1)%s", f->path, cfg_line(s, "label_smoothing"),
+                        s->name, cfg_has(s, "label_smoothing") || eps <= 0 ? "" :
+                        " ([net] label_smooth_eps is too large for this many classes: it needs eps < (n-1)/n)");
     l->out_c = l->inputs;
     l->out_h = l->out_w = 1;
     l->outputs = l->inputs;

@@ -1,10 +1,25 @@
 /* schedule.c - learning-rate policies: constant, steps, poly, exp, cosine,
  * sgdr (cosine with warm restarts, periods in epochs), plateau (cut by a
- * factor when validation accuracy stalls), all after an optional burn-in
- * warm-up of `burn_in` updates: lr * (it / burn_in)^burn_in_power. */
+ * factor when validation accuracy stalls), and Darknet's step (lr *
+ * scale^floor(it / step)), sigmoid (lr / (1 + exp(gamma * (it - step))))
+ * and random (lr * u^power, u uniform in [0,1) drawn per update: here a
+ * hash of the update index, so a run is reproducible), all after an
+ * optional burn-in warm-up of `burn_in` updates: lr * (it / burn_in)^burn_in_power.
+ * `it` counts updates from 0 (Darknet's get_current_rate counts from 1). */
 #include "train.h"
 
 #include <math.h>
+#include <stdint.h>
+
+/* A uniform number in [0, 1) from the update index (splitmix64's finalizer). */
+static double uniform_of(long it)
+{
+    uint64_t z = (uint64_t)it * 0x9e3779b97f4a7c15ull + 0x6a09e667f3bcc909ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    return (double)(z >> 11) / 9007199254740992.0;
+}
 
 float schedule_lr(const net_options *o, const schedule_state *s, long it, long total, double epoch)
 {
@@ -43,6 +58,9 @@ float schedule_lr(const net_options *o, const schedule_state *s, long it, long t
         lr *= pow(o->plateau_factor, s->plateau_reductions);
         if (lr < lo) lr = lo;
         break;
+    case POLICY_STEP: lr *= pow(o->step_scale, (double)(it / o->step)); break;
+    case POLICY_SIG: lr /= 1.0 + exp(o->gamma * (double)(it - o->step)); break;
+    case POLICY_RANDOM: lr *= pow(uniform_of(it), o->power); break;
     }
     if (o->burn_in > 0 && it < o->burn_in) lr *= pow((double)(it + 1) / o->burn_in, o->burn_in_power);
     return (float)lr;

@@ -1,7 +1,10 @@
 #!/bin/sh
 # e2e_golden_torch.sh - golden test against PyTorch autograd: one forward and
 # backward pass of fer (tests/tool_golden) on cfg/shallow.cfg,
-# tests/cfg/every_layer.cfg (every layer type and activation) and the model
+# tests/cfg/every_layer.cfg (every layer type and activation),
+# tests/cfg/darknet_dialect.cfg (Darknet's classifier dialect: [crop],
+# [shortcut] between other shapes and with weights, [route] groups,
+# [scale_channels], [upsample], [reorg], AlexeyAB's activations) and the model
 # zoo (small variants of the big cfgs, tests/cfg/zoo_*_small.cfg), with random
 # weights (realistic batch-norm statistics), a random batch of 4 and random
 # labels, in training mode (batch statistics, fer's dropout masks re-applied
@@ -28,7 +31,7 @@ fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/fer-golden-torch.XXXXXX") || exit 1
 trap 'rm -rf "$work"' EXIT INT TERM
 status=0
-for cfg in cfg/shallow.cfg tests/cfg/every_layer.cfg; do
+for cfg in cfg/shallow.cfg tests/cfg/every_layer.cfg tests/cfg/darknet_dialect.cfg; do
     echo "== $cfg"
     "$PY" tests/ref/golden_torch.py "$tool" "$cfg" "$work" || status=1
 done
@@ -51,10 +54,12 @@ for spec in "tests/cfg/zoo_vgg16_small.cfg" "tests/cfg/zoo_vgg_fer_small.cfg" \
     "$PY" tests/ref/golden_torch.py "$tool" "$cfg" "$work" "$@" || status=1
 done
 # the batch split across threads (per-thread weight gradients summed)
-echo "== tests/cfg/every_layer.cfg, FER_THREADS=2"
-FER_THREADS=2 "$PY" tests/ref/golden_torch.py "$tool" tests/cfg/every_layer.cfg "$work" || status=1
+for cfg in tests/cfg/every_layer.cfg tests/cfg/darknet_dialect.cfg; do
+    echo "== $cfg, FER_THREADS=2"
+    FER_THREADS=2 "$PY" tests/ref/golden_torch.py "$tool" "$cfg" "$work" || status=1
+done
 if [ $status -eq 0 ]; then
-    echo "golden torch: shallow, every_layer and the zoo match PyTorch in train and inference mode"
+    echo "golden torch: shallow, every_layer, darknet_dialect and the zoo match PyTorch in train and inference mode"
 else
     echo "golden torch: FAILED"
 fi

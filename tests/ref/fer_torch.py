@@ -18,7 +18,17 @@ documentation (README, cfg comments, src/layers/*.c headers):
   [batchnorm]; [shortcut] out = act(prev + layer[from]); [route] channel
   concatenation; [softmax] softmax(x / temperature), the last one being the
   loss layer: cross-entropy against (1-ls)*y + ls/C, mean over the batch;
-  [cost] identity. Batch norm uses eps 1e-5, the biased batch variance to
+  [cost] identity. Darknet's dialect (written from Darknet's sources, not
+  fer's): [shortcut] between other shapes (pjreddie's shortcut_cpu: the
+  first min(C) channels, a larger source sampled with stride W_from/W, a
+  smaller one landing on every (W/W_from)-th cell), several `from` layers
+  and weights_type per_feature/per_channel (AlexeyAB's); [route] groups and
+  group_id; [crop] (x*2-1, the centre window at inference, a random window
+  and flip in training that fer reports); [scale_channels]; [upsample]
+  (negative stride: block sums); [reorg] and [reorg3d] (reorg_cpu's index
+  formula, old and 3d flavours); AlexeyAB's hard_mish, hardtan, lhtan,
+  plse, stair, ramp, loggy, relie; [net] label_smooth_eps.
+  Batch norm uses eps 1e-5, the biased batch variance to
   normalize and the unbiased one for the rolling update (momentum
   [net] bn_momentum, default 0.01).
 
@@ -27,6 +37,7 @@ major*10+minor < 2); then per layer, float32:
   convolutional: biases, [scales, rolling_mean, rolling_variance], weights
   connected:     biases, weights, [scales, rolling_mean, rolling_variance]
   batchnorm:     biases, scales, rolling_mean, rolling_variance
+  shortcut:      weights [n+1] or [(n+1)*C] (weights_type)
   and, with activation=prelu, slope[channels] after the layer's tensors.
 With batch_normalize=1 there is no separate bias: 'biases' is the BN shift.
 
@@ -44,14 +55,18 @@ import torch
 import torch.nn.functional as F
 
 ACTIVATIONS = ("linear", "relu", "leaky", "relu6", "logistic", "tanh", "elu",
-               "selu", "swish", "mish", "gelu", "prelu")
+               "selu", "swish", "mish", "gelu", "prelu", "hard_mish", "hardtan", "lhtan",
+               "plse", "stair", "ramp", "loggy", "relie")
 LAYER_TYPES = {"convolutional": "convolutional", "conv": "convolutional",
-               "connected": "connected", "fc": "connected",
+               "connected": "connected", "fc": "connected", "conn": "connected",
                "maxpool": "maxpool", "max": "maxpool",
                "avgpool": "avgpool", "avg": "avgpool", "local_avgpool": "local_avgpool",
+               "local_avg": "local_avgpool",
                "dropout": "dropout", "batchnorm": "batchnorm",
                "shortcut": "shortcut", "route": "route",
-               "softmax": "softmax", "soft": "softmax", "cost": "cost"}
+               "softmax": "softmax", "soft": "softmax", "cost": "cost",
+               "crop": "crop", "scale_channels": "scale_channels", "upsample": "upsample",
+               "reorg": "reorg", "reorg3d": "reorg3d"}
 BN_EPS = 1e-5
 
 
@@ -102,7 +117,58 @@ def activate(name, x, slope=None):
         return F.gelu(x)   # exact erf form
     if name == "prelu":
         return F.prelu(x, slope.view(-1))
+    if name == "loggy":
+        return 2 * torch.sigmoid(x) - 1
+    if name in PIECEWISE:
+        return PIECEWISE[name][3](x, PIECEWISE[name][1](x.detach()))
     raise ValueError("unknown activation " + name)
+
+
+# AlexeyAB's piecewise activations (src/activations.h): for each, the
+# distance from x to its nearest kink, the piece x lies on, the piece an
+# output value y comes from (Darknet computes the derivative from y), and
+# the value on a given piece. The piece is chosen explicitly so that, near a
+# kink, the branch fer took (read from its output) can be followed.
+def _where3(p, a, b, c):
+    return torch.where(p == 0, a, torch.where(p == 1, b, c))
+
+
+def _stair(x, k):
+    """Darknet's stair on piece k = floor(x): flat floor(k/2) for even k, slope 1 for odd k."""
+    half = torch.floor(k / 2)
+    return torch.where(torch.remainder(k, 2) == 0, half + 0 * x, (x - k) + half)
+
+
+PIECEWISE = {
+    "hard_mish": (lambda x: (x + 2).abs(),
+                  lambda x: (x > -2).long() + (x > 0).long(),
+                  lambda y: (y != 0).long() + (y > 0).long(),
+                  lambda x, p: _where3(p, 0 * x, x * x / 2 + x, x)),
+    "hardtan": (lambda x: torch.minimum((x + 1).abs(), (x - 1).abs()),
+                lambda x: (x > -1).long() + (x >= 1).long(),
+                lambda y: (y > -1).long() + (y >= 1).long(),
+                lambda x, p: _where3(p, 0 * x - 1, x, 0 * x + 1)),
+    "lhtan": (lambda x: torch.minimum(x.abs(), (x - 1).abs()),
+              lambda x: (x >= 0).long() + (x > 1).long(),
+              lambda y: (y >= 0).long() + (y > 1).long(),
+              lambda x, p: _where3(p, 0.001 * x, x, 0.001 * (x - 1) + 1)),
+    "plse": (lambda x: torch.minimum((x + 4).abs(), (x - 4).abs()),
+             lambda x: (x >= -4).long() + (x > 4).long(),
+             lambda y: (y >= 0).long() + (y > 1).long(),
+             lambda x, p: _where3(p, 0.01 * (x + 4), 0.125 * x + 0.5, 0.01 * (x - 4) + 1)),
+    "stair": (lambda x: (x - torch.round(x)).abs(),
+              torch.floor,
+              lambda y: torch.where(torch.floor(y) == y, 2 * y, 2 * torch.floor(y) + 1),
+              _stair),
+    "ramp": (lambda x: x.abs(),
+             lambda x: (x > 0).long(),
+             lambda y: (y > 0).long(),
+             lambda x, p: torch.where(p == 1, 1.1 * x, 0.1 * x)),
+    "relie": (lambda x: x.abs(),
+              lambda x: (x > 0).long(),
+              lambda y: (y > 0).long(),
+              lambda x, p: torch.where(p == 1, x, 0.01 * x)),
+}
 
 
 # Activations whose derivative jumps at 0 (relu6 also at 6).
@@ -117,6 +183,13 @@ def activate_hinted(name, x, slope, hint, tau, stats):
     within tau, so the output is unchanged, but the subgradient is the one the
     other implementation took: a float32 rounding that moves x across the kink
     does not then make every gradient below differ."""
+    if hint is not None and name in PIECEWISE:
+        dist, piece_x, piece_y, value = PIECEWISE[name]
+        near = dist(x.detach()) <= tau
+        px, py = piece_x(x.detach()), piece_y(hint)
+        stats["kink_near"] += int(near.sum())
+        stats["kink_differs"] += int((near & (px != py)).sum())
+        return value(x, torch.where(near, py, px))
     if hint is None or name not in KINKED:
         return activate(name, x, slope)
     pos = x > 0
@@ -188,6 +261,7 @@ class FerNet:
         if crop:
             self.width = self.height = crop
         self.label_smoothing = float(net.get("label_smoothing", 0))
+        self.label_smooth_eps = float(net.get("label_smooth_eps", 0))
         self.bn_momentum = float(net.get("bn_momentum", 0.01))
         self.layers = []
         c, h, w = self.channels, self.height, self.width
@@ -281,23 +355,68 @@ class FerNet:
         return a
 
     def _make_shortcut(self, l):
-        l.sources = [self._ref(l, int(l.opts["from"]))]
-        src = self.layers[l.sources[0]]
-        if (src.out_c, src.out_h, src.out_w) != (l.c, l.h, l.w):
-            raise ValueError("layer %d: shortcut shapes differ" % l.index)
+        l.sources = [self._ref(l, int(v)) for v in l.opts["from"].split(",")]
+        for s in l.sources:
+            src = self.layers[s]
+            if (src.out_w, src.out_h) != (l.w, l.h):
+                stride, sample = max(1, src.out_w // l.w), max(1, l.w // src.out_w)
+                if (stride, sample) != (max(1, src.out_h // l.h), max(1, l.h // src.out_h)) or len(l.sources) > 1:
+                    raise ValueError("layer %d: Darknet cannot add these shapes" % l.index)
+        l.weights_type = l.opts.get("weights_type", "none")
+        if l.weights_type == "per_layer":
+            l.weights_type = "per_feature"
+        n = len(l.sources) + 1
+        if l.weights_type == "per_feature":
+            l.add("weights", (n,))
+        elif l.weights_type == "per_channel":
+            l.add("weights", (n * l.c,))
         self._same_shape(l)
 
     def _make_route(self, l):
         l.sources = [self._ref(l, int(v)) for v in l.opts["layers"].split(",")]
+        l.groups, l.group_id = l.geti("groups", 1), l.geti("group_id", 0)
         srcs = [self.layers[s] for s in l.sources]
         l.out_h, l.out_w = srcs[0].out_h, srcs[0].out_w
         if any((s.out_h, s.out_w) != (l.out_h, l.out_w) for s in srcs):
             raise ValueError("layer %d: route sizes differ" % l.index)
-        l.out_c = sum(s.out_c for s in srcs)
+        l.out_c = sum(s.out_c // l.groups for s in srcs)
+
+    def _make_crop(self, l):
+        l.out_c, l.out_h, l.out_w = l.c, l.geti("crop_height", 1), l.geti("crop_width", 1)
+        l.flip = l.geti("flip", 0)
+        l.adjust = (1.0, 0.0) if l.geti("noadjust", 0) else (2.0, -1.0)
+
+    def _make_scale_channels(self, l):
+        l.sources = [self._ref(l, int(l.opts["from"]))]
+        src = self.layers[l.sources[0]]
+        l.out_c, l.out_h, l.out_w = src.out_c, src.out_h, src.out_w
+
+    def _make_upsample(self, l):
+        stride = l.geti("stride", 2)
+        l.scale = l.getf("scale", 1)
+        l.down, l.s = stride < 0, abs(stride)
+        l.out_c = l.c
+        l.out_h, l.out_w = (l.h // l.s, l.w // l.s) if l.down else (l.h * l.s, l.w * l.s)
+
+    def _make_reorg(self, l):
+        l.s, reverse = l.geti("stride", 1), l.geti("reverse", 0)
+        s2 = l.s * l.s
+        l.out_c, l.out_h, l.out_w = (l.c // s2, l.h * l.s, l.w * l.s) if reverse else (l.c * s2, l.h // l.s, l.w // l.s)
+        # reorg_cpu's direction and the dimensions Darknet calls it with
+        l.reorg_forward = reverse
+        l.reorg_dims = (l.out_w, l.out_h, l.out_c) if l.kind == "reorg3d" else (l.w, l.h, l.c)
+
+    def _make_reorg3d(self, l):
+        self._make_reorg(l)
 
     def _make_softmax(self, l):
         l.temperature = l.getf("temperature", 1)
-        l.label_smoothing = l.getf("label_smoothing", self.label_smoothing)
+        n = l.c * l.h * l.w
+        default = self.label_smoothing
+        if self.label_smooth_eps > 0:
+            # Darknet's targets 1-eps and eps/(n-1) are (1-s)*y + s/n with s = eps*n/(n-1)
+            default = self.label_smooth_eps * n / (n - 1)
+        l.label_smoothing = l.getf("label_smoothing", default)
         l.out_c, l.out_h, l.out_w = l.c * l.h * l.w, 1, 1
 
     def _make_cost(self, l):
@@ -343,9 +462,12 @@ class FerNet:
         biases N(0, 0.1), scales U(0.5, 1.5), rolling_mean N(0, 0.1),
         rolling_variance U(0.5, 1.5), PReLU slopes U(0.05, 0.5)."""
         g = np.random.default_rng(seed)
-        for _, name, t in self.param_list():
+        kinds = {l.index: l.kind for l in self.layers}
+        for li, name, t in self.param_list():
             n = t.numel()
-            if name == "weights":
+            if name == "weights" and kinds[li] == "shortcut":
+                v = g.uniform(0.5, 1.5, n)   # the inputs' mixing weights (Darknet starts them at 1)
+            elif name == "weights":
                 fan_in = n // t.shape[0]
                 v = g.normal(0, math.sqrt(2.0 / fan_in), n)
             elif name == "biases":
@@ -422,6 +544,71 @@ class FerNet:
         count = self._windows(l, torch.ones_like(x[:1, :1]), 0.0).sum(dim=-1)
         return torch.where(count > 0, total / torch.clamp(count, min=1.0), torch.zeros_like(total))
 
+    def _shortcut(self, l, x, outs):
+        """Darknet's shortcut: w_0 * x plus, for each source, w_i times its
+        first min(C) channels, sampled every `stride` cells and landing on
+        every `sample`-th cell (pjreddie's shortcut_cpu indexing)."""
+        w = l.p("weights")
+        C = l.c
+
+        def weight(i, c):
+            if w is None:
+                return 1.0
+            if l.weights_type == "per_channel":
+                return w[i * C:i * C + c].view(1, c, 1, 1)
+            return w[i]
+
+        y = x * weight(0, C)
+        for i, si in enumerate(l.sources):
+            src, a = self.layers[si], outs[si]
+            stride, sample = max(1, src.out_w // l.w), max(1, l.w // src.out_w)
+            mw, mh, mc = min(l.w, src.out_w), min(l.h, src.out_h), min(C, src.out_c)
+            picked = a[:, :mc, 0:mh * stride:stride, 0:mw * stride:stride] * weight(i + 1, mc)
+            add = torch.zeros_like(y)
+            add[:, :mc, 0:mh * sample:sample, 0:mw * sample:sample] = picked
+            y = y + add
+        return y
+
+    def _route_part(self, l, a):
+        """The group_id-th of `groups` equal channel slices of a source."""
+        part = a.shape[1] // l.groups
+        return a[:, l.group_id * part:(l.group_id + 1) * part]
+
+    def _crop(self, l, x, train, masks):
+        """The window at (row, col), mirrored or not: at inference the centre,
+        in training the one fer drew (masks[index] = [row, col, flip])."""
+        row, col, flip = (l.h - l.out_h) // 2, (l.w - l.out_w) // 2, 0
+        if train:
+            if masks is None or l.index not in masks:
+                raise ValueError("layer %d: a training crop needs fer's window" % l.index)
+            row, col, flip = (int(v) for v in masks[l.index].tolist())
+        cols = [l.w - col - j - 1 for j in range(l.out_w)] if flip else list(range(col, col + l.out_w))
+        y = x[:, :, row:row + l.out_h, :][:, :, :, cols]
+        return y * l.adjust[0] + l.adjust[1]
+
+    def _upsample(self, l, x):
+        if l.down:
+            B, C = x.shape[0], x.shape[1]
+            return l.scale * x.reshape(B, C, l.out_h, l.s, l.out_w, l.s).sum(dim=(3, 5))
+        return l.scale * x.repeat_interleave(l.s, dim=2).repeat_interleave(l.s, dim=3)
+
+    def _reorg(self, l, x):
+        """Darknet's reorg_cpu(x, W, H, C, s, forward): for a = i + W*(j + H*k),
+        z = (i*s + o%s) + W*s*((j*s + o/s) + H*s*(k % C')), C' = C/s^2,
+        o = k / C'; forward 0: out[a] = x[z], forward 1: out[z] = x[a]."""
+        W, H, C = l.reorg_dims
+        s = l.s
+        cp = C // (s * s)
+        k, j, i = np.meshgrid(np.arange(C), np.arange(H), np.arange(W), indexing="ij")
+        o = k // cp
+        z = torch.from_numpy(((i * s + o % s) + W * s * ((j * s + o // s) + H * s * (k % cp))).ravel())
+        flat = x.reshape(x.shape[0], -1)
+        if l.reorg_forward:
+            out = flat[:, torch.argsort(z)]   # out[z[a]] = x[a]
+        else:
+            out = flat[:, z]
+        return out.reshape(x.shape[0], l.out_c, l.out_h, l.out_w)
+
     def forward(self, x, train=False, masks=None, truth=None, keep=False, hints=None):
         """x: [B, C, H, W]. masks: {layer index: multiplier [B, ...]} for
         dropout layers in training (required then). hints: see above.
@@ -457,9 +644,17 @@ class FerNet:
                 else:
                     y = x
             elif l.kind == "shortcut":
-                y = self._act(l, x + outs[l.sources[0]], hints)
+                y = self._act(l, self._shortcut(l, x, outs), hints)
             elif l.kind == "route":
-                y = torch.cat([outs[s] for s in l.sources], dim=1)
+                y = torch.cat([self._route_part(l, outs[s]) for s in l.sources], dim=1)
+            elif l.kind == "crop":
+                y = self._crop(l, x, train, masks)
+            elif l.kind == "scale_channels":
+                y = self._act(l, outs[l.sources[0]] * x, hints)
+            elif l.kind == "upsample":
+                y = self._upsample(l, x)
+            elif l.kind in ("reorg", "reorg3d"):
+                y = self._reorg(l, x)
             elif l.kind == "softmax":
                 flat = x.reshape(B, -1) / l.temperature
                 y = F.softmax(flat, dim=1).view(B, -1, 1, 1)

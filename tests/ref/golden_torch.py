@@ -7,10 +7,11 @@ statistics; fer's dropout masks re-applied) and in inference mode.
 usage: golden_torch.py TOOL_GOLDEN CFG WORKDIR [--seed N] [--batch B] [--tol T] [--no-hints]
 
 Near-ties (a max-pool window whose two largest values are within 1e-4, an
-activation input within 1e-4 of a kink of relu, leaky, relu6, prelu or selu)
-make the subgradient depend on float32 rounding; there the reference follows
-the branch fer's dumped layer outputs show (see tests/ref/fer_torch.py), and the
-number of such places is printed. --no-hints turns this off.
+activation input within 1e-4 of a kink of relu, leaky, relu6, prelu, selu or
+one of AlexeyAB's piecewise activations) make the subgradient depend on
+float32 rounding; there the reference follows the branch fer's dumped layer
+outputs show (see tests/ref/fer_torch.py), and the number of such places is
+printed. --no-hints turns this off.
 
 Checks the loss, the output, the input gradient, every parameter gradient in
 .weights order (rolling statistics must have zero gradient) and the rolling
@@ -111,11 +112,15 @@ def main():
         ref_net = fer_torch.FerNet(cfg)
         ref_net.load_weights(weights)
         plist = ref_net.param_list()
-        dropouts = [l for l in ref_net.layers if l.kind == "dropout"]
+        drawn = [l for l in ref_net.layers if l.kind in ("dropout", "crop")]
         masks = {}
-        for l, m in zip(dropouts, split(mask_buf, [B * l.c * l.h * l.w for l in dropouts])):
+        for l, m in zip(drawn, split(mask_buf, [3 if l.kind == "crop" else B * l.c * l.h * l.w for l in drawn])):
             masks[l.index] = torch.from_numpy(m.astype(np.float64))
-            if train and l.probability > 0:
+            if l.kind == "crop":
+                if train:
+                    print("%-5s %-40s %9d  crop window at row %d, column %d, mirrored %d" % (
+                        mode, "L%d crop window" % l.index, 3, m[0], m[1], m[2]))
+            elif train and l.probability > 0:
                 kept = float((m != 0).mean())
                 print("%-5s %-40s %9d  dropout p=%.2f, fer kept %.3f of the values" % (
                     mode, "L%d dropout mask" % l.index, m.size, l.probability, kept))

@@ -18,8 +18,9 @@
  *                               pass: in train mode the rolling mean and
  *                               variance have taken one bn_momentum step
  * OUT.bin.masks: each [dropout] layer's multiplier [B, inputs] (0 or
- *   1/(1-p); all ones at inference), layer by layer, so that the reference
- *   can apply the same masks (it cannot reproduce fer's RNG).
+ *   1/(1-p); all ones at inference) and each [crop] layer's window [3] (row,
+ *   column, mirrored), layer by layer, so that the reference can apply the
+ *   same draws (it cannot reproduce fer's RNG).
  * OUT.bin.layers: every layer's output [B, outputs], layer by layer, to
  *   find the first layer that disagrees.
  *
@@ -50,6 +51,8 @@ static int write_side_file(const network *net, const char *out_path, const char 
         if (masks) {
             if (!strcmp(l->type->name, "dropout"))
                 rc = write_floats(f, l->extra, (size_t)net->batch * l->inputs);
+            else if (!strcmp(l->type->name, "crop"))
+                rc = write_floats(f, l->extra, 3);   /* crop.c: row, column, mirrored */
         } else {
             rc = write_floats(f, l->output, (size_t)net->batch * l->outputs);
         }

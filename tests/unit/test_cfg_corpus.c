@@ -270,7 +270,7 @@ static void run_warnings(void)
     CHECK(net_from_text(&net, "warn.cfg", text, ctx, &e) == 0, "warn.cfg: %s", e.msg);
     net_free(net);
     const char *want[] = {
-        "warn.cfg:5: warning: [net] key 'hue' is not used here",
+        "warn.cfg:5: warning: [net] hue=.1: Darknet's training shifts each image's hue at random; training here will NOT",
         "warn.cfg:8: warning: [cost] is an identity in fer; the loss is the cross-entropy of the last [softmax]",
         "warn.cfg:9: warning: [cost] key 'scale' is not used here",
     };

@@ -92,6 +92,22 @@ static uint64_t kink_fingerprint(const network *net)
         case ACT_RELU6:
             for (size_t k = 0; k < n; k++) h = mix(h, l->output[k] <= 0 ? 0 : l->output[k] >= 6 ? 2 : 1);
             break;
+        case ACT_RAMP: case ACT_RELIE:
+            for (size_t k = 0; k < n; k++) h = mix(h, l->output[k] > 0);
+            break;
+        case ACT_HARDTAN:   /* clamped exactly at -1 and 1 */
+            for (size_t k = 0; k < n; k++) h = mix(h, l->output[k] <= -1 ? 0 : l->output[k] >= 1 ? 2 : 1);
+            break;
+        case ACT_LHTAN: case ACT_PLSE:   /* pieces below 0, in [0, 1], above 1 */
+            for (size_t k = 0; k < n; k++) h = mix(h, l->output[k] < 0 ? 0 : l->output[k] > 1 ? 2 : 1);
+            break;
+        case ACT_HARD_MISH:   /* exactly 0 at and below -2 */
+            for (size_t k = 0; k < n; k++) h = mix(h, l->output[k] == 0);
+            break;
+        case ACT_STAIR:   /* the step's level, and whether on a flat (integer) piece */
+            for (size_t k = 0; k < n; k++)
+                h = mix(h, (uint64_t)(int64_t)(2 * floorf(l->output[k]) + (floorf(l->output[k]) == l->output[k])));
+            break;
         default:
             break;
         }
@@ -245,7 +261,7 @@ typedef struct summary_row {
     int tensors, probes, skipped;
 } summary_row;
 
-static summary_row rows[64];
+static summary_row rows[128];
 static int n_rows;
 
 static void summary_add(const char *label, const tensor_stats *st)
@@ -253,7 +269,7 @@ static void summary_add(const char *label, const tensor_stats *st)
     summary_row *r = NULL;
     for (int i = 0; i < n_rows; i++)
         if (!strcmp(rows[i].label, label)) r = &rows[i];
-    if (!r && n_rows < 64) {
+    if (!r && n_rows < (int)(sizeof rows / sizeof rows[0])) {
         r = &rows[n_rows++];
         memset(r, 0, sizeof *r);
         snprintf(r->label, sizeof r->label, "%s", label);
@@ -568,6 +584,30 @@ static void check_softmax_loss_value(void)
     net_free(net);
 }
 
+/* AlexeyAB's [net] label_smooth_eps: targets 1-eps for the true class and
+ * eps/(classes-1) for each other (Darknet's fill_truth_smooth). */
+static void check_label_smooth_eps(void)
+{
+    static const char cfg[] =
+        "[net]\nwidth=3\nheight=3\nchannels=2\nlabel_smooth_eps=0.2\n"
+        "[connected]\noutput=5\nactivation=linear\n"
+        "[softmax]\n";
+    network *net = build("label_smooth_eps.cfg", cfg, 3);
+    if (!net) return;
+    randomize(net, 12, 1.0f);
+    net->train = 0;
+    net->has_truth = 1;
+    net_forward(net);
+    int n = net->classes;
+    double loss = 0;
+    for (int b = 0; b < net->batch; b++) {
+        const float *y = net_output(net) + (size_t)b * n, *t = net->truth + (size_t)b * n;
+        for (int i = 0; i < n; i++) loss -= (t[i] > 0 ? 0.8 : 0.2 / (n - 1)) * log(y[i]);
+    }
+    CHECK_CLOSE(net->loss, loss / net->batch, 1e-5, 1e-5, "cross-entropy with label_smooth_eps=0.2");
+    net_free(net);
+}
+
 /* ---- Grad-CAM: d logit_k / d input through net_backward_from --------------- */
 
 static void check_backward_from(void)
@@ -771,6 +811,67 @@ static const gcase cases[] = {
                           "[convolutional]\nfilters=3\nsize=3\npad=1\nactivation=linear\n"
                           "[route]\nlayers=0\n"
                           "[shortcut]\nfrom=1\nactivation=linear\n", 2, 0, 0, 0, 1, 0 },
+    /* Darknet's shortcut between other shapes: the first min(C) channels add;
+     * a larger source is sampled with stride W_from/W, a smaller one lands
+     * on every (W/W_from)-th cell */
+    { "shortcut fewer channels from", NET662 "[convolutional]\nfilters=2\nsize=3\npad=1\nactivation=tanh\n"
+                                      "[convolutional]\nfilters=3\nsize=3\npad=1\nactivation=linear\n"
+                                      "[shortcut]\nfrom=0\nactivation=linear\n", 2, 0, 0, 0, 1, 0 },
+    { "shortcut more channels from", NET662 "[convolutional]\nfilters=4\nsize=3\npad=1\nactivation=tanh\n"
+                                     "[convolutional]\nfilters=3\nsize=3\npad=1\nactivation=linear\n"
+                                     "[shortcut]\nfrom=0\nactivation=tanh\n", 2, 0, 0, 0, 1, 0 },
+    { "shortcut strided (resnet)", NET662 "[convolutional]\nfilters=2\nsize=3\npad=1\nactivation=tanh\n"
+                                   "[convolutional]\nfilters=4\nsize=3\nstride=2\npad=1\nactivation=linear\n"
+                                   "[shortcut]\nfrom=-2\nactivation=linear\n", 2, 0, 0, 0, 1, 0 },
+    { "shortcut sampled (smaller from)", NET662 "[convolutional]\nfilters=3\nsize=3\nstride=2\npad=1\nactivation=tanh\n"
+                                         "[upsample]\nstride=2\n"
+                                         "[convolutional]\nfilters=2\nsize=1\nactivation=linear\n"
+                                         "[shortcut]\nfrom=0\nactivation=linear\n", 2, 0, 0, 0, 1, 0 },
+    { "shortcut two sources", NET662 "[convolutional]\nfilters=3\nsize=3\npad=1\nactivation=tanh\n"
+                              "[convolutional]\nfilters=2\nsize=3\npad=1\nactivation=tanh\n"
+                              "[convolutional]\nfilters=3\nsize=1\nactivation=linear\n"
+                              "[shortcut]\nfrom=0,1\nactivation=logistic\n", 2, 0, 0, 0, 1, 0 },
+    { "shortcut weights per_feature", NET662 "[convolutional]\nfilters=3\nsize=3\npad=1\nactivation=tanh\n"
+                                      "[convolutional]\nfilters=3\nsize=3\npad=1\nactivation=linear\n"
+                                      "[shortcut]\nfrom=0\nweights_type=per_feature\nactivation=linear\n",
+      2, 0, 0, 0, 1, 0 },
+    { "shortcut weights per_channel", NET662 "[convolutional]\nfilters=3\nsize=3\npad=1\nactivation=tanh\n"
+                                      "[convolutional]\nfilters=2\nsize=3\npad=1\nactivation=tanh\n"
+                                      "[convolutional]\nfilters=3\nsize=1\nactivation=linear\n"
+                                      "[shortcut]\nfrom=0,1\nweights_type=per_channel\nactivation=tanh\n",
+      2, 0, 0, 0, 1, 0 },
+    /* route groups: the second half of each source's channels (CSP's split) */
+    { "route groups=2 group_id=1", NET662 "[convolutional]\nfilters=4\nsize=3\npad=1\nactivation=tanh\n"
+                                   "[convolutional]\nfilters=2\nsize=3\npad=1\nactivation=tanh\n"
+                                   "[route]\nlayers=-1,-2\ngroups=2\ngroup_id=1\n"
+                                   "[convolutional]\nfilters=2\nsize=1\nactivation=linear\n", 2, 0, 0, 0, 1, 0 },
+    /* crop: the center at inference, a re-seeded random window (and flip) in training */
+    { "crop inference", "[net]\nwidth=7\nheight=6\nchannels=2\n[convolutional]\nfilters=2\nsize=1\n"
+                        "activation=linear\n[crop]\ncrop_height=3\ncrop_width=4\nflip=1\n", 2, 0, 0, 0, 1, 0 },
+    { "crop train", "[net]\nwidth=7\nheight=6\nchannels=2\n[convolutional]\nfilters=2\nsize=1\n"
+                    "activation=linear\n[crop]\ncrop_height=3\ncrop_width=4\nflip=1\nnoadjust=1\n", 2, 1, 0, 1, 1, 0 },
+    /* scale_channels: squeeze-and-excitation, and the per-position variant */
+    { "scale_channels (SE)", NET662 "[convolutional]\nfilters=3\nsize=3\npad=1\nactivation=tanh\n"
+                             "[avgpool]\n[convolutional]\nfilters=2\nsize=1\nactivation=tanh\n"
+                             "[convolutional]\nfilters=3\nsize=1\nactivation=logistic\n"
+                             "[scale_channels]\nfrom=-4\n", 2, 0, 0, 0, 1, 0 },
+    { "scale_channels scale_wh tanh", NET662 "[convolutional]\nfilters=3\nsize=3\npad=1\nactivation=tanh\n"
+                                      "[convolutional]\nfilters=1\nsize=1\nactivation=logistic\n"
+                                      "[scale_channels]\nfrom=-2\nscale_wh=1\nactivation=tanh\n", 2, 0, 0, 0, 1, 0 },
+    /* upsample (nearest, scaled) and Darknet's downsample (stride < 0: block sums) */
+    { "upsample stride 2 scale 0.5", "[net]\nwidth=3\nheight=2\nchannels=2\n[convolutional]\nfilters=2\nsize=1\n"
+                                     "activation=linear\n[upsample]\nstride=2\nscale=0.5\n", 2, 0, 0, 0, 1, 0 },
+    { "upsample stride -2 (downsample)", NET662 "[convolutional]\nfilters=2\nsize=1\nactivation=linear\n"
+                                         "[upsample]\nstride=-2\n", 2, 0, 0, 0, 1, 0 },
+    /* reorg: Darknet's permutations, both directions, both layers */
+    { "reorg stride 2", "[net]\nwidth=4\nheight=6\nchannels=4\n[convolutional]\nfilters=4\nsize=1\n"
+                        "activation=linear\n[reorg]\nstride=2\n", 2, 0, 0, 0, 1, 0 },
+    { "reorg stride 2 reverse", "[net]\nwidth=3\nheight=2\nchannels=8\n[convolutional]\nfilters=8\nsize=1\n"
+                                "activation=linear\n[reorg]\nstride=2\nreverse=1\n", 2, 0, 0, 0, 1, 0 },
+    { "reorg3d stride 2", "[net]\nwidth=4\nheight=6\nchannels=3\n[convolutional]\nfilters=3\nsize=1\n"
+                          "activation=linear\n[reorg3d]\nstride=2\n", 2, 0, 0, 0, 1, 0 },
+    { "reorg3d stride 2 reverse", "[net]\nwidth=2\nheight=3\nchannels=16\n[convolutional]\nfilters=16\nsize=1\n"
+                                  "activation=linear\n[reorg3d]\nstride=2\nreverse=1\n", 2, 0, 0, 0, 1, 0 },
     /* softmax: as the loss (cross-entropy, label smoothing), and inside a net */
     { "softmax CE smoothing=0.1", "[net]\nwidth=5\nheight=5\nchannels=3\nlabel_smoothing=0.1\n"
                                   "[convolutional]\nfilters=3\nsize=3\nstride=2\npad=1\nactivation=tanh\n"
@@ -788,18 +889,23 @@ static const gcase cases[] = {
                           "[connected]\noutput=4\nactivation=linear\n[softmax]\n", 3, 1, 1, 1, 1, FLOOR_LOSS_BN_TRAIN },
 };
 
+/* Activations with pieces far from 0 (relu6 above 6, plse beyond +-4) get a
+ * wider input. */
+static int wide_input(const char *act) { return !strcmp(act, "relu6") || !strcmp(act, "plse"); }
+
 /* Every activation after a 1x1 convolution (input scaled so that relu6 sees
  * values above 6 too). */
 static void run_activation_cases(void)
 {
     static const char *const acts[] = {
         "linear", "relu", "leaky", "relu6", "logistic", "tanh", "elu", "selu", "swish", "mish", "gelu", "prelu",
+        "hard_mish", "hardtan", "lhtan", "plse", "stair", "ramp", "loggy", "relie",
     };
     for (size_t i = 0; i < sizeof acts / sizeof acts[0]; i++) {
         char cfg[256], label[40];
         snprintf(cfg, sizeof cfg, NET553 "[convolutional]\nfilters=3\nsize=1\nactivation=%s\n", acts[i]);
         snprintf(label, sizeof label, "activation %s", acts[i]);
-        gcase c = { label, cfg, 2, 0, 0, 0, !strcmp(acts[i], "relu6") ? 2.5f : 1.5f, 0 };
+        gcase c = { label, cfg, 2, 0, 0, 0, wide_input(acts[i]) ? 2.5f : 1.5f, 0 };
         run_case(&c);
     }
     /* the same activations after a connected layer (one value per channel) */
@@ -807,7 +913,7 @@ static void run_activation_cases(void)
         char cfg[256], label[40];
         snprintf(cfg, sizeof cfg, NET553 "[connected]\noutput=6\nactivation=%s\n", acts[i]);
         snprintf(label, sizeof label, "activation %s", acts[i]);
-        gcase c = { label, cfg, 3, 0, 0, 0, !strcmp(acts[i], "relu6") ? 2.5f : 1.5f, 0 };
+        gcase c = { label, cfg, 3, 0, 0, 0, wide_input(acts[i]) ? 2.5f : 1.5f, 0 };
         run_case(&c);
     }
 }
@@ -827,6 +933,7 @@ int main(void)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i]);
     run_activation_cases();
     check_softmax_loss_value();
+    check_label_smooth_eps();
     check_backward_from();
     printf("\nmax relative error per case (tensors, probes, skipped as kinks):\n");
     for (int i = 0; i < n_rows; i++)

@@ -469,6 +469,63 @@ static void test_schedules(void)
     CHECK_CLOSE(schedule_lr(&o, &s, 100, 1000, 0), 0.1, 1e-7, 0, "after burn-in");
 }
 
+/* Darknet's step, sigmoid and random policies (network.c get_current_rate),
+ * and how [net] spells them: under policy=step `scale` is the step's factor */
+static void test_darknet_schedules(void)
+{
+    net_options o;
+    memset(&o, 0, sizeof o);
+    schedule_state s = { 0, 0, 0 };
+    o.learning_rate = 0.1f;
+    o.policy = POLICY_STEP;
+    o.step = 100;
+    o.step_scale = 0.5f;
+    CHECK_CLOSE(schedule_lr(&o, &s, 99, 1000, 0), 0.1, 1e-7, 0, "step before the first step");
+    CHECK_CLOSE(schedule_lr(&o, &s, 100, 1000, 0), 0.05, 1e-7, 0, "step: one step");
+    CHECK_CLOSE(schedule_lr(&o, &s, 350, 1000, 0), 0.1 * pow(0.5, 3), 1e-8, 1e-6, "step: floor(350/100) = 3 steps");
+    o.policy = POLICY_SIG;
+    o.gamma = 0.05f;
+    o.step = 200;
+    CHECK_CLOSE(schedule_lr(&o, &s, 200, 1000, 0), 0.05, 1e-7, 0, "sigmoid at its midpoint");
+    CHECK_CLOSE(schedule_lr(&o, &s, 100, 1000, 0), 0.1 / (1 + exp(0.05 * -100.0)), 1e-8, 1e-6, "sigmoid before");
+    CHECK_CLOSE(schedule_lr(&o, &s, 300, 1000, 0), 0.1 / (1 + exp(0.05 * 100.0)), 1e-9, 1e-5, "sigmoid after");
+    o.policy = POLICY_RANDOM;
+    o.power = 2;
+    double sum = 0, lo = 1, hi = 0;
+    for (long it = 0; it < 4000; it++) {
+        double lr = schedule_lr(&o, &s, it, 4000, 0), u = sqrt(lr / 0.1);   /* lr = 0.1 * u^2 */
+        sum += u;
+        lo = fmin(lo, u);
+        hi = fmax(hi, u);
+    }
+    CHECK(fabs(sum / 4000 - 0.5) < 0.02 && lo >= 0 && lo < 0.01 && hi < 1 && hi > 0.99,
+          "random: u = (lr/lr0)^(1/power) should be uniform in [0,1): mean %g, range [%g, %g]", sum / 4000, lo, hi);
+    CHECK(schedule_lr(&o, &s, 17, 4000, 0) == schedule_lr(&o, &s, 17, 4000, 0), "random: reproducible per update");
+
+    static const char cfg[] = "[net]\nwidth=4\nheight=4\nchannels=1\npolicy=step\nstep=30\nscale=0.25\n"
+                              "B1=0.8\nB2=0.95\n[avgpool]\n";
+    network *net;
+    fer_err e;
+    if (net_from_text(&net, "step.cfg", cfg, NULL, &e)) {
+        CHECK(0, "policy=step cfg: %s", e.msg);
+    } else {
+        CHECK(net->opt.policy == POLICY_STEP && net->opt.step == 30 && net->opt.step_scale == 0.25f &&
+                  net->opt.scale == 0, "policy=step: step %d, scale %g (zoom %g)", net->opt.step,
+              net->opt.step_scale, net->opt.scale);
+        CHECK(net->opt.beta1 == 0.8f && net->opt.beta2 == 0.95f, "B1/B2 are Adam's betas: %g %g", net->opt.beta1,
+              net->opt.beta2);
+        net_free(net);
+    }
+    static const char sig[] = "[net]\nwidth=4\nheight=4\nchannels=1\npolicy=sigmoid\nstep=10\n[avgpool]\n";
+    if (net_from_text(&net, "sig.cfg", sig, NULL, &e)) {
+        CHECK(0, "policy=sigmoid cfg: %s", e.msg);
+    } else {
+        CHECK(net->opt.policy == POLICY_SIG && net->opt.gamma == 1.0f && net->opt.step == 10,
+              "policy=sigmoid: Darknet's default gamma is 1, got %g", net->opt.gamma);
+        net_free(net);
+    }
+}
+
 /* weights_average: the element-wise mean of every tensor (batch-norm
  * statistics too); one file is itself; a file for other layers is refused */
 static void test_average(void)
@@ -586,6 +643,7 @@ int main(void)
     test_augment();
     test_optimizers();
     test_schedules();
+    test_darknet_schedules();
     test_clip();
     test_class_weights();
     test_subdivisions();
