@@ -65,7 +65,7 @@ for c in angry disgust fear happy sad surprise neutral; do
 done > $out/order.list
 # shellcheck disable=SC2046
 $FER classifier predict $D tests/cfg/tiny.cfg $out/a.weights $(cat $out/order.list) -json $T > $out/predict.json || fail "predict"
-sed 's/.*"probs": \[\(.*\)\]}/\1/; s/ //g' $out/predict.json > $out/predict.csv
+sed 's/.*"probs": {\([^}]*\)}.*/\1/; s/"[a-z]*": //g; s/ //g' $out/predict.json > $out/predict.csv
 tail -n +2 $out/one.csv | cut -d, -f4-10 | paste -d, - $out/predict.csv | awk -F, '
     { for (k = 1; k <= 7; k++) { d = $k - $(k + 7); if (d < 0) d = -d; if (d > m) m = d } }
     END { printf "max |ensemble - predict| = %.3g\n", m; exit !(NR == 56 && m < 2e-6) }' || fail "ensemble probabilities differ from predict -json"

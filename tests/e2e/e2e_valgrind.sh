@@ -97,17 +97,18 @@ elif command -v python3 > /dev/null 2>&1; then
     if python3 -c '
 import json, sys
 r = json.loads(open(sys.argv[1]).read())
-p = r["probs"]
+f = r["faces"][0]
+p = f["probs"]
 assert len(p) == 7, "7 probabilities"
-assert abs(sum(p) - 1) < 1e-4, "probabilities sum to 1"
-assert r["label"] in [l.strip() for l in open("data/fer2013.labels") if l.strip()], "a known label"
+assert abs(sum(p.values()) - 1) < 1e-4, "probabilities sum to 1"
+assert f["label"] in [l.strip() for l in open("data/fer2013.labels") if l.strip()], "a known label"
 assert r["image"].endswith("face.pgm")
 ' "$OUT/predict.json" 2> "$OUT/json.err"; then
         ok "the JSON line parses: $(cat "$OUT/predict.json")"
     else
         bad "the JSON line does not parse or is wrong: $(cat "$OUT/predict.json") ($(tail -n 1 "$OUT/json.err"))"
     fi
-elif grep -Eq '^\{"image": ".*face\.pgm", "label": "[^"]+", "probs": \[[-0-9.e]+(, [-0-9.e]+){6}\]\}$' "$OUT/predict.json"; then
+elif grep -Eq '^\{"image": ".*face\.pgm", "faces": \[\{"box": \[[0-9, ]+\], "label": "[^"]+", "probs": \{[^}]+\}\}\]\}$' "$OUT/predict.json"; then
     ok "the JSON line has the expected shape (no python3 to parse it)"
 else
     bad "the JSON line has an unexpected shape: $(cat "$OUT/predict.json")"
