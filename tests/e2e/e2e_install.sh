@@ -54,7 +54,8 @@ cc -o $out/embed_static $repo/examples/embed.c $(pkg-config --cflags fer) $prefi
 ( cd / && LD_LIBRARY_PATH=$prefix/lib $out/embed_shared "$PHOTO" ) > $out/embed_shared.txt || fail "embed (shared) failed"
 ( cd / && $out/embed_static "$PHOTO" ) > $out/embed_static.txt || fail "embed (static) failed"
 ldd $out/embed_static | grep -q libfer && fail "the static embed links libfer.so"
-ldd $out/embed_shared | grep -q "$prefix/lib/libfer.so.1" || { ldd $out/embed_shared; fail "the shared embed does not use the installed libfer.so.1"; }
+LD_LIBRARY_PATH=$prefix/lib ldd $out/embed_shared | grep -q "$prefix/lib/libfer.so.1" ||
+    { ldd $out/embed_shared; fail "the shared embed does not use the installed libfer.so.1"; }
 cmp -s $out/embed_shared.txt $out/embed_static.txt || fail "static and shared embed disagree"
 [ "$(grep -c '^face' $out/embed_shared.txt)" -eq 2 ] || { cat $out/embed_shared.txt; fail "embed: expected two faces"; }
 ok "examples/embed.c built with pkg-config, shared and static, from /: two faces, identical"

@@ -92,7 +92,8 @@ def fer_probs(fer, cfg, weights, paths):
     probs = {}
     for line in r.stdout.splitlines():
         rec = json.loads(line)
-        probs[rec["image"]] = np.array(rec["probs"], dtype=np.float64)
+        face = rec["faces"][0]   # a face crop: one face, the whole image
+        probs[rec["image"]] = np.array(list(face["probs"].values()), dtype=np.float64)
     missing = [p for p in paths if p not in probs]
     if missing:
         print("fer printed no result for %s" % missing)
