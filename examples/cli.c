@@ -312,7 +312,8 @@ int cli_start(cli *c, int min, int max)
 
 int cli_load_net(cli *c, const char *cfg, const char *weights)
 {
-    return fer_net_load(&c->net, cfg, weights, c->ctx, &c->e);
+    if (net_from_cfg(&c->net, cfg, c->ctx, &c->e)) return -1;
+    return weights ? weights_load_explained(c->net, weights, -1, &c->e) : 0;
 }
 
 int cli_load_ensemble(cli *c, char **pairs, int n, const char *wspec)

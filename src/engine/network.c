@@ -629,9 +629,17 @@ double net_flops(const network *net)
     return f;
 }
 
+/* The layer's activation when its type has one (activation= in its keys). */
+static const char *layer_activation(const layer *l)
+{
+    for (const char *const *k = l->type->keys; k && *k; k++)
+        if (!strcmp(*k, "activation")) return activation_name(l->act);
+    return "";
+}
+
 void net_print_summary(const network *net, FILE *out)
 {
-    fprintf(out, "layer     type          filters  size/strd     input                output        BFLOPs\n");
+    fprintf(out, "layer     type          filters  size/strd     input                output        BFLOPs  activation\n");
     for (int i = 0; i < net->n; i++) {
         const layer *l = &net->layers[i];
         char filt[16] = "", size[32] = "";
@@ -649,9 +657,13 @@ void net_print_summary(const network *net, FILE *out)
             for (int s = 0; s < l->n_sources && w < (int)sizeof extra - 8; s++)
                 w += snprintf(extra + w, sizeof extra - (size_t)w, " %d", l->sources[s]);
         }
-        fprintf(out, "%5d %-13s %7s  %-10s %4d x%4d x%4d -> %4d x%4d x%4d  %7.4f%s%s\n", i,
-                l->type->name, filt, size, l->w, l->h, l->c, l->out_w, l->out_h, l->out_c,
-                l->flops / 1e9, extra, l->frozen ? " (frozen)" : "");
+        char row[256];
+        int n = snprintf(row, sizeof row, "%5d %-13s %7s  %-10s %4d x%4d x%4d -> %4d x%4d x%4d  %7.4f  %-10s%s%s", i,
+                         l->type->name, filt, size, l->w, l->h, l->c, l->out_w, l->out_h, l->out_c, l->flops / 1e9,
+                         layer_activation(l), extra, l->frozen ? " (frozen)" : "");
+        if (n > (int)sizeof row - 1) n = (int)sizeof row - 1;
+        while (n > 0 && row[n - 1] == ' ') n--;   /* no trailing blanks where there is no activation */
+        fprintf(out, "%.*s\n", n, row);
     }
     size_t np = net_count_params(net, 1), ns = net_count_params(net, 0) - np;
     if (net->opt.crop)   /* the image is width x height; the network sees a crop x crop window of it */

@@ -327,7 +327,7 @@ static int weights_prefix_layers(const network *net, const char *path)
 static int load_start_weights(network *net, const train_args *a, fer_err *e)
 {
     int upto = a->clear ? weights_prefix_layers(net, a->weights) : -1;
-    if (upto < 0 || upto == net->n) return weights_load(net, a->weights, -1, e);
+    if (upto < 0 || upto == net->n) return weights_load_explained(net, a->weights, -1, e);
     if (weights_load(net, a->weights, upto, e)) return -1;
     if (!a->quiet)
         fer_log(&net->ctx->log, FER_LOG_INFO, "loaded the first %d of %d layers from %s; the layers above start fresh",

@@ -63,6 +63,10 @@ typedef struct train_test_knobs {
     int signal_at;               /* raise SIGINT after this many updates in all; 0 = off */
 } train_test_knobs;
 
+/* weights_load, and when the file does not fit the cfg: the cfg it was
+ * made for, the first layer where they differ and how to fine-tune. */
+int weights_load_explained(network *net, const char *path, int upto, fer_err *e);
+
 typedef struct train_args {
     const char *cfg, *weights;   /* weights: start or resume from (may be NULL) */
     data_cfg *data;

@@ -98,7 +98,19 @@ ok "the same command resumes (bit-identical), a stateless _last is kept, -clear 
 # 6. bad input: wrong weights for the cfg, missing data
 $FER classifier valid cfg/shallow.cfg $out/a/tiny_final.weights > $out/bad.txt 2>&1 && fail "valid with wrong weights must fail"
 grep -q "tiny_final.weights" $out/bad.txt || fail "error names the weights file"
-ok "mismatched weights rejected"
+# weights of cfg/shallow.cfg for an edited copy (first layer 64 -> 32
+# filters, then a second edit at layer 3): the cfg they were made for, the
+# first layer that differs, and the fer partial / -clear way to fine-tune
+sed '0,/filters=64/s//filters=32/' cfg/shallow.cfg > $out/shallow32.cfg
+$FER classifier train $out/shallow32.cfg weights/shallow.weights -limit 64 -epochs 1 -backup $out/m > $out/m.txt 2>&1 &&
+    fail "training an edited cfg from another cfg's weights must fail"
+grep -q "holds the weights of cfg/shallow.cfg.*differ from the first layer on (convolutional" $out/m.txt ||
+    fail "edited first layer: $(cat $out/m.txt)"
+sed '0,/filters=128/s//filters=96/' cfg/shallow.cfg > $out/shallow96.cfg
+$FER classifier valid $out/shallow96.cfg weights/shallow.weights > $out/m2.txt 2>&1 && fail "valid with another cfg's weights"
+grep -q "first differ at layer 3 (convolutional.*fer partial cfg/shallow.cfg weights/shallow.weights first.weights 3, then fer classifier train .* first.weights -clear" $out/m2.txt ||
+    fail "edited layer 3: $(cat $out/m2.txt)"
+ok "mismatched weights rejected; another cfg's weights name the first layer that differs and how to fine-tune"
 # 7. divergence: a NaN/Inf loss stops with a clear message, the checkpoint is untouched
 sed 's/^learning_rate=.*/learning_rate=1e30/; s/^burn_in=.*/burn_in=0/' tests/cfg/tiny.cfg > $out/diverge.cfg
 mkdir -p $out/d && cp $out/a/tiny_final.weights $out/d/diverge_last.weights.keep
