@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -407,6 +408,27 @@ static int setup_schedule(trainer *t, fer_err *e)
     return 0;
 }
 
+/* Before the first update: the backup folder takes a file and has room
+ * for what the run writes (_last with its .next and state, _best, _final
+ * and the log), so a read-only or full disk is not found an epoch late. */
+static int check_backup_room(trainer *t, fer_err *e)
+{
+    char probe[2200];
+    snprintf(probe, sizeof probe, "%s/.%s_write_test", t->dir, t->name);
+    FILE *f = fopen(probe, "wb");
+    int bad = !f || fputs("fer", f) == EOF;
+    if (f && fclose(f)) bad = 1;
+    remove(probe);
+    if (bad) return fer_fail(e, "%s: cannot write in the backup folder: %s (give -backup DIR)", t->dir, strerror(errno));
+    size_t floats = t->net->n_param_floats;
+    double need = (double)floats * 4 * 5 + (double)t->opt.n * 8;   /* 5 weights files in the worst case + state */
+    struct statvfs vs;
+    if (!statvfs(t->dir, &vs) && (double)vs.f_bavail * vs.f_frsize < need)
+        return fer_fail(e, "%s: %.1f MB free, but the run writes up to %.1f MB of checkpoints there (give -backup DIR)",
+                        t->dir, (double)vs.f_bavail * vs.f_frsize / 1e6, need / 1e6);
+    return 0;
+}
+
 /* The backup folder and the names of the files the run writes there. */
 static int setup_outputs(trainer *t, fer_err *e)
 {
@@ -418,6 +440,24 @@ static int setup_outputs(trainer *t, fer_err *e)
     snprintf(t->best, sizeof t->best, "%s/%s_best.weights", t->dir, t->name);
     snprintf(t->final, sizeof t->final, "%s/%s_final.weights", t->dir, t->name);
     snprintf(t->logpath, sizeof t->logpath, "%s/%s.log.csv", t->dir, t->name);
+    return check_backup_room(t, e);
+}
+
+/* A checkpoint interrupted between its state and its weights (see
+ * save_checkpoint): <weights>.next holds the weights the state belongs to;
+ * they are loaded and renamed into place. -1 only on a failed rename. */
+static int roll_forward(trainer *t, const char *weights, uint64_t seen, fer_err *e)
+{
+    char next[4200];
+    fer_err ignored;
+    snprintf(next, sizeof next, "%s.next", weights);
+    if (access(next, R_OK) || weights_load(t->net, next, -1, &ignored) || t->net->seen != seen) {
+        if (!access(next, R_OK)) weights_load(t->net, weights, -1, &ignored);   /* back to the file given */
+        return 0;
+    }
+    if (rename(next, weights)) return fer_fail(e, "%s: cannot rename from %s: %s", weights, next, strerror(errno));
+    fer_log(t->log, FER_LOG_INFO, "%s: the last checkpoint was interrupted before its weights were in place; "
+                                  "completed it from %s", weights, next);
     return 0;
 }
 
@@ -435,6 +475,7 @@ static int setup_resume(trainer *t, fer_err *e)
         state_path(a->weights, sp, sizeof sp);
         if (access(sp, R_OK) == 0) {
             if (state_load(sp, st, &t->opt, e)) return -1;
+            if (st->seen != t->net->seen && roll_forward(t, a->weights, st->seen, e)) return -1;
             if (st->seen != t->net->seen)
                 return fer_fail(e, "%s: state is for %llu images seen but %s has %llu (interrupted while saving?); "
                                    "use -clear to start counters afresh", sp, (unsigned long long)st->seen, a->weights,
@@ -621,15 +662,21 @@ static int validate(network *net, const dataset *valid, float *probs, double *ac
 }
 
 /* Writes the state file, then the weights: on resume the two must agree on `seen`. */
+/* The weights and the state as one unit: the new weights go to
+ * <last>.next, then the state, then .next is renamed over <last> (every
+ * step synced). A kill between the state and the rename leaves a state
+ * that <last>.next matches: the resume rolls it forward by itself. */
 static int save_checkpoint(trainer *t, fer_err *e)
 {
     t->st.seen = t->net->seen;
     t->st.opt_t = t->opt.t;
     t->st.n_params = t->opt.n;
-    char sp[4096];
+    char sp[4096], next[4200];
     state_path(t->last, sp, sizeof sp);
-    if (state_save(sp, &t->st, &t->opt, e)) return -1;
-    return weights_save(t->net, t->last, -1, e);
+    snprintf(next, sizeof next, "%s.next", t->last);
+    if (weights_save(t->net, next, -1, e) || state_save(sp, &t->st, &t->opt, e)) return -1;
+    if (rename(next, t->last)) return fer_fail(e, "%s: cannot rename from %s: %s", t->last, next, strerror(errno));
+    return 0;
 }
 
 /* Closes the epoch's counters with its validation result (va, vl: 0 without

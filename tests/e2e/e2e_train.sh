@@ -94,6 +94,24 @@ $FER classifier train tests/cfg/tiny.cfg -limit 2048 -limit-valid 256 -epochs 1 
     2> $out/s2.err || fail "-clear over an old _last: $(tail -n 2 $out/s2.err)"
 grep -q "starting over (-clear)" $out/s2.err || fail "-clear: no notice"
 ok "the same command resumes (bit-identical), a stateless _last is kept, -clear starts over"
+# 5d. a kill between the checkpoint's state and its weights: the state of
+# epoch 2 beside the weights of epoch 1, epoch 2's weights in _last.weights.next
+# (what save_checkpoint leaves then); the same command completes the
+# checkpoint by itself and ends bit-identical to run A
+B="-limit 8192 -limit-valid 512 -seed 7 -threads 2 -quiet"
+$FER classifier train tests/cfg/tiny.cfg $B -backup $out/k -stop-after 1 || fail "run K, epoch 1"
+cp $out/k/tiny_last.weights $out/k1.weights
+$FER classifier train tests/cfg/tiny.cfg $B -backup $out/k -stop-after 1 || fail "run K, epoch 2"
+mv $out/k/tiny_last.weights $out/k/tiny_last.weights.next && cp $out/k1.weights $out/k/tiny_last.weights
+$FER classifier train tests/cfg/tiny.cfg -limit 8192 -limit-valid 512 -seed 7 -threads 2 -backup $out/k 2> $out/k.err ||
+    fail "run K after the simulated kill: $(tail -n 3 $out/k.err)"
+grep -q "completed it from" $out/k.err || fail "no roll-forward notice: $(head -n 3 $out/k.err)"
+cmp $out/a/tiny_final.weights $out/k/tiny_final.weights || fail "after the roll-forward: weights differ from run A"
+ok "a checkpoint interrupted between state and weights completes by itself (bit-identical)"
+$FER classifier train tests/cfg/tiny.cfg -limit 256 -epochs 1 -backup /sys/kernel > $out/ro.txt 2>&1 &&
+    fail "training into an unwritable backup folder started"
+grep -q "cannot write in the backup folder" $out/ro.txt || fail "unwritable backup: $(cat $out/ro.txt)"
+ok "an unwritable backup folder is refused before the first update"
 
 # 6. bad input: wrong weights for the cfg, missing data
 $FER classifier valid cfg/shallow.cfg $out/a/tiny_final.weights > $out/bad.txt 2>&1 && fail "valid with wrong weights must fail"
