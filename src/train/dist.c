@@ -194,6 +194,10 @@ int dist_sum_start(dist *d, float *buf, size_t n, fer_err *e)
     if (d->pending == DIST_MAX_PENDING && dist_wait_all(d, e)) return -1;
     int rc = MPI_Iallreduce(MPI_IN_PLACE, buf, (int)n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &m->req[d->pending]);
     if (rc == MPI_SUCCESS) d->pending++;
+    /* MPI moves non-blocking collectives on only inside its calls: a test
+     * of those in flight lets the earlier buckets progress now */
+    int done = 0;
+    if (rc == MPI_SUCCESS) rc = MPI_Testall(d->pending, m->req, &done, MPI_STATUSES_IGNORE);
     return mpi_status(rc, "Iallreduce", e);
 }
 
