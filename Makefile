@@ -10,6 +10,8 @@
 #                   models and the Python module under PREFIX (/usr/local),
 #                   staged under DESTDIR; make uninstall removes them
 # STB=1/0 forces JPEG/PNG decoding through Debian's libstb-dev (auto-detected).
+# MPI=1 builds build-mpi/fer with mpicc and -DFER_MPI: data-parallel
+#   training under mpirun (src/train/dist.c); the default build stays MPI-free.
 
 CC ?= cc
 OPT ?= -O3
@@ -37,6 +39,12 @@ LIB_SRC += $(X86_SRC)
 endif
 CLI_SRC := $(wildcard examples/cmd_*.c) examples/cli.c examples/main.c
 
+ifeq ($(MPI),1)
+MPICC ?= mpicc
+CC = $(MPICC)
+BUILD = build-mpi
+ALL_CFLAGS += -DFER_MPI
+endif
 BUILD ?= build
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
@@ -50,9 +58,17 @@ AVX512_FLAGS = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma -mf16c
 # run on AVX-512 CPUs without AVX512_BF16 (dispatch.c checks before calling it)
 AVX512BF16_FLAGS = $(AVX512_FLAGS) -mavx512bf16
 
+ifeq ($(MPI),1)
+all: $(BUILD)/fer
+else
 all: fer libfer.a libfer.so examples/embed
+endif
 
 fer: $(CLI_OBJ) $(INTERNAL_LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJ) $(INTERNAL_LIB) $(LDLIBS)
+
+# the MPI build's binary (make MPI=1), beside its objects
+build-mpi/fer: $(CLI_OBJ) $(INTERNAL_LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJ) $(INTERNAL_LIB) $(LDLIBS)
 
 $(INTERNAL_LIB): $(LIB_OBJ)
@@ -245,7 +261,7 @@ uninstall:
 		$(DESTDIR)$(SHAREDIR) 2> /dev/null
 
 clean:
-	rm -rf build build-asan build-fuzz fer libfer.a libfer.so fer.pc examples/embed
+	rm -rf build build-asan build-fuzz build-mpi fer libfer.a libfer.so fer.pc examples/embed
 
 FORCE:
 .PHONY: all check test test-asan bench clean install uninstall FORCE

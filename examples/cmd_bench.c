@@ -89,6 +89,75 @@ static int bench_train(network *net, rng *r, int batch, int iters, int per_layer
     return 0;
 }
 
+/* One data-parallel training step on this rank's share of the batch:
+ * t[0] += forward and backward (with each layer's gradient sum started as
+ * the pass produces it), t[1] += the wait for the sums after the pass,
+ * t[2] += the whole step, t[3] += a blocking sum of all the gradients alone
+ * (the communication the overlap hides, for reference). */
+static int mpi_step(network *net, parallel *par, optimizer *opt, double *t, fer_err *e)
+{
+    double t0 = clock_seconds();
+    net_forward(net);
+    parallel_overlap(par, net, 1);
+    net_backward(net);
+    parallel_overlap(par, net, 0);
+    double t1 = clock_seconds();
+    if (parallel_finish_grads(par, e)) return -1;
+    double t2 = clock_seconds();
+    optimizer_step(opt, net, 1e-4f, 1.0f / par->d->size);
+    double t3 = clock_seconds();
+    if (dist_sum_floats(par->d, net->grads, net->n_param_floats, e)) return -1;
+    t[3] += clock_seconds() - t3;
+    net_zero_grads(net);
+    t[0] += t1 - t0;
+    t[1] += t2 - t1;
+    t[2] += t3 - t0;
+    return 0;
+}
+
+/* -mpi (under mpirun, make MPI=1): training steps at the global batch split
+ * over the ranks; per step the compute, the gradient sum's exposed wait and
+ * how much of it the backward pass hid (averages over the ranks). */
+static int bench_mpi(network *net, rng *r, int batch, int iters, fer_err *e)
+{
+    dist d;
+    parallel par;
+    optimizer opt = { 0 };
+    if (dist_init(&d, e)) return -1;
+    int rc = -1;
+    if (batch % d.size) {
+        fer_fail(e, "-batch %d does not divide into %d ranks", batch, d.size);
+        goto done;
+    }
+    if (net_set_batch(net, batch / d.size, 1, e) || optimizer_init(&opt, net, e)) goto done;
+    parallel_attach(&par, net, &d, 0);
+    fill_random(net, r);
+    net->train = 1;
+    net->has_truth = 1;
+    double t[4] = { 0 }, warm[4] = { 0 };
+    if (mpi_step(net, &par, &opt, warm, e)) goto done;
+    for (int it = 0; it < iters; it++)
+        if (mpi_step(net, &par, &opt, t, e)) goto done;
+    if (dist_sum_doubles(&d, t, 4, e)) goto done;
+    for (int k = 0; k < 4; k++) t[k] /= (double)d.size * iters;
+    double hidden = t[3] > 0 ? 1 - t[1] / t[3] : 0;
+    if (d.rank == 0) {
+        printf("mpi_ranks: %d\nmpi_batch_per_rank: %d\n", d.size, batch / d.size);
+        printf("mpi_train_img_per_s: %.1f\n", batch / t[2]);
+        printf("mpi_step_ms: %.2f\nmpi_compute_ms: %.2f\nmpi_wait_ms: %.2f\n", t[2] * 1e3, t[0] * 1e3, t[1] * 1e3);
+        printf("mpi_allreduce_ms: %.2f\nmpi_hidden: %.0f%%\n", t[3] * 1e3, 100 * (hidden < 0 ? 0 : hidden));
+    }
+    rc = 0;
+done:
+    optimizer_free(&opt);
+    if (rc && d.size > 1) {
+        fprintf(stderr, "fer: rank %d: %s\n", d.rank, e->msg);
+        dist_abort(&d, 1);
+    }
+    dist_finalize(&d);
+    return rc;
+}
+
 /* Inference at the batch: images per second. */
 static int bench_infer(network *net, rng *r, int batch, int iters, double flops, fer_err *e)
 {
@@ -144,6 +213,7 @@ static int bench_run(cli *c)
     int iters = args_int_range(a, "-iters", 10, 1, INT_MAX);
     int no_train = args_flag(a, "-infer-only");
     int per_layer = args_flag(a, "-layers");
+    int mpi = args_flag(a, "-mpi");
     int rc = cli_start(c, 1, 1);
     if (rc) return rc;
     if (net_from_cfg(&c->net, a->argv[1], c->ctx, &c->e)) return cli_error(c);
@@ -154,6 +224,7 @@ static int bench_run(cli *c)
     double flops = net_flops(net);
     printf("cfg: %s\nisa: %s\nprecision: %s\nthreads: %d\nbatch: %d\n", a->argv[1], c->ctx->k.isa,
            fer_ctx_precision(c->ctx), c->ctx->nthreads, batch);
+    if (mpi) return bench_mpi(net, &r, batch, iters, &c->e) ? cli_error(c) : 0;
     if ((!no_train && bench_train(net, &r, batch, iters, per_layer, flops, &c->e)) ||
         bench_infer(net, &r, batch, iters, flops, &c->e) || bench_latency(net, &r, iters, per_layer, &c->e))
         return cli_error(c);
@@ -165,8 +236,10 @@ static int bench_run(cli *c)
 
 const command cmd_bench = {
     "bench", bench_run, CLI_CTX,
-    "usage: fer bench CFG [-batch N] [-iters N] [-infer-only] [-layers]\n"
+    "usage: fer bench CFG [-batch N] [-iters N] [-infer-only] [-layers] [-mpi]\n"
     "  random weights and data: training steps (forward + backward + SGD update) and inference at -batch N\n"
-    "  (64), then batch-1 latency; -iters N timed steps (10); -layers times each layer\n",
+    "  (64), then batch-1 latency; -iters N timed steps (10); -layers times each layer\n"
+    "  -mpi (under mpirun, make MPI=1): training steps with -batch split over the ranks: compute, the\n"
+    "  gradient sum's wait after the backward pass, and the share of the sum the backward pass hid\n",
     "training/inference speed, latency, memory", NULL,
 };

@@ -106,6 +106,27 @@ static void on_signal(int sig)
     stop_requested = 1;
 }
 
+/* Trains as one rank of the process group; only rank 0 speaks, except
+ * for errors. An error on one rank ends all of them (the others would wait
+ * for it in the next collective). */
+static int train_ranked(cli *c, train_args *t)
+{
+    dist d;
+    if (dist_init(&d, &c->e)) return cli_error(c);
+    if (d.rank) fer_ctx_set_log(c->ctx, NULL, NULL, 0);
+    t->dist = &d;
+    if (train_classifier(t, c->ctx, &c->e)) {
+        if (d.size == 1) {
+            dist_finalize(&d);
+            return cli_error(c);
+        }
+        fprintf(stderr, "fer: rank %d: %s\n", d.rank, c->e.msg);
+        dist_abort(&d, 1);
+    }
+    dist_finalize(&d);
+    return 0;
+}
+
 static int train(cli *c)
 {
     args *a = &c->a;
@@ -123,6 +144,7 @@ static int train(cli *c)
     t.quiet = args_flag(a, "-quiet");
     t.keep_epochs = args_flag(a, "-keep-epochs");
     t.bn_final = args_flag(a, "-bn-final");
+    t.sync_bn = args_flag(a, "-sync-bn");
     t.teacher = args_str(a, "-teacher", NULL);
     const char *distill = args_peek(a, "-distill");
     if (distill && !t.teacher) args_fail(a, "-distill %s: needs -teacher PROBS.csv", distill);
@@ -138,7 +160,7 @@ static int train(cli *c)
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    return train_classifier(&t, c->ctx, &c->e) ? cli_error(c) : 0;
+    return train_ranked(c, &t);
 }
 
 /* The network's metrics on a split, or its first `limit` images (0: all). */
@@ -189,13 +211,15 @@ static const command classifier_commands[] = {
     { "train", train, CLI_CTX | CLI_DATA_REQUIRED,
       "usage: fer classifier train [DATA] CFG [WEIGHTS] [-epochs N] [-lr X] [-seed N] [-clear] [-backup DIR]\n"
       "                            [-keep-epochs] [-bn-final] [-limit N] [-limit-valid N] [-stop-after N]\n"
-      "                            [-signal-at N] [-teacher PROBS.csv [-distill A]] [-quiet]\n"
+      "                            [-signal-at N] [-teacher PROBS.csv [-distill A]] [-sync-bn] [-quiet]\n"
       "  -keep-epochs also writes <backup>/<cfg>_epoch<N>.weights after each epoch (for fer average)\n"
       "  -bn-final re-estimates the batch-norm statistics over the training split (test-time views,\n"
       "            as fer average does) before writing <cfg>_final.weights; _last keeps them as trained\n"
       "  -teacher distills: each image's target is (1 - A) one-hot + A the teacher's probabilities, read\n"
       "            from `fer ensemble ... -split train -o PROBS.csv` (its ens_ columns); -distill A\n"
-      "            (default 0.5) in (0, 1]\n",
+      "            (default 0.5) in (0, 1]\n"
+      "  under mpirun (make MPI=1): [net] batch is the global batch, each rank computes batch/ranks of it;\n"
+      "  -sync-bn computes batch-norm statistics over the global mini-batch (default: each rank's own)\n",
       "train (resumes from _last.weights)", NULL },
     { "valid", valid, CLI_CTX | CLI_DATA_REQUIRED,
       "usage: fer classifier valid [DATA] CFG WEIGHTS [-split valid|test|train] [-tta] [-limit N] [-batch N]\n",

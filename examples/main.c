@@ -2,6 +2,7 @@
  * (cmd_<name>.c, which holds the command's table entry with its usage);
  * `fer -h` is generated from the table. */
 #include "cli.h"
+#include "train/dist.h"
 
 #include <string.h>
 
@@ -35,6 +36,11 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+    fer_err launch;
+    if (dist_check_launch(&launch)) {
+        fprintf(stderr, "fer: %s\n", launch.msg);
+        return 1;
+    }
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -582,6 +582,7 @@ void net_backward_from(network *net, int from)
         if (!l->stopbackward && i > lowest) din = net->layers[i - 1].doutput;
         else if (!l->stopbackward && i == 0 && net->want_dinput) din = net->dinput;
         layer_backward(l, net, in, din);
+        if (net->grads_ready) net->grads_ready(net->dist_user, net, i);
         if (l->stopbackward) break;
     }
 }

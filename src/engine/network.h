@@ -91,6 +91,17 @@ struct network {
     unsigned weights_version;
     int major, minor, revision;
     rng rng;                  /* dropout, init */
+    /* Data-parallel training (src/train/dist.h) sets these; a single
+     * process leaves them 0/NULL. sample_base is the index within the
+     * global mini-batch of this pass's sample 0 (dropout keys its masks by
+     * it). grads_ready, when set, is called after each layer's backward
+     * pass (its gradients are complete). sum_stats, when set, sums n
+     * doubles over the processes in place: batch-norm statistics become
+     * those of the global mini-batch (sync_bn); non-zero on failure. */
+    int sample_base;
+    void (*grads_ready)(void *user, network *net, int layer);
+    int (*sum_stats)(void *user, double *buf, int n);
+    void *dist_user;
 };
 
 /* darknet_keys.c: Darknet keys fer accepts without doing what they ask.

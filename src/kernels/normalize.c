@@ -145,6 +145,73 @@ void batchnorm_backward(float *dz, const float *dy, const float *z, const float 
     }
 }
 
+void batchnorm_sums(const float *z, double *s, int batch, int C, int spatial, int c0, int c1)
+{
+    for (int c = c0; c < c1; c++) {
+        s[c] = 0;
+        for (int b = 0; b < batch; b++) s[c] += plane_sum(z + ((size_t)b * C + c) * spatial, spatial);
+    }
+}
+
+void batchnorm_sums_sq(const float *z, const float *mean, double *ss, int batch, int C, int spatial, int c0, int c1)
+{
+    for (int c = c0; c < c1; c++) {
+        ss[c] = 0;
+        for (int b = 0; b < batch; b++) ss[c] += plane_sum_sq(z + ((size_t)b * C + c) * spatial, spatial, mean[c]);
+    }
+}
+
+void batchnorm_normalize(const float *z, float *y, const float *mean, const float *var, float *rolling_mean,
+                         float *rolling_var, const float *scale, const float *bias, int batch, int C, int spatial,
+                         float momentum, double count, int c0, int c1)
+{
+    for (int c = c0; c < c1; c++) {
+        double unbiased = count > 1 ? (double)var[c] * count / (count - 1) : var[c];
+        rolling_mean[c] = (1 - momentum) * rolling_mean[c] + momentum * mean[c];
+        rolling_var[c] = (1 - momentum) * rolling_var[c] + momentum * (float)unbiased;
+        float inv = 1.0f / sqrtf(var[c] + FER_BN_EPS);
+        float g = scale[c] * inv, sh = bias[c] - mean[c] * g;
+        for (int b = 0; b < batch; b++) {
+            size_t o = ((size_t)b * C + c) * spatial;
+            for (int i = 0; i < spatial; i++) y[o + i] = z[o + i] * g + sh;
+        }
+    }
+}
+
+void batchnorm_backward_sums(const float *dy, const float *z, const float *mean, const float *var, float *dscale,
+                             float *dbias, double *sdy, double *sdyx, int batch, int C, int spatial, int c0, int c1)
+{
+    for (int c = c0; c < c1; c++) {
+        float inv = 1.0f / sqrtf(var[c] + FER_BN_EPS);
+        double s1 = 0, s2 = 0;
+        for (int b = 0; b < batch; b++) {
+            size_t o = ((size_t)b * C + c) * spatial;
+            float p1, p2;
+            plane_sums_dy(dy + o, z + o, spatial, mean[c], &p1, &p2);
+            s1 += p1;
+            s2 += p2;
+        }
+        sdy[c] = s1;
+        sdyx[c] = s2 * inv;
+        dbias[c] += (float)sdy[c];
+        dscale[c] += (float)sdyx[c];
+    }
+}
+
+void batchnorm_backward_dz(float *dz, const float *dy, const float *z, const float *mean, const float *var,
+                           const float *scale, const double *sdy, const double *sdyx, double count, int batch, int C,
+                           int spatial, int c0, int c1)
+{
+    for (int c = c0; c < c1; c++) {
+        float inv = 1.0f / sqrtf(var[c] + FER_BN_EPS), g = scale[c] * inv, mu = mean[c];
+        float mdy = (float)(sdy[c] / count), mdyx = (float)(sdyx[c] / count);
+        for (int b = 0; b < batch; b++) {
+            size_t o = ((size_t)b * C + c) * spatial;
+            for (int i = 0; i < spatial; i++) dz[o + i] = g * (dy[o + i] - mdy - (z[o + i] - mu) * inv * mdyx);
+        }
+    }
+}
+
 void bias_forward(float *y, const float *bias, int batch, int C, int spatial, int c0, int c1)
 {
     for (int b = 0; b < batch; b++)

@@ -3,6 +3,7 @@
 #include "layers.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 int layer_read_activation(layer *l, const cfg_file *f, cfg_section *s, const char *def, fer_err *e)
@@ -98,14 +99,61 @@ static void tail_forward_part(void *arg, int th)
     }
 }
 
+/* Training-mode batch norm over a mini-batch shared by several processes
+ * (net->sum_stats set): the mean and variance of the global mini-batch.
+ * Returns 0 when done, -1 (nothing written) when out of memory: the caller
+ * then normalizes with this process's own statistics. */
+static int tail_forward_synced(layer *l, network *net, const affine_tail *t, tail_bufs b)
+{
+    int C = l->out_c, spatial = l->out_h * l->out_w;
+    double *s = malloc((2 * (size_t)C + 1) * sizeof *s);
+    if (!s) return -1;
+    batchnorm_sums(b.z, s, l->batch, C, spatial, 0, C);
+    s[C] = (double)l->batch * spatial;
+    net->sum_stats(net->dist_user, s, C + 1);
+    double count = s[C];
+    for (int c = 0; c < C; c++) b.mean[c] = (float)(s[c] / count);
+    batchnorm_sums_sq(b.z, b.mean, s, l->batch, C, spatial, 0, C);
+    net->sum_stats(net->dist_user, s, C);
+    for (int c = 0; c < C; c++) b.var[c] = (float)(s[c] / count);
+    batchnorm_normalize(b.z, b.pre, b.mean, b.var, l->params[t->mean].data, l->params[t->var].data,
+                        l->params[t->scale].data, l->params[t->bias].data, l->batch, C, spatial, net->opt.bn_momentum,
+                        count, 0, C);
+    free(s);
+    return 0;
+}
+
+/* Its backward pass: dscale and dbias get this process's share, dL/dz the
+ * global batch's means of dy and dy * xhat. */
+static int tail_backward_synced(layer *l, network *net, const affine_tail *t, tail_job *j)
+{
+    int C = l->out_c, spatial = l->out_h * l->out_w;
+    double *s = malloc((2 * (size_t)C + 1) * sizeof *s);
+    if (!s) return -1;
+    batchnorm_backward_sums(j->dy, j->b.z, j->b.mean, j->b.var, l->params[t->scale].grad, l->params[t->bias].grad, s,
+                            s + C, l->batch, C, spatial, 0, C);
+    s[2 * C] = (double)l->batch * spatial;
+    net->sum_stats(net->dist_user, s, 2 * C + 1);
+    batchnorm_backward_dz(j->dz, j->dy, j->b.z, j->b.mean, j->b.var, l->params[t->scale].data, s, s + C, s[2 * C],
+                          l->batch, C, spatial, 0, C);
+    free(s);
+    return 0;
+}
+
+static int tail_synced(const network *net, const affine_tail *t)
+{
+    return t->batch_normalize && net->train && net->sum_stats;
+}
+
 void affine_forward(layer *l, network *net, const affine_tail *t)
 {
     tail_job j = { l, net, t, bufs(l, t), NULL, NULL, 0 };
     int nt = net->ctx->nthreads;
     int small = (size_t)l->batch * l->outputs < 16384;
-    if (small) {
+    int synced = tail_synced(net, t) && tail_forward_synced(l, net, t, j.b) == 0;
+    if (!synced && small) {
         for (int th = 0; th < nt; th++) tail_forward_part(&j, th);
-    } else {
+    } else if (!synced) {
         thread_pool_run(net->ctx->pool, nt, tail_forward_part, &j);
     }
     if (l->act == ACT_LINEAR) return;
@@ -202,6 +250,7 @@ const float *affine_backward(layer *l, network *net, const affine_tail *t)
      * channel is read before it is written); without it, dz = dy */
     if (!t->batch_normalize) j.dz = (float *)j.dy;
     j.phase = 0;
+    if (tail_synced(net, t) && tail_backward_synced(l, net, t, &j) == 0) return j.dz;
     if (small) for (int th = 0; th < nt; th++) tail_backward_part(&j, th);
     else thread_pool_run(net->ctx->pool, nt, tail_backward_part, &j);
     return j.dz;

@@ -39,6 +39,7 @@ typedef struct drop_job {
     uint32_t cut;       /* drop when a 24-bit uniform is below this */
     float keep;         /* 1 / (1 - probability) */
     int nt;
+    int base;           /* net->sample_base: the global index of sample 0 */
 } drop_job;
 
 /* Values [0, n) of one sample from its key: two 24-bit uniforms from
@@ -72,15 +73,16 @@ static void drop_values(const float *restrict x, float *restrict y, float *restr
     }
 }
 
-/* Samples [lo, hi): each sample has its own key (seed, sample), so the
- * mask does not depend on how many threads share the batch. */
+/* Samples [lo, hi): each sample has its own key (seed, its index in the
+ * global mini-batch), so the mask depends neither on how many threads
+ * share the batch nor on how many processes share the mini-batch. */
 static void drop_samples(const drop_job *j, int lo, int hi)
 {
     layer *l = j->l;
     size_t n = (size_t)l->inputs;
     for (int b = lo; b < hi; b++) {
         rng r;
-        rng_seed(&r, j->seed ^ (0x9e3779b97f4a7c15ull * (uint64_t)(b + 1)));
+        rng_seed(&r, j->seed ^ (0x9e3779b97f4a7c15ull * (uint64_t)(j->base + b + 1)));
         drop_values(j->in + (size_t)b * n, l->output + (size_t)b * n, l->extra + (size_t)b * n, n, rng_next(&r),
                     j->cut, j->keep);
     }
@@ -104,7 +106,7 @@ static void dropout_forward(layer *l, network *net, const float *in)
         return;
     }
     drop_job j = { l, in, rng_next(&net->rng), (uint32_t)(p->p * 16777216.0f), 1.0f / (1.0f - p->p),
-                   net->ctx->nthreads };
+                   net->ctx->nthreads, net->sample_base };
     if (j.nt == 1 || n < 16384) drop_samples(&j, 0, l->batch);
     else thread_pool_run(net->ctx->pool, j.nt, drop_part, &j);
 }

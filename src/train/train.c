@@ -14,7 +14,16 @@
  * Determinism: the shuffle of epoch E, the augmentation of mini-batch M and
  * its dropout masks are all seeded from (seed, E, M), so a run resumed from
  * a checkpoint (even mid-epoch) repeats exactly what an uninterrupted run
- * with the same seed and thread count would do. */
+ * with the same seed and thread count would do.
+ *
+ * Several ranks (mpirun, parallel.c): [net] batch stays the global batch;
+ * rank r computes samples [r B/N, (r+1) B/N) of each mini-batch of B =
+ * batch/subdivisions, drawn from the same shuffle and augmented by the same
+ * per-mini-batch stream (a rank draws and discards the samples before its
+ * own), dropout keyed by the sample's global index. Gradients are summed
+ * over the ranks during the last backward pass of an update; rank 0 alone
+ * writes files and notices; the state holds the global position, so a run
+ * resumes with any number of ranks. */
 #include "train.h"
 
 #include <errno.h>
@@ -51,7 +60,9 @@ typedef struct loader {
     const dataset *ds;
     const net_options *opt;
     const int *order;         /* [n] this epoch's permutation */
-    int B, ow, oh, inputs;
+    int B, ow, oh, inputs;   /* B: this rank's samples per mini-batch */
+    int skip, global_B;      /* samples of the global mini-batch before this rank's; its size */
+    float *skipped;          /* [inputs] where the samples before this rank's are drawn */
     long first, end;          /* mini-batches [first, end) of this epoch */
     uint64_t seed;
     int epoch;
@@ -74,9 +85,11 @@ static void *loader_main(void *arg)
         if (stop) break;
         rng r;
         rng_seed(&r, mix_seed(L->seed, (uint64_t)L->epoch + 1, (uint64_t)mb + 1));
-        for (int b = 0; b < L->B; b++) {
-            int i = L->order[(mb * L->B + b) % L->ds->n];
-            augment_sample(L->ds, i, L->opt, 1, 0, &r, s->x + (size_t)b * L->inputs, L->ow, L->oh);
+        for (int g = 0; g < L->skip + L->B; g++) {
+            int i = L->order[(mb * L->global_B + g) % L->ds->n], b = g - L->skip;
+            augment_sample(L->ds, i, L->opt, 1, 0, &r, b < 0 ? L->skipped : s->x + (size_t)b * L->inputs, L->ow,
+                           L->oh);
+            if (b < 0) continue;
             s->labels[b] = L->ds->labels[i];
             s->index[b] = i;
         }
@@ -269,7 +282,11 @@ typedef struct trainer {
     float *teacher;           /* [train.n, classes] soft targets, or NULL */
     optimizer opt;
     loader L;
-    int B;                    /* samples per forward pass: batch / subdivisions */
+    dist *d;                  /* a->dist, or solo */
+    dist solo;                /* the one-process group */
+    parallel par;
+    int B;                    /* this rank's samples per forward pass: batch / subdivisions / ranks */
+    int stop;                 /* a stop request on any rank (after the last update) */
     long per_epoch, total;    /* updates per epoch, in all */
     int epochs;
     char name[256], dir[1024];              /* the cfg's stem, the backup folder */
@@ -398,7 +415,11 @@ static int setup_schedule(trainer *t, fer_err *e)
 {
     const train_args *a = t->a;
     const net_options *o = t->o;
-    t->B = o->batch / o->subdivisions;
+    int N = t->d->size;
+    if (o->batch % (o->subdivisions * N))
+        return fer_fail(e, "%s: batch=%d does not divide into subdivisions=%d x %d ranks", a->cfg, o->batch,
+                        o->subdivisions, N);
+    t->B = o->batch / o->subdivisions / N;
     if (net_set_batch(t->net, t->B, 1, e) || optimizer_init(&t->opt, t->net, e)) return -1;
     t->per_epoch = t->train.n / o->batch;
     t->epochs = a->epochs > 0 ? a->epochs : o->epochs;
@@ -440,7 +461,7 @@ static int setup_outputs(trainer *t, fer_err *e)
     snprintf(t->best, sizeof t->best, "%s/%s_best.weights", t->dir, t->name);
     snprintf(t->final, sizeof t->final, "%s/%s_final.weights", t->dir, t->name);
     snprintf(t->logpath, sizeof t->logpath, "%s/%s.log.csv", t->dir, t->name);
-    return check_backup_room(t, e);
+    return t->d->rank ? 0 : check_backup_room(t, e);   /* rank 0 writes the files */
 }
 
 /* A checkpoint interrupted between its state and its weights (see
@@ -475,7 +496,9 @@ static int setup_resume(trainer *t, fer_err *e)
         state_path(a->weights, sp, sizeof sp);
         if (access(sp, R_OK) == 0) {
             if (state_load(sp, st, &t->opt, e)) return -1;
-            if (st->seen != t->net->seen && roll_forward(t, a->weights, st->seen, e)) return -1;
+            if (t->d->rank) st->loss_sum = st->correct = st->count = 0;   /* rank 0 carries the global sums */
+            /* rank 0 completes an interrupted checkpoint (the others then see a mismatch and stop: run again) */
+            if (st->seen != t->net->seen && !t->d->rank && roll_forward(t, a->weights, st->seen, e)) return -1;
             if (st->seen != t->net->seen)
                 return fer_fail(e, "%s: state is for %llu images seen but %s has %llu (interrupted while saving?); "
                                    "use -clear to start counters afresh", sp, (unsigned long long)st->seen, a->weights,
@@ -515,7 +538,11 @@ static int setup_buffers(trainer *t, fer_err *e)
     L->opt = t->o;
     L->order = t->order;
     L->B = t->B;
+    L->global_B = t->B * t->d->size;
+    L->skip = t->B * t->d->rank;
     L->inputs = net->inputs;
+    L->skipped = fer_alloc((size_t)net->inputs, sizeof(float), e);
+    if (!L->skipped) return -1;
     L->seed = t->st.seed;
     return 0;
 }
@@ -527,6 +554,7 @@ static void trainer_free(trainer *t)
         free(t->L.slot[i].labels);
         free(t->L.slot[i].index);
     }
+    fer_free(t->L.skipped);
     pthread_mutex_destroy(&t->L.mu);
     pthread_cond_destroy(&t->L.cv);
     free(t->order);
@@ -540,17 +568,39 @@ static void trainer_free(trainer *t)
     net_free(t->net);
 }
 
+/* With several ranks: says how the work is shared, and fails on every rank
+ * when the set-up failed on any (rc: this rank's result). */
+static int setup_ranks(trainer *t, int rc, fer_err *e)
+{
+    if (!t->d->mpi) return rc;
+    int failed = rc != 0;
+    if (dist_max_int(t->d, &failed, rc ? NULL : e)) return -1;
+    if (rc) return rc;
+    if (failed) return fer_fail(e, "rank %d: another rank failed to set up (its message says why)", t->d->rank);
+    if (!t->a->quiet)
+        fer_log(t->log, FER_LOG_INFO, "%d rank%s x %d thread%s per rank, %d samples per rank and pass%s", t->d->size,
+                t->d->size > 1 ? "s" : "", t->net->ctx->nthreads, t->net->ctx->nthreads > 1 ? "s" : "", t->B,
+                t->par.sync_bn ? ", batch norm synchronized" : "");
+    return 0;
+}
+
 /* Everything a run needs, in the order its messages and errors come. */
 static int trainer_setup(trainer *t, const train_args *a, fer_ctx *ctx, fer_err *e)
 {
     memset(t, 0, sizeof *t);
     t->a = a;
     t->last_va = -1;
+    t->d = a->dist;
+    if (!t->d) {
+        t->d = &t->solo;
+        t->solo.size = 1;
+    }
     pthread_mutex_init(&t->L.mu, NULL);
     pthread_cond_init(&t->L.cv, NULL);
-    if (setup_network(t, ctx, e) || setup_data(t, e) || setup_schedule(t, e) || setup_outputs(t, e) ||
-        setup_resume(t, e) || setup_buffers(t, e))
-        return -1;
+    int rc = setup_network(t, ctx, e) || setup_data(t, e) || setup_schedule(t, e) || setup_outputs(t, e) ||
+             setup_resume(t, e) || setup_buffers(t, e) ? -1 : 0;
+    if (t->net) parallel_attach(&t->par, t->net, t->d, a->sync_bn);
+    if (setup_ranks(t, rc, e)) return -1;
     t->live = t->log->fn && t->log->live && !a->quiet;
     return 0;
 }
@@ -597,9 +647,36 @@ static void count_minibatch(trainer *t)
     t->st.count += t->B;
 }
 
+/* Whether any rank was asked to stop (a signal): into t->stop. */
+static int check_stop(trainer *t, fer_err *e)
+{
+    int stop = t->a->stop && *t->a->stop;
+    if (dist_max_int(t->d, &stop, e)) return -1;
+    t->stop = stop;
+    return 0;
+}
+
+/* Before validation or a checkpoint: the epoch's loss and hit sums of all
+ * ranks on rank 0 (the others' become 0, so that summing again stays
+ * right), and per-rank batch-norm statistics averaged. */
+static int gather_epoch(trainer *t, fer_err *e)
+{
+    if (t->d->size == 1) return 0;
+    train_state *st = &t->st;
+    double sums[3] = { st->loss_sum, (double)st->correct, (double)st->count };
+    if (dist_sum_doubles(t->d, sums, 3, e) || parallel_average_stats(&t->par, t->net, e)) return -1;
+    int mine = t->d->rank == 0;
+    st->loss_sum = mine ? sums[0] : 0;
+    st->correct = mine ? (int64_t)sums[1] : 0;
+    st->count = mine ? (int64_t)sums[2] : 0;
+    return 0;
+}
+
 /* Update u of epoch `epoch` at learning rate lr: forward and backward over
  * the subdivisions' mini-batches, then one optimizer step. Fails when the
- * loss is not finite. */
+ * loss is not finite. With several ranks each computes its share of every
+ * mini-batch, and the sums of the ranks' gradients (each the mean over its
+ * share) are divided by ranks x subdivisions: the mean over the batch. */
 static int train_update(trainer *t, int epoch, long u, float lr, fer_err *e)
 {
     network *net = t->net;
@@ -608,6 +685,8 @@ static int train_update(trainer *t, int epoch, long u, float lr, fer_err *e)
         long mb = u * o->subdivisions + s;
         feed_minibatch(t, mb);
         rng_seed(&net->rng, mix_seed(t->st.seed ^ 0x5bd1e995ULL, (uint64_t)epoch + 1, (uint64_t)mb + 1));
+        net->sample_base = t->B * t->d->rank;
+        parallel_overlap(&t->par, net, s == o->subdivisions - 1);
         net->train = 1;
         net->has_truth = 1;
         net->want_dinput = 0;
@@ -619,7 +698,9 @@ static int train_update(trainer *t, int epoch, long u, float lr, fer_err *e)
         count_minibatch(t);
         net_backward(net);
     }
-    optimizer_step(&t->opt, net, lr, 1.0f / o->subdivisions);
+    parallel_overlap(&t->par, net, 0);
+    if (parallel_finish_grads(&t->par, e)) return -1;
+    optimizer_step(&t->opt, net, lr, 1.0f / (o->subdivisions * t->d->size));
     net_zero_grads(net);
     t->st.updates++;
     t->st.batch++;
@@ -650,10 +731,11 @@ static void report_progress(trainer *t, int epoch, long u, long updates, float l
 /* ---- the epoch end ------------------------------------------------------- */
 
 /* Accuracy and loss on the validation set (probs: scratch of n x classes). */
-static int validate(network *net, const dataset *valid, float *probs, double *acc, double *loss, fer_err *e)
+static int validate(parallel *par, network *net, const dataset *valid, float *probs, double *acc, double *loss,
+                    fer_err *e)
 {
     metrics m;
-    if (evaluate_probs(net, valid, 0, probs, e) || metrics_compute(&m, probs, valid->labels, valid->n, net->classes, e))
+    if (parallel_evaluate(par, net, valid, probs, e) || metrics_compute(&m, probs, valid->labels, valid->n, net->classes, e))
         return -1;
     *acc = m.accuracy;
     *loss = m.loss;
@@ -671,6 +753,7 @@ static int save_checkpoint(trainer *t, fer_err *e)
     t->st.seen = t->net->seen;
     t->st.opt_t = t->opt.t;
     t->st.n_params = t->opt.n;
+    if (t->d->rank) return 0;   /* rank 0 writes the files */
     char sp[4096], next[4200];
     state_path(t->last, sp, sizeof sp);
     snprintf(next, sizeof next, "%s.next", t->last);
@@ -723,7 +806,9 @@ static int check_params(trainer *t, int epoch, fer_err *e)
 static int save_epoch(trainer *t, int improved, fer_err *e)
 {
     network *net = t->net;
-    if (save_checkpoint(t, e) || log_write(t->logpath, t->csv, e)) return -1;
+    if (save_checkpoint(t, e)) return -1;
+    if (t->d->rank) return 0;
+    if (log_write(t->logpath, t->csv, e)) return -1;
     if (improved && weights_save(net, t->best, -1, e)) return -1;
     if (t->a->keep_epochs) {
         char kept[2100];
@@ -740,11 +825,12 @@ static int end_epoch(trainer *t, float lr, epoch_next *next, fer_err *e)
 {
     const train_args *a = t->a;
     train_state *st = &t->st;
+    if (gather_epoch(t, e)) return -1;
     double tl = st->count ? st->loss_sum / st->count : 0, ta = st->count ? (double)st->correct / st->count : 0;
     double vl = 0, va = 0;
     if (check_params(t, st->epoch + 1, e)) return -1;
     if (t->valid.n) {
-        if (validate(t->net, &t->valid, t->vprobs, &va, &vl, e)) return -1;
+        if (validate(&t->par, t->net, &t->valid, t->vprobs, &va, &vl, e)) return -1;
         t->last_va = va;
     }
     int improved = record_epoch(t, tl, ta, vl, va, lr, e);
@@ -753,13 +839,14 @@ static int end_epoch(trainer *t, float lr, epoch_next *next, fer_err *e)
         fer_log(t->log, FER_LOG_INFO, "epoch %d/%d: train loss %.4f acc %.4f | val loss %.4f acc %.4f%s | lr %.3g | %.0f s",
                 st->epoch, t->epochs, tl, ta, vl, va, improved ? " (best)" : "", lr, st->seconds);
     t->epochs_this_run++;
+    if (check_stop(t, e)) return -1;
     *next = NEXT_EPOCH;
     if (t->o->patience > 0 && st->bad_epochs >= t->o->patience) {
         if (!a->quiet)
             fer_log(t->log, FER_LOG_INFO, "early stop: no improvement for %d epochs (best %.4f at epoch %d)",
                     t->o->patience, st->best_acc, st->best_epoch);
         *next = NEXT_FINAL;
-    } else if (a->stop && *a->stop) {
+    } else if (t->stop) {
         fer_log(t->log, FER_LOG_INFO, "interrupted after epoch %d; %s holds it", st->epoch, t->last);
         *next = NEXT_HALT;
     } else if (a->test.stop_after > 0 && t->epochs_this_run >= a->test.stop_after) {
@@ -808,7 +895,11 @@ static int run_epoch(trainer *t, epoch_next *next, fer_err *e)
         }
         report_progress(t, epoch, u, updates, lr);
         if (a->test.signal_at > 0 && st->updates == a->test.signal_at) raise(SIGINT);   /* the real handler runs */
-        if (a->stop && *a->stop) {
+        if (check_stop(t, e)) {
+            loader_stop(&t->L);
+            return -1;
+        }
+        if (t->stop) {
             interrupted = 1;
             break;
         }
@@ -818,7 +909,7 @@ static int run_epoch(trainer *t, epoch_next *next, fer_err *e)
     if (t->live) t->log->fn(t->log->user, FER_LOG_PROGRESS, "");   /* an empty one ends the progress line */
     if (!interrupted) return end_epoch(t, lr, next, e);
     *next = NEXT_HALT;
-    if (save_checkpoint(t, e)) return -1;
+    if (gather_epoch(t, e) || save_checkpoint(t, e)) return -1;
     fer_log(t->log, FER_LOG_INFO, "interrupted: wrote %s at epoch %d update %d; run the same command to resume",
             t->last, epoch + 1, st->batch);
     return 0;
@@ -837,9 +928,10 @@ static int finish(trainer *t, fer_err *e)
     network *net = t->net;
     if (a->bn_final && net_has_batchnorm(net)) {
         int batches = 0;
+        net->sum_stats = NULL;   /* every rank re-estimates over the whole split */
         if (bn_recalibrate(net, &t->train, -1, 1, 1, 1, &batches, e)) return -1;
         double re_va = -1, re_vl;
-        if (t->valid.n && validate(net, &t->valid, t->vprobs, &re_va, &re_vl, e)) return -1;
+        if (t->valid.n && validate(&t->par, net, &t->valid, t->vprobs, &re_va, &re_vl, e)) return -1;
         char acc[128] = "";
         if (re_va >= 0 && t->last_va >= 0)
             snprintf(acc, sizeof acc, ": val acc %.4f as trained, %.4f re-estimated", t->last_va, re_va);
@@ -851,7 +943,7 @@ static int finish(trainer *t, fer_err *e)
     } else if (a->bn_final && !a->quiet) {
         fer_log(t->log, FER_LOG_INFO, "-bn-final: %s has no batch-norm statistics to re-estimate", a->cfg);
     }
-    if (weights_save(net, t->final, -1, e)) return -1;
+    if (!t->d->rank && weights_save(net, t->final, -1, e)) return -1;
     if (!a->quiet)
         fer_log(t->log, FER_LOG_INFO, "done: %s (best validation accuracy %.4f at epoch %d in %s)", t->final,
                 t->st.best_acc, t->st.best_epoch, t->best);

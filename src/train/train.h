@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include "data/dataset.h"
+#include "dist.h"
 #include "engine/engine.h"
 
 /* ---- optimizer and schedule ---------------------------------------------- */
@@ -81,6 +82,8 @@ typedef struct train_args {
     float distill;               /* weight of the teacher's probabilities in the target, (0, 1] */
     int quiet;                   /* no notices or progress (the interrupted notices still come) */
     volatile sig_atomic_t *stop; /* set by a signal handler: save and stop after this batch */
+    dist *dist;                  /* the process group (several ranks under mpirun), or NULL: one process */
+    int sync_bn;                 /* with several ranks: batch-norm statistics over the global mini-batch */
     train_test_knobs test;
 } train_args;
 
@@ -108,5 +111,31 @@ int net_has_batchnorm(const network *net);
  * without gradients; *batches_out (may be NULL) gets the batch count. */
 int bn_recalibrate(network *net, const dataset *ds, int images, uint64_t seed, int clean, int dropout,
                    int *batches_out, fer_err *e);
+
+/* ---- data-parallel training (parallel.c) ---------------------------------- */
+
+/* What a network needs to train as one of d->size ranks: gradients summed
+ * over the ranks layer by layer as the backward pass produces them, and
+ * with sync_bn the batch-norm statistics of the global mini-batch. */
+typedef struct parallel {
+    dist *d;
+    int sync_bn;
+    int failed;               /* a collective inside a pass failed: e holds why */
+    fer_err e;
+} parallel;
+
+/* Installs the hooks on net (nothing with one rank). */
+void parallel_attach(parallel *p, network *net, dist *d, int sync_bn);
+/* Starts (on = 1) or stops summing each layer's gradients right after its
+ * backward pass: on for the last pass before an update. */
+void parallel_overlap(parallel *p, network *net, int on);
+/* Waits for every gradient sum started; net->grads are then the ranks' total. */
+int parallel_finish_grads(parallel *p, fer_err *e);
+/* With per-rank batch norm: every rank's rolling statistics become their
+ * mean over the ranks (before validation and checkpoints). */
+int parallel_average_stats(parallel *p, network *net, fer_err *e);
+/* evaluate_probs over ds with each rank computing its share of the images;
+ * every rank gets all of probs [ds->n, classes]. */
+int parallel_evaluate(parallel *p, network *net, const dataset *ds, float *probs, fer_err *e);
 
 #endif
