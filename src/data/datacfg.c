@@ -70,6 +70,7 @@ int data_cfg_read(data_cfg *d, const char *path, const log_hook *log, fer_err *e
     strcpy(d->path, path);
     cfg_file f;
     if (cfg_read_flat(&f, path, e)) return -1;
+    cfg_report_repeats(&f, log);
     cfg_section *s = &f.sections[0];
     int rc = cfg_int_req(&f, s, "classes", &d->classes, e);
     if (!rc && (d->classes < 1 || d->classes > FER_MAX_CLASSES))

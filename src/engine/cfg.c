@@ -124,12 +124,18 @@ static int parse_text(cfg_file *out, const char *path, const char *text, int fla
         cfg_section *s = &out->sections[out->n_sections - 1];
         for (int j = 0; j < s->n_options; j++) {
             if (strlen(s->options[j].key) == (size_t)(ke - kb) && !strncmp(s->options[j].key, kb, (size_t)(ke - kb))) {
-                int first = s->options[j].line;
-                cfg_free(out);
-                return fer_fail(e, "%s:%d: key '%.*s' repeated (first at line %d)", path, line,
-                                (int)(ke - kb), kb, first);
+                if (out->n_repeats < CFG_MAX_REPEATS) {
+                    cfg_repeat *r = &out->repeats[out->n_repeats];
+                    r->line = line;
+                    r->first = s->options[j].line;
+                    snprintf(r->key, sizeof r->key, "%.*s", (int)(ke - kb), kb);
+                }
+                out->n_repeats++;
+                kb = NULL;   /* Darknet's rule: the first value stands */
+                break;
             }
         }
+        if (!kb) continue;
         if (grow((void **)&s->options, s->n_options, &cap_opts, sizeof(cfg_option))) goto oom;
         cfg_option *o = &s->options[s->n_options++];
         o->key = dup_range(kb, (size_t)(ke - kb));
@@ -303,6 +309,15 @@ int cfg_check_keys(const cfg_file *f, cfg_section *s, const char *const *known, 
                 o->key);
     }
     return 0;
+}
+
+void cfg_report_repeats(const cfg_file *f, const log_hook *log)
+{
+    for (int i = 0; i < f->n_repeats && i < CFG_MAX_REPEATS; i++)
+        fer_log(log, FER_LOG_WARN, "%s:%d: warning: key '%s' repeated (first at line %d): the first value is used, as "
+                                   "in Darknet", f->path, f->repeats[i].line, f->repeats[i].key, f->repeats[i].first);
+    if (f->n_repeats > CFG_MAX_REPEATS)
+        fer_log(log, FER_LOG_WARN, "%s: warning: %d more repeated keys", f->path, f->n_repeats - CFG_MAX_REPEATS);
 }
 
 void cfg_warn(const cfg_file *f, const log_hook *log, int line, const char *fmt, ...)

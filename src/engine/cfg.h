@@ -20,10 +20,17 @@ typedef struct cfg_section {
     cfg_option *options;
 } cfg_section;
 
+/* A key given twice in one section: Darknet takes the first value, and so
+ * does fer, with a warning (cfg_report_repeats). */
+typedef struct cfg_repeat { int line, first; char key[48]; } cfg_repeat;
+#define CFG_MAX_REPEATS 16
+
 typedef struct cfg_file {
     char *path;
     int n_sections;
     cfg_section *sections;
+    cfg_repeat repeats[CFG_MAX_REPEATS];   /* the first ones seen */
+    int n_repeats;                         /* all of them */
 } cfg_file;
 
 int cfg_read(cfg_file *out, const char *path, fer_err *e);
@@ -48,6 +55,8 @@ int cfg_line(cfg_section *s, const char *key);
  * error; a known key that this configuration did not read is a warning,
  * sent to log (may be NULL). */
 int cfg_check_keys(const cfg_file *f, cfg_section *s, const char *const *known, const log_hook *log, fer_err *e);
+/* Warns (to log) about each repeated key: the first value was used. */
+void cfg_report_repeats(const cfg_file *f, const log_hook *log);
 /* A warning about the cfg at f's line `line`, sent to log like the
  * unused-key warning: "PATH:LINE: warning: MESSAGE". */
 void cfg_warn(const cfg_file *f, const log_hook *log, int line, const char *fmt, ...)

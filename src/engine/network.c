@@ -407,6 +407,7 @@ static int net_build(network **out, cfg_file *cfg, fer_ctx *ctx, fer_err *e)
         net->own_ctx = 1;
     }
     net->ctx = ctx;
+    cfg_report_repeats(cfg, &ctx->log);
     if (cfg->n_sections == 0) {
         net_free(net);
         return fer_fail(e, "%s: empty cfg (no sections)", cfg->path);
