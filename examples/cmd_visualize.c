@@ -152,17 +152,17 @@ static int explain_row(cli *c, explained *ex, int r, int cls, gallery_item *it)
     }
     const char *role = cls == pred ? (cls == truth ? "predicted, true" : "predicted")
                                    : cls == truth ? "true class" : "chosen (-class)";
-    snprintf(it[1].caption[0], sizeof it[1].caption[0], "K: %s", names[cls]);
+    snprintf(it[1].caption[0], sizeof it[1].caption[0], "for '%.14s'", names[cls]);
     snprintf(it[1].caption[1], sizeof it[1].caption[1], "%s", role);
-    snprintf(it[1].caption[2], sizeof it[1].caption[2], "p=%.3f", x->probs[cls]);
+    snprintf(it[1].caption[2], sizeof it[1].caption[2], "%.0f%% sure", 100.0 * x->probs[cls]);
     if (ex->gradcam) {
         snprintf(it[2].caption[0], sizeof it[2].caption[0], "layer %d", x->layer);
         snprintf(it[2].caption[1], sizeof it[2].caption[1], "%dx%dx%d", x->lw, x->lh, x->lc);
     } else {
-        snprintf(it[2].caption[0], sizeof it[2].caption[0], "overlay");
-        snprintf(it[2].caption[1], sizeof it[2].caption[1], "max %.3g", mx);
+        snprintf(it[2].caption[0], sizeof it[2].caption[0], "on the face");
+        snprintf(it[2].caption[1], sizeof it[2].caption[1], "red: most");
     }
-    snprintf(it[2].caption[2], sizeof it[2].caption[2], "score=%.3f", x->scores[cls]);
+    snprintf(it[2].caption[2], sizeof it[2].caption[2], "%s", ex->gradcam ? "red: looked most" : "");
     if (mx == 0) {   /* sum_k w_k A_k <= 0 everywhere: nothing speaks for the class */
         snprintf(it[2].caption[1], sizeof it[2].caption[1], "map is 0 everywhere");
         fprintf(stderr, "fer: note: the %s map for class %s is 0 everywhere\n", ex->gradcam ? "Grad-CAM" : "saliency",
@@ -188,8 +188,10 @@ static int explain_draw(cli *c, explained *ex, int forced, const char *out)
     for (int r = 0; r < ncls; r++)
         if (explain_row(c, ex, r, cls[r], &items[3 * r])) return -1;
     char title[512], def[600];
-    if (ex->gradcam) snprintf(title, sizeof title, "Grad-CAM: ReLU(sum_k w_k A_k), layer %d", ex->x.layer);
-    else snprintf(title, sizeof title, "saliency: |d score_K / d input|");
+    const char *top = c->d.names[ex->pred];
+    float p = 100.0f * ex->x.probs[ex->pred];
+    if (ex->gradcam) snprintf(title, sizeof title, "where the model looked for '%s' (%.0f%%)", top, p);
+    else snprintf(title, sizeof title, "the pixels that most change the model's '%s' (%.0f%%)", top, p);
     snprintf(def, sizeof def, "%s_%s.png", ex->gradcam ? "gradcam" : "saliency", ex->name);
     gallery_layout L = { 3, 192, title, NULL, 0, 0, { NULL } };
     canvas cv = { 0 };
@@ -348,12 +350,15 @@ static const command visualize_commands[] = {
       "row-normalized confusion heat map", NULL },
     { "saliency", saliency, CLI_CTX | CLI_DATA,
       "usage: fer visualize saliency [DATA] CFG WEIGHTS IMAGE [-class K|NAME] [-o saliency.png]\n"
-      "                               |d score_K / d input| beside the input (K: predicted, and the true class when known)\n"
+      "                               the pixels that most change the model's score for a class (K: predicted, and\n"
+      "                               the true class when known): |d score_K / d input|, score_K the logit of class K\n"
       TRUE_CLASS_NOTE,
       "|d score_K / d input| of one image", NULL },
     { "gradcam", gradcam, CLI_CTX | CLI_DATA,
       "usage: fer visualize gradcam [DATA] CFG WEIGHTS IMAGE [-class K|NAME] [-layer N] [-o gradcam.png]\n"
-      "                               Grad-CAM of layer N (default: the last spatial convolutional layer)\n"
+      "                               Grad-CAM of layer N (default: the last spatial convolutional layer): where the\n"
+      "                               model looked, ReLU(sum_k w_k A_k) with A_k layer N's channel k and w_k the mean\n"
+      "                               of d score_K / d A_k over its positions\n"
       TRUE_CLASS_NOTE,
       "Grad-CAM of one image", NULL },
     { "grid", grid, CLI_CTX | CLI_DATA_REQUIRED,
