@@ -272,3 +272,23 @@ int layer_ref(int ref, int index, const cfg_file *f, cfg_section *s, const char 
     *out = abs;
     return 0;
 }
+
+/* The gradient before the layer's activation, for layers that keep their
+ * pre-activation output in extra[0, n) (n = batch * outputs): doutput
+ * through the activation's derivative, in extra[n, 2n) (doutput itself for
+ * a linear activation). */
+const float *layer_act_dpre(layer *l)
+{
+    if (l->act == ACT_LINEAR) return l->doutput;
+    size_t n = (size_t)l->batch * l->outputs;
+    float *d = l->extra + n;
+    int pi = layer_prelu_param(l);
+    if (pi < 0) {
+        activation_gradient(l->act, d, l->doutput, l->extra, n);
+    } else {
+        memset(d, 0, n * sizeof *d);
+        activation_backward(l->act, d, l->doutput, l->extra, l->batch, l->out_c, l->out_h * l->out_w,
+                            l->params[pi].data, l->params[pi].grad);
+    }
+    return d;
+}

@@ -12,6 +12,9 @@
 int layer_read_activation(layer *l, const cfg_file *f, cfg_section *s, const char *def, fer_err *e);
 /* The index of the PReLU slope param, or -1. */
 int layer_prelu_param(const layer *l);
+/* dL/d pre-activation of a layer that keeps its pre-activation output in
+ * extra[0, n): doutput when linear, else extra[n, 2n) (common.c). */
+const float *layer_act_dpre(layer *l);
 
 /* Batch norm + bias + activation, the tail that convolutional and connected
  * layers share. Buffers live in l->extra, laid out by affine_extra_size. */

@@ -77,28 +77,11 @@ static void scale_channels_forward(layer *l, network *net, const float *in)
     }
 }
 
-/* dL/d pre-activation: l->doutput when linear, else extra's second half. */
-static const float *scale_channels_dpre(layer *l)
-{
-    if (l->act == ACT_LINEAR) return l->doutput;
-    size_t n = (size_t)l->batch * l->outputs;
-    float *d = l->extra + n;
-    int pi = layer_prelu_param(l);
-    if (pi < 0) {
-        activation_gradient(l->act, d, l->doutput, l->extra, n);
-    } else {
-        memset(d, 0, n * sizeof *d);
-        activation_backward(l->act, d, l->doutput, l->extra, l->batch, l->out_c, l->out_h * l->out_w,
-                            l->params[pi].data, l->params[pi].grad);
-    }
-    return d;
-}
-
 static void scale_channels_backward(layer *l, network *net, const float *in, float *din)
 {
     const scale_channels *p = l->priv;
     layer *src = &net->layers[l->sources[0]];
-    const float *dpre = scale_channels_dpre(l);
+    const float *dpre = layer_act_dpre(l);
     size_t plane = (size_t)l->out_h * l->out_w;
     for (int b = 0; b < l->batch; b++) {
         const float *sc = in + (size_t)b * l->inputs, *x = src->output + (size_t)b * l->outputs;

@@ -192,23 +192,6 @@ static void shortcut_forward(layer *l, network *net, const float *in)
     }
 }
 
-/* dL/d pre-activation: l->doutput when linear, else extra's second half. */
-static const float *shortcut_dpre(layer *l)
-{
-    if (l->act == ACT_LINEAR) return l->doutput;
-    size_t n = (size_t)l->batch * l->outputs;
-    float *d = l->extra + n;
-    int pi = layer_prelu_param(l);
-    if (pi < 0) {
-        activation_gradient(l->act, d, l->doutput, l->extra, n);
-    } else {
-        memset(d, 0, n * sizeof *d);
-        activation_backward(l->act, d, l->doutput, l->extra, l->batch, l->out_c, l->out_h * l->out_w,
-                            l->params[pi].data, l->params[pi].grad);
-    }
-    return d;
-}
-
 /* One source's share of the backward pass for one sample: its gradient
  * (dadd, NULL under stopbackward) and its weights' gradient. */
 static void source_backward(layer *l, const shortcut *p, const float *dy, const layer *src, float *dadd,
@@ -259,7 +242,7 @@ static void input_backward(layer *l, const shortcut *p, const float *dy, const f
 static void shortcut_backward(layer *l, network *net, const float *in, float *din)
 {
     const shortcut *p = l->priv;
-    const float *dpre = shortcut_dpre(l);
+    const float *dpre = layer_act_dpre(l);
     for (int b = 0; b < l->batch; b++) {
         const float *dy = dpre + (size_t)b * l->outputs;
         input_backward(l, p, dy, in + (size_t)b * l->inputs, din ? din + (size_t)b * l->inputs : NULL);

@@ -17,17 +17,7 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl_va
 RUN="mpirun --oversubscribe -np"
 out=tests/out/e2e_mpi
 rm -rf $out && mkdir -p $out
-awk 'BEGIN {
-    srand(7); print "emotion,pixels,Usage"
-    for (i = 0; i < 384; i++) {
-        k = i % 3; row = k ""; sep = ","
-        for (y = 0; y < 48; y++) for (x = 0; x < 48; x++) {
-            v = (k == 0) ? (y < 24 ? 200 : 40) : (k == 1) ? (y < 24 ? 40 : 200) : 30
-            v += int(rand() * 30); row = row sep v; sep = " "
-        }
-        print row "," (i < 288 ? "Training" : "PublicTest")
-    }
-}' > $out/faces.csv
+synthetic_faces $out/faces.csv
 printf 'top\nbottom\ndark\n' > $out/labels.txt
 printf 'classes = 3\nlabels = %s\ntrain = %s\nvalid = %s\nbackup = %s\n' $out/labels.txt $out/faces.csv $out/faces.csv \
     $out/backup > $out/m.data

@@ -7,17 +7,7 @@
 . tests/e2e/lib.sh
 out=tests/out/e2e_smoke
 rm -rf $out && mkdir -p $out
-awk 'BEGIN {
-    srand(7); print "emotion,pixels,Usage"
-    for (i = 0; i < 384; i++) {
-        k = i % 3; row = k ""; sep = ","
-        for (y = 0; y < 48; y++) for (x = 0; x < 48; x++) {
-            v = (k == 0) ? (y < 24 ? 200 : 40) : (k == 1) ? (y < 24 ? 40 : 200) : 30
-            v += int(rand() * 30); row = row sep v; sep = " "
-        }
-        print row "," (i < 288 ? "Training" : "PublicTest")
-    }
-}' > $out/faces.csv
+synthetic_faces $out/faces.csv
 printf 'top\nbottom\ndark\n' > $out/labels.txt
 cat > $out/smoke.data <<DATA
 classes = 3

@@ -19,3 +19,19 @@ need_csv() {
 need_py() {
     [ -x "$PY" ] && "$PY" -c "import $1" 2> /dev/null || skip "$PY with $1 not found ($2)"
 }
+# synthetic_faces FILE: a FER-2013-style CSV of 384 48x48 faces in three
+# easy classes (0 bright top, 1 bright bottom, 2 dark; seeded noise), 288
+# Training and 96 PublicTest rows, for tests that need no FER-2013
+synthetic_faces() {
+    awk 'BEGIN {
+        srand(7); print "emotion,pixels,Usage"
+        for (i = 0; i < 384; i++) {
+            k = i % 3; row = k ""; sep = ","
+            for (y = 0; y < 48; y++) for (x = 0; x < 48; x++) {
+                v = (k == 0) ? (y < 24 ? 200 : 40) : (k == 1) ? (y < 24 ? 40 : 200) : 30
+                v += int(rand() * 30); row = row sep v; sep = " "
+            }
+            print row "," (i < 288 ? "Training" : "PublicTest")
+        }
+    }' > "$1"
+}
