@@ -6,11 +6,11 @@
 
 #include <string.h>
 
-extern const command cmd_net, cmd_classifier, cmd_data, cmd_bench, cmd_partial, cmd_convert, cmd_average, cmd_demo,
+extern const command cmd_net, cmd_darknet_check, cmd_classifier, cmd_data, cmd_bench, cmd_partial, cmd_convert, cmd_average, cmd_demo,
     cmd_ensemble, cmd_visualize, cmd_report;
 
 static const command *const commands[] = {
-    &cmd_net, &cmd_classifier, &cmd_data, &cmd_bench, &cmd_partial, &cmd_convert,
+    &cmd_net, &cmd_darknet_check, &cmd_classifier, &cmd_data, &cmd_bench, &cmd_partial, &cmd_convert,
     &cmd_average, &cmd_demo, &cmd_ensemble, &cmd_visualize, &cmd_report,
 };
 

@@ -93,7 +93,7 @@ fi
 ok "-threads N on every command that runs a network; ensemble -out is -o"
 
 # 4. README.md's command table (rows "| \`fer COMMAND [SUB|SUB...] ...\` |") against fer -h
-sed -n 's/^| `fer \([a-z]*\) \([^ `]*\).*/\1 \2/p' README.md | while read -r cmd word; do
+sed -n 's/^| `fer \([a-z-]*\) \([^ `]*\).*/\1 \2/p' README.md | while read -r cmd word; do
     if grep -q "^$cmd " $out/commands.txt; then
         echo "$word" | sed 's/\\|/\n/g' | sed "s/^/$cmd /"
     else
