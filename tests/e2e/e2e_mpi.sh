@@ -17,10 +17,7 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl_va
 RUN="mpirun --oversubscribe -np"
 out=tests/out/e2e_mpi
 rm -rf $out && mkdir -p $out
-synthetic_faces $out/faces.csv
-printf 'top\nbottom\ndark\n' > $out/labels.txt
-printf 'classes = 3\nlabels = %s\ntrain = %s\nvalid = %s\nbackup = %s\n' $out/labels.txt $out/faces.csv $out/faces.csv \
-    $out/backup > $out/m.data
+synthetic_data $out m
 T="-threads 1 -quiet -seed 5"
 
 # same: DIR_A DIR_B NAME WHAT - final weights within 1e-4 relative

@@ -7,15 +7,7 @@
 . tests/e2e/lib.sh
 out=tests/out/e2e_smoke
 rm -rf $out && mkdir -p $out
-synthetic_faces $out/faces.csv
-printf 'top\nbottom\ndark\n' > $out/labels.txt
-cat > $out/smoke.data <<DATA
-classes = 3
-labels = $out/labels.txt
-train = $out/faces.csv
-valid = $out/faces.csv
-backup = $out/backup
-DATA
+synthetic_data $out smoke
 sed 's/^epochs=3/epochs=4/' tests/cfg/tiny.cfg | sed '/^\[softmax\]/,$d' > $out/tiny3.cfg
 # the last [connected] of tiny.cfg has 7 outputs: this one has 3
 awk '/^output=7$/ { print "output=3"; next } { print }' $out/tiny3.cfg > $out/tiny.cfg && printf '\n[softmax]\n' >> $out/tiny.cfg

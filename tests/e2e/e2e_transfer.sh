@@ -13,10 +13,7 @@
 . tests/e2e/lib.sh
 out=tests/out/e2e_transfer
 rm -rf $out && mkdir -p $out
-synthetic_faces $out/faces.csv
-printf 'top\nbottom\ndark\n' > $out/labels.txt
-printf 'classes = 3\nlabels = %s\ntrain = %s\nvalid = %s\nbackup = %s\n' $out/labels.txt $out/faces.csv $out/faces.csv \
-    $out/backup > $out/t.data
+synthetic_data $out t
 $BUILD/tests/tool_randweights tests/cfg/transfer_imagenet.cfg $out/imagenet.weights 5 > /dev/null || fail "tool_randweights"
 $FER partial tests/cfg/transfer_imagenet.cfg $out/imagenet.weights $out/backbone.weights 5 > $out/partial.txt ||
     fail "fer partial"

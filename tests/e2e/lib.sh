@@ -35,3 +35,11 @@ synthetic_faces() {
         }
     }' > "$1"
 }
+# synthetic_data DIR NAME: synthetic_faces in DIR/faces.csv, its labels (top,
+# bottom, dark) and DIR/NAME.data naming them (backup folder DIR/backup)
+synthetic_data() {
+    synthetic_faces "$1/faces.csv"
+    printf 'top\nbottom\ndark\n' > "$1/labels.txt"
+    printf 'classes = 3\nlabels = %s\ntrain = %s\nvalid = %s\nbackup = %s\n' "$1/labels.txt" "$1/faces.csv" \
+        "$1/faces.csv" "$1/backup" > "$1/$2.data"
+}
