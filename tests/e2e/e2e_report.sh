@@ -11,13 +11,7 @@
 #     with a reason when chromium is absent;
 #   - bad arguments fail with a message.
 . tests/e2e/lib.sh
-BUILD=${BUILD:-build}
-sample=../shared/data/fer2013-sample/train
-if [ ! -d $sample ]; then
-    echo "SKIP: $sample is absent"
-    exit 77
-fi
-[ -x $BUILD/tests/tool_randweights ] || { echo "$BUILD/tests/tool_randweights not built"; exit 1; }
+need_sample
 out=tests/out/e2e_report
 rm -rf $out && mkdir -p $out
 ok() { echo "ok: $*"; }

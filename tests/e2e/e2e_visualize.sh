@@ -8,13 +8,7 @@
 # from the image path; bad arguments and files fail with a message and a
 # non-zero exit.
 . tests/e2e/lib.sh
-BUILD=${BUILD:-build}
-sample=../shared/data/fer2013-sample/train
-if [ ! -d $sample ]; then
-    echo "SKIP: $sample is absent"
-    exit 77
-fi
-[ -x $BUILD/tests/tool_randweights ] || { echo "$BUILD/tests/tool_randweights not built"; exit 1; }
+need_sample
 out=tests/out/e2e_visualize
 rm -rf $out && mkdir -p $out
 ok() { echo "ok: $*"; }

@@ -43,3 +43,10 @@ synthetic_data() {
     printf 'classes = 3\nlabels = %s\ntrain = %s\nvalid = %s\nbackup = %s\n' "$1/labels.txt" "$1/faces.csv" \
         "$1/faces.csv" "$1/backup" > "$1/$2.data"
 }
+# need_sample: skips without ../shared's 56-face image-folder sample; sets
+# $sample to it and checks that tool_randweights is built
+need_sample() {
+    sample=../shared/data/fer2013-sample/train
+    [ -d $sample ] || skip "$sample is absent"
+    [ -x $BUILD/tests/tool_randweights ] || fail "$BUILD/tests/tool_randweights not built"
+}
