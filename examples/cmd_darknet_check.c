@@ -85,6 +85,12 @@ static void check_layer(const cfg_file *f, cfg_section *s, int *n)
     }
     for (int i = 0; i < s->n_options; i++) {
         const cfg_option *o = &s->options[i];
+        if (!strcmp(o->key, "dilation") && atoi(o->value) > 1) {
+            snprintf(what, sizeof what, "[%s] %s=%s", s->name, o->key, o->value);
+            report(n, f, o->line, what,
+                   "pjreddie's Darknet ignores it and convolves undilated (same shapes and weights, other "
+                   "outputs); AlexeyAB's computes it as fer does");
+        }
         if (strcmp(o->key, "size_h") && strcmp(o->key, "size_w")) continue;
         snprintf(what, sizeof what, "[%s] %s=%s", s->name, o->key, o->value);
         report(n, f, o->line, what, "Darknet has square kernels only: it builds size x size here");

@@ -77,6 +77,10 @@ struct network {
     int train;                /* batch statistics, dropout on */
     int no_dropout;           /* with train: dropout off (batch-norm re-estimation) */
     int has_truth;            /* truth holds targets: the loss layer computes the loss */
+    /* At inference, [crop] layers take the window whose corner is
+     * (crop_view_row, crop_view_col) when crop_view_set, else the centre:
+     * test-time augmentation's corner crops (evaluate_probs). */
+    int crop_view_set, crop_view_row, crop_view_col;
     int loss_layer;           /* index of the last [softmax], or -1 */
     int want_dinput;
     int grads_enabled;

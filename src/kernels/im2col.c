@@ -4,7 +4,7 @@
 #include <string.h>
 
 void im2col(const float *in, int c, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw,
-            int oh, int ow, float *col, int ldcol)
+            int dh, int dw, int oh, int ow, float *col, int ldcol)
 {
     size_t n = (size_t)ldcol;
     for (int ch = 0; ch < c; ch++)
@@ -13,7 +13,7 @@ void im2col(const float *in, int c, int h, int w, int kh, int kw, int sh, int sw
                 float *row = col + ((size_t)(ch * kh + i) * kw + j) * n;
                 const float *src = in + (size_t)ch * h * w;
                 for (int oy = 0; oy < oh; oy++) {
-                    int y = oy * sh - ph + i;
+                    int y = oy * sh - ph + i * dh;
                     float *dst = row + oy * ow;
                     if (y < 0 || y >= h) {
                         memset(dst, 0, (size_t)ow * sizeof *dst);
@@ -21,7 +21,7 @@ void im2col(const float *in, int c, int h, int w, int kh, int kw, int sh, int sw
                     }
                     const float *srow = src + (size_t)y * w;
                     if (sw == 1) {
-                        int x0 = j - pw;
+                        int x0 = j * dw - pw;
                         int lo = x0 < 0 ? -x0 : 0;
                         int hi = ow;
                         if (x0 + hi > w) hi = w - x0;
@@ -31,7 +31,7 @@ void im2col(const float *in, int c, int h, int w, int kh, int kw, int sh, int sw
                         for (int ox = hi > lo ? hi : lo; ox < ow; ox++) dst[ox] = 0;
                     } else {
                         for (int ox = 0; ox < ow; ox++) {
-                            int x = ox * sw - pw + j;
+                            int x = ox * sw - pw + j * dw;
                             dst[ox] = (x >= 0 && x < w) ? srow[x] : 0;
                         }
                     }
@@ -40,7 +40,7 @@ void im2col(const float *in, int c, int h, int w, int kh, int kw, int sh, int sw
 }
 
 void col2im_add(const float *col, int c, int h, int w, int kh, int kw, int sh, int sw, int ph,
-                int pw, int oh, int ow, float *din, int ldcol)
+                int pw, int dh, int dw, int oh, int ow, float *din, int ldcol)
 {
     size_t n = (size_t)ldcol;
     for (int ch = 0; ch < c; ch++)
@@ -49,14 +49,14 @@ void col2im_add(const float *col, int c, int h, int w, int kh, int kw, int sh, i
                 const float *row = col + ((size_t)(ch * kh + i) * kw + j) * n;
                 float *dst = din + (size_t)ch * h * w;
                 for (int oy = 0; oy < oh; oy++) {
-                    int y = oy * sh - ph + i;
+                    int y = oy * sh - ph + i * dh;
                     if (y < 0 || y >= h) continue;
                     const float *src = row + oy * ow;
                     float *drow = dst + (size_t)y * w;
-                    /* the outputs whose column x = ox*sw - pw + j is inside
+                    /* the outputs whose column x = ox*sw - pw + j*dw is inside
                      * [0, w): a range, so the loop needs no check per value
                      * and vectorizes when sw == 1 */
-                    int x0 = j - pw, lo, hi;
+                    int x0 = j * dw - pw, lo, hi;
                     tap_range(x0, sw, w, ow, &lo, &hi);
                     if (sw == 1) {
                         for (int ox = lo; ox < hi; ox++) drow[ox + x0] += src[ox];

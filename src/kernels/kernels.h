@@ -57,13 +57,14 @@ static inline size_t gemm_pack_offset(const kernel_table *k, int side, int lo, i
 void gemm_naive(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
                 const float *B, int ldb, float beta, float *C, int ldc);
 
-/* col[(c*kh + i)*kw + j][oy*ow + ox] = in[c][oy*sh - ph + i][ox*sw - pw + j] (0 outside).
+/* col[(c*kh + i)*kw + j][oy*ow + ox] = in[c][oy*sh - ph + i*dh][ox*sw - pw + j*dw]
+ * (0 outside; dh, dw: the dilation, 1 for a plain convolution).
  * in: [c, h, w]; col: [c*kh*kw rows, row stride ldcol >= oh*ow]. */
 void im2col(const float *in, int c, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw,
-            int oh, int ow, float *col, int ldcol);
+            int dh, int dw, int oh, int ow, float *col, int ldcol);
 /* The adjoint of im2col: din[c, h, w] += scatter of col (same layout). */
 void col2im_add(const float *col, int c, int h, int w, int kh, int kw, int sh, int sw, int ph,
-                int pw, int oh, int ow, float *din, int ldcol);
+                int pw, int dh, int dw, int oh, int ow, float *din, int ldcol);
 
 /* The outputs [*lo, *hi) of [0, n) whose input column ox*s + x0 lies in
  * [0, w): a sliding window's tap clipped to the input once, so loops over

@@ -2,13 +2,17 @@
  * optionally followed by batch norm, then bias and activation.
  * Weights: [filters][channels/groups][size_h][size_w] (Darknet's layout).
  * Keys: filters, size (or size_h/size_w), stride (or stride_y/stride_x), pad,
- * padding, groups, batch_normalize, activation.
+ * padding, dilation, groups, batch_normalize, activation.
+ * dilation=d spreads the kernel's taps d pixels apart and, as in AlexeyAB's
+ * Darknet, multiplies the padding by d; Darknet sizes the output as if d were
+ * 1, which agrees only with 'same' padding (2 * padding == size - 1 on each
+ * side), so other paddings are refused with dilation > 1.
  *
  * Computation: im2col + GEMM. When a batch has at least as many samples as
  * threads, each thread takes a range of samples; several samples with small
  * outputs are unfolded side by side so each GEMM has >= ~512 columns. Below
  * that (batch 1, latency), samples run one by one with a parallel GEMM.
- * Three shapes skip im2col: depthwise convolutions, convolutions of a
+ * Three shapes skip im2col (none of them dilated): depthwise convolutions, convolutions of a
  * single input plane (a grayscale first layer, where the GEMM's K would be
  * the kernel's 9 or 25 taps), which runs plane_conv's direct kernel, and
  * stride-1 convolutions of several channels with 3x3 to 6x6 kernels, which
@@ -26,6 +30,7 @@
 typedef struct conv {
     int kh, kw, sh, sw;
     int ph, pw;
+    int dh, dw;             /* dilation (1: taps side by side) */
     int groups;
     affine_tail tail;
     int weights;            /* param index */
@@ -45,7 +50,7 @@ typedef struct conv {
 
 static const char *const conv_keys[] = {
     "filters", "size", "size_h", "size_w", "stride", "stride_y", "stride_x", "pad", "padding",
-    "groups", "batch_normalize", "activation", "stopbackward", "freeze", NULL,
+    "dilation", "groups", "batch_normalize", "activation", "stopbackward", "freeze", NULL,
 };
 
 #define CONV_MIN_COLUMNS 512
@@ -58,13 +63,13 @@ static int is_pointwise(const conv *p)
 /* One filter per input channel: runs the direct depthwise kernel. */
 static int is_depthwise(const layer *l, const conv *p)
 {
-    return p->groups > 1 && p->groups == l->c && l->out_c == l->c;
+    return p->dh == 1 && p->dw == 1 && p->groups > 1 && p->groups == l->c && l->out_c == l->c;
 }
 
 /* One input plane, no groups, a small kernel: plane_conv's direct kernel. */
 static int is_single_plane(const layer *l, const conv *p)
 {
-    return l->c == 1 && p->groups == 1 && p->kh * p->kw <= PLANE_CONV_MAX_TAPS;
+    return p->dh == 1 && p->dw == 1 && l->c == 1 && p->groups == 1 && p->kh * p->kw <= PLANE_CONV_MAX_TAPS;
 }
 
 /* Floats of a thread's first workspace slice: unfolded columns, or the
@@ -94,12 +99,13 @@ static int conv_make(layer *l, const cfg_file *f, cfg_section *s, network *net, 
     conv *p = calloc(1, sizeof *p);
     if (!p) return fer_fail(e, "out of memory");
     l->priv = p;
-    int filters, size, stride, pad, padding, bn;
+    int filters, size, stride, pad, padding, dilation, bn;
     if (cfg_int_req(f, s, "filters", &filters, e) || cfg_int(f, s, "size", 1, &size, e) ||
         cfg_int(f, s, "size_h", size, &p->kh, e) || cfg_int(f, s, "size_w", size, &p->kw, e) ||
         cfg_int(f, s, "stride", 1, &stride, e) || cfg_int(f, s, "stride_y", stride, &p->sh, e) ||
         cfg_int(f, s, "stride_x", stride, &p->sw, e) || cfg_int(f, s, "pad", 0, &pad, e) ||
-        cfg_int(f, s, "padding", 0, &padding, e) || cfg_int(f, s, "groups", 1, &p->groups, e) ||
+        cfg_int(f, s, "padding", 0, &padding, e) || cfg_int(f, s, "dilation", 1, &dilation, e) ||
+        cfg_int(f, s, "groups", 1, &p->groups, e) ||
         cfg_int(f, s, "batch_normalize", 0, &bn, e))
         return -1;
     if (filters < 1 || filters > 65536)
@@ -113,16 +119,28 @@ static int conv_make(layer *l, const cfg_file *f, cfg_section *s, network *net, 
     if (p->groups < 1 || l->c % p->groups || filters % p->groups)
         return fer_fail(e, "%s:%d: [%s] groups=%d must divide both the input channels (%d) and filters (%d)",
                         f->path, cfg_line(s, "groups"), s->name, p->groups, l->c, filters);
+    if (dilation < 1 || dilation > 64)
+        return fer_fail(e, "%s:%d: [%s] dilation must be in 1..64", f->path, cfg_line(s, "dilation"), s->name);
     /* pad=1 means 'same'-style padding of size/2 on each side (Darknet). */
     p->ph = pad ? p->kh / 2 : padding;
     p->pw = pad ? p->kw / 2 : padding;
+    p->dh = p->kh > 1 ? dilation : 1;   /* a 1-tap axis has nothing to spread */
+    p->dw = p->kw > 1 ? dilation : 1;
+    if ((p->dh > 1 && 2 * p->ph != p->kh - 1) || (p->dw > 1 && 2 * p->pw != p->kw - 1))
+        return fer_fail(e,
+                        "%s:%d: [%s] dilation=%d needs 'same' padding (pad=1 with an odd size, or padding=(size-1)/2): "
+                        "Darknet sizes this layer's output as if it were not dilated",
+                        f->path, cfg_line(s, "dilation"), s->name, dilation);
+    p->ph *= p->dh;
+    p->pw *= p->dw;
+    int eh = p->dh * (p->kh - 1) + 1, ew = p->dw * (p->kw - 1) + 1;   /* the dilated kernel's extent */
     p->tail.batch_normalize = bn != 0;
-    if (l->h + 2 * p->ph < p->kh || l->w + 2 * p->pw < p->kw)
+    if (l->h + 2 * p->ph < eh || l->w + 2 * p->pw < ew)
         return fer_fail(e, "%s:%d: [%s] kernel %dx%d is larger than the padded input %dx%d", f->path,
-                        s->line, s->name, p->kw, p->kh, l->w + 2 * p->pw, l->h + 2 * p->ph);
+                        s->line, s->name, ew, eh, l->w + 2 * p->pw, l->h + 2 * p->ph);
     l->out_c = filters;
-    l->out_h = (l->h + 2 * p->ph - p->kh) / p->sh + 1;
-    l->out_w = (l->w + 2 * p->pw - p->kw) / p->sw + 1;
+    l->out_h = (l->h + 2 * p->ph - eh) / p->sh + 1;
+    l->out_w = (l->w + 2 * p->pw - ew) / p->sw + 1;
     int cg = l->c / p->groups;
     int ksize = cg * p->kh * p->kw;
     /* Darknet order: biases, [scales, rolling_mean, rolling_variance], weights */
@@ -148,7 +166,7 @@ static int conv_make(layer *l, const cfg_file *f, cfg_section *s, network *net, 
      * plane and its gradient, if larger: col_floats) and a GEMM output /
      * gathered gradient [filters/groups, nb*n], or the Winograd scratch if
      * larger (front_floats); then a private dW [filters, ksize] */
-    conv_wino_make(&p->wino, l, p->kh, p->kw, p->sh, p->sw, p->ph, p->pw, p->groups);
+    if (p->dh == 1 && p->dw == 1) conv_wino_make(&p->wino, l, p->kh, p->kw, p->sh, p->sw, p->ph, p->pw, p->groups);
     l->workspace_per_thread = front_floats(l, p) + (size_t)filters * ksize;
     if (is_depthwise(l, p)) l->workspace_per_thread = 0;   /* direct kernel, no columns */
     l->flops = 2.0 * filters * ksize * (double)n;
@@ -274,7 +292,7 @@ static void unfold(const layer *l, const conv *p, const float *in, int b0, int c
     int cg = l->c / p->groups, n = l->out_h * l->out_w;
     for (int j = 0; j < cnt; j++)
         im2col(in + (size_t)(b0 + j) * l->inputs + (size_t)g * cg * l->h * l->w, cg, l->h, l->w, p->kh, p->kw,
-               p->sh, p->sw, p->ph, p->pw, l->out_h, l->out_w, col + (size_t)j * n, cnt * n);
+               p->sh, p->sw, p->ph, p->pw, p->dh, p->dw, l->out_h, l->out_w, col + (size_t)j * n, cnt * n);
 }
 
 static void conv_forward_range(const conv_job *j, int t, int lo, int hi)
@@ -497,8 +515,8 @@ static void conv_backward_range(const conv_job *j, int t, int lo, int hi)
             }
             run_gemm(j, 1, 0, ksize, ld, mg, wg, ksize, dz, ld, 0.0f, col, ld);
             for (int s = 0; s < cnt; s++)
-                col2im_add(col + (size_t)s * n, cg, l->h, l->w, p->kh, p->kw, p->sh, p->sw, p->ph, p->pw, l->out_h,
-                           l->out_w, din0 + (size_t)s * l->inputs, ld);
+                col2im_add(col + (size_t)s * n, cg, l->h, l->w, p->kh, p->kw, p->sh, p->sw, p->ph, p->pw, p->dh,
+                           p->dw, l->out_h, l->out_w, din0 + (size_t)s * l->inputs, ld);
         }
     }
 }

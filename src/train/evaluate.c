@@ -27,14 +27,20 @@ int evaluate_probs(network *net, const dataset *ds, int tta, float *probs, fer_e
         return fer_fail(e, "%s: images are %dx%dx%d but the network needs %dx%dx%d", ds->source, ds->w, ds->h,
                         ds->c, iw, ih, ic);
     int C = net->classes, B = net->batch;
-    /* views: (ox, oy, flip) */
-    int views[10][3], nv = 0;
-    int cx = (ds->w - iw) / 2, cy = (ds->h - ih) / 2;
+    /* The ten crops (-tta) are windows of the image, or, when the network
+     * starts with a [crop] layer smaller than its input, windows of that
+     * layer (the image goes in whole and the layer takes the window). */
+    const layer *l0 = net->n ? &net->layers[0] : NULL;
+    int by_layer = l0 && !strcmp(l0->type->name, "crop") && (l0->out_w < l0->w || l0->out_h < l0->h);
+    int fw = by_layer ? l0->w : ds->w, fh = by_layer ? l0->h : ds->h;   /* the frame windows are taken from */
+    int vw = by_layer ? l0->out_w : iw, vh = by_layer ? l0->out_h : ih;  /* the window */
+    int views[10][3], nv = 0;   /* (x, y, mirrored) */
+    int cx = (fw - vw) / 2, cy = (fh - vh) / 2;
     views[nv][0] = cx; views[nv][1] = cy; views[nv][2] = 0; nv++;
     if (tta) {
         views[nv][0] = cx; views[nv][1] = cy; views[nv][2] = 1; nv++;
-        if (ds->w > iw || ds->h > ih) {
-            int corners[4][2] = { { 0, 0 }, { ds->w - iw, 0 }, { 0, ds->h - ih }, { ds->w - iw, ds->h - ih } };
+        if (fw > vw || fh > vh) {
+            int corners[4][2] = { { 0, 0 }, { fw - vw, 0 }, { 0, fh - vh }, { fw - vw, fh - vh } };
             for (int c = 0; c < 4; c++)
                 for (int f = 0; f < 2; f++) {
                     views[nv][0] = corners[c][0];
@@ -48,25 +54,30 @@ int evaluate_probs(network *net, const dataset *ds, int tta, float *probs, fer_e
     net->train = 0;
     net->has_truth = 0;
     memset(probs, 0, (size_t)ds->n * C * sizeof *probs);
-    for (int v = 0; v < nv; v++)
-        for (int start = 0; start < ds->n; start += B) {
+    int ix = (ds->w - iw) / 2, iy = (ds->h - ih) / 2;   /* the image's window when the layer crops */
+    int status = 0;
+    for (int v = 0; v < nv && !status; v++) {
+        net->crop_view_set = by_layer;
+        net->crop_view_row = views[v][1];
+        net->crop_view_col = views[v][0];
+        for (int start = 0; start < ds->n && !status; start += B) {
             int count = ds->n - start < B ? ds->n - start : B;
             for (int b = 0; b < B; b++) {
                 float *dst = net->input + (size_t)b * net->inputs;
-                if (b < count) view_sample(ds, start + b, views[v][0], views[v][1], views[v][2], dst, iw, ih);
-                else memset(dst, 0, (size_t)net->inputs * sizeof *dst);
+                if (b >= count) memset(dst, 0, (size_t)net->inputs * sizeof *dst);
+                else if (by_layer) view_sample(ds, start + b, ix, iy, views[v][2], dst, iw, ih);
+                else view_sample(ds, start + b, views[v][0], views[v][1], views[v][2], dst, iw, ih);
             }
             net_forward(net);
-            if (net_check_output(net, count, e)) {
-                net->train = was_train;
-                return -1;
-            }
+            if ((status = net_check_output(net, count, e))) break;
             const float *out = net_output(net);
             for (int b = 0; b < count; b++)
                 for (int k = 0; k < C; k++) probs[(size_t)(start + b) * C + k] += out[(size_t)b * C + k] / nv;
         }
+    }
+    net->crop_view_set = 0;
     net->train = was_train;
-    return 0;
+    return status ? -1 : 0;
 }
 
 int metrics_compute(metrics *m, const float *probs, const int *labels, int n, int classes, fer_err *e)

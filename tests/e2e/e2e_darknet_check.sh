@@ -1,19 +1,76 @@
 #!/bin/sh
-# e2e_darknet_check.sh - `fer darknet-check` on fer's own cfgs: vgg_fer.cfg's
-# [net] crop (Darknet builds 48x48: 1.44x the dense inputs), its cosine policy
-# and fractional flip are named with their consequences (exit 1); a
-# half-precision file is named with the conversion; a cfg written in
-# Darknet's own terms passes (exit 0).
+# e2e_darknet_check.sh - `fer darknet-check` on fer's own cfgs: a [net] crop
+# (Darknet builds 48x48: 1.44x the dense inputs), vgg_fer.cfg's cosine policy
+# and fractional flip are named with their consequences (exit 1), while
+# nothing in the shipped cfgs changes the network Darknet builds; the [crop]
+# layer that replaced vgg_fer's [net] crop computes what it did (the same
+# weights give the same accuracy and loss, ten-crop -tta included, and the
+# same probabilities from `classifier predict`); `dilation` is named for
+# pjreddie's Darknet; a half-precision file is named with the conversion; a
+# cfg written in Darknet's own terms passes (exit 0).
 . tests/e2e/lib.sh
 out=tests/out/e2e_darknet_check
 rm -rf $out && mkdir -p $out
 $FER darknet-check cfg/vgg_fer.cfg > $out/vgg.txt && fail "vgg_fer.cfg: exit 0"
-for want in "crop=40: Darknet ignores it and builds a 48x48 input: the first dense layer gets 1.44x" \
-            "policy=cosine: Darknet does not know this policy" "flip=0.5: AlexeyAB reads flip as an integer" \
+for want in "policy=cosine: Darknet does not know this policy" "flip=0.5: AlexeyAB reads flip as an integer" \
             "optimizer=sgd"; do
     grep -q "$want" $out/vgg.txt || { cat $out/vgg.txt; fail "not reported: $want"; }
 done
 ok "vgg_fer.cfg: $(tail -n 1 $out/vgg.txt)"
+# what would change the network itself: [net] crop, non-square kernels...
+# (inceptionv3.cfg's 1x7 and 7x1 kernels have no Darknet spelling: it is
+# fer's, and darknet-check says so)
+for cfg in cfg/*.cfg; do
+    $FER darknet-check $cfg > $out/one.txt
+    if [ $cfg = cfg/inceptionv3.cfg ]; then
+        grep -q "square kernels only" $out/one.txt || fail "$cfg: its non-square kernels are not named"
+        continue
+    fi
+    grep -E "crop=|square kernels|aborts on it|undilated" $out/one.txt && fail "$cfg: Darknet builds another network"
+done
+ok "every shipped cfg but inceptionv3's non-square kernels builds the same network in Darknet"
+
+# [net] crop=N versus a leading [crop] layer: the same weights, the same results
+# (tests/cfg/zoo_vgg_fer_small.cfg with 3 classes, for the synthetic faces)
+old=$out/net_crop.cfg
+sed 's/^output=7$/output=3/' tests/cfg/zoo_vgg_fer_small.cfg > $old
+grep -q '^crop=40$' $old && grep -q '^output=3$' $old || fail "$old: no [net] crop=40 or no output=3"
+awk '/^crop=40$/ { next } /^# 0$/ && !done { print "[crop]\ncrop_height=40\ncrop_width=40\nnoadjust=1\n"; done = 1 }
+     { print }' $old > $out/layer_crop.cfg
+$FER darknet-check $old > $out/old.txt && fail "[net] crop=40: exit 0"
+grep -q "crop=40: Darknet ignores it and builds a 48x48 input: the first dense layer gets 1.44x" $out/old.txt ||
+    fail "[net] crop not named: $(cat $out/old.txt)"
+$FER darknet-check $out/layer_crop.cfg > $out/new.txt
+grep -q "crop=" $out/new.txt && fail "[crop] layer reported: $(cat $out/new.txt)"
+"$BUILD/tests/tool_randweights" $old $out/w.weights 3 > /dev/null || fail "tool_randweights"
+synthetic_data $out faces
+for tta in "" -tta; do
+    for cfg in $old $out/layer_crop.cfg; do
+        $FER classifier valid $out/faces.data $cfg $out/w.weights $tta -split valid -threads 2 > $out/v.txt 2>&1 ||
+            { cat $out/v.txt; fail "valid $cfg $tta"; }
+        grep -E '^(accuracy|loss|top-2)' $out/v.txt > $out/v_${cfg##*/}$tta.txt
+    done
+    [ -s $out/v_layer_crop.cfg$tta.txt ] && cmp -s $out/v_${old##*/}$tta.txt $out/v_layer_crop.cfg$tta.txt ||
+        { paste $out/v_${old##*/}$tta.txt $out/v_layer_crop.cfg$tta.txt; fail "[crop] layer differs ($tta)"; }
+done
+img=data/samples/obama.jpg
+for cfg in $old $out/layer_crop.cfg; do
+    $FER classifier predict $out/faces.data $cfg $out/w.weights $img -nodetect -json > $out/p_${cfg##*/}.json ||
+        fail "predict $cfg"
+done
+same_probs='import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+pa, pb = a["faces"][0]["probs"], b["faces"][0]["probs"]
+sys.exit(0 if pa.keys() == pb.keys() and all(abs(pa[k] - pb[k]) < 1e-5 for k in pa) else 1)'
+cmp -s $out/p_${old##*/}.json $out/p_layer_crop.cfg.json ||
+    "$PY" -c "$same_probs" $out/p_${old##*/}.json $out/p_layer_crop.cfg.json ||
+    fail "predict: the [crop] layer's probabilities differ: $(cat $out/p_*.json)"
+ok "a leading [crop] layer gives what [net] crop=40 gave (accuracy and loss, one view and ten; predict)"
+
+# dilation: AlexeyAB's, not pjreddie's
+$FER darknet-check tests/cfg/darknet_dilated.cfg > $out/dil.txt && fail "dilation: exit 0"
+grep -q "dilation=2: pjreddie's Darknet ignores it" $out/dil.txt || fail "dilation not named: $(cat $out/dil.txt)"
+ok "dilation is named as AlexeyAB's only"
 $FER darknet-check cfg/vgg_fer48.cfg weights/vgg_fer48.weights > $out/half.txt && fail "a half file: exit 0"
 grep -q "half precision (fer's extension).*fer convert" $out/half.txt || fail "the half file is not named"
 ok "a half-precision weights file is named with its conversion"

@@ -1,7 +1,8 @@
 #!/bin/sh
 # run.sh - the fuzzing campaign behind `make fuzz` (usage: sh tests/fuzz/run.sh
 # [SURFACE...], default every tests/fuzz/fuzz_<surface>.c). Environment:
-#   FUZZ_SECONDS  seconds per surface (60)
+#   FUZZ_SECONDS  seconds per surface (60; no limit when FUZZ_RUNS is set)
+#   FUZZ_RUNS     stop each surface after this many executions instead
 #   FUZZ_MERGE=1  merge the new inputs that add coverage into
 #                 tests/fuzz/corpus/<surface>/ (libFuzzer -merge=1)
 #   MAKE          the make that builds the harnesses (`make fuzz-build`)
@@ -16,7 +17,13 @@
 # crashes) and exits 1 when any harness crashed. Without clang or its
 # fuzzer runtime it says so and exits 0. Logs: tests/out/fuzz/<surface>.log.
 cd "$(dirname "$0")/../.." || exit 1
-SECONDS_EACH=${FUZZ_SECONDS:-60}
+if [ -n "${FUZZ_RUNS:-}" ]; then
+    SECONDS_EACH=${FUZZ_SECONDS:-0}
+    RUNS=$FUZZ_RUNS
+else
+    SECONDS_EACH=${FUZZ_SECONDS:-60}
+    RUNS=-1
+fi
 MAKE=${MAKE:-make}
 OUT=tests/out/fuzz
 mkdir -p $OUT
@@ -69,8 +76,8 @@ fuzz() {
     dict=
     [ -f tests/fuzz/dict/$s.dict ] && dict=-dict=tests/fuzz/dict/$s.dict
     start=$(date +%s)
-    TMPDIR=$work/tmp $bin -max_total_time=$SECONDS_EACH -max_len=$(max_len $s) -rss_limit_mb=1024 -timeout=10 \
-        $dict -close_fd_mask=3 -print_final_stats=1 -artifact_prefix=$crashers/ $work/corpus \
+    TMPDIR=$work/tmp $bin -max_total_time=$SECONDS_EACH -runs=$RUNS -max_len=$(max_len $s) -rss_limit_mb=1024 \
+        -timeout=10 $dict -close_fd_mask=3 -print_final_stats=1 -artifact_prefix=$crashers/ $work/corpus \
         < /dev/null > $OUT/$s.log 2>&1
     rc=$?
     secs=$(( $(date +%s) - start ))
@@ -101,4 +108,8 @@ if [ $failed -gt 0 ]; then
     echo "make fuzz: $failed harness(es) crashed; replay an input with build/tests/fuzz_<surface> FILE"
     exit 1
 fi
-echo "make fuzz: no crashes ($SECONDS_EACH s per surface)"
+if [ "$RUNS" = -1 ]; then
+    echo "make fuzz: no crashes ($SECONDS_EACH s per surface)"
+else
+    echo "make fuzz: no crashes ($RUNS executions per surface)"
+fi

@@ -8,7 +8,7 @@ and runs forward and backward passes with autograd. The golden tests
 
 Nothing here is shared with fer's C code: the layer semantics follow fer's
 documentation (README, cfg comments, src/layers/*.c headers):
-  tensors NCHW; [convolutional] (groups, size_h/size_w, stride_x/stride_y,
+  tensors NCHW; [convolutional] (groups, size_h/size_w, stride_x/stride_y, dilation,
   pad=1 -> size/2 padding, padding=N, batch_normalize; default activation
   logistic); [connected] (flattened input, default activation logistic);
   [maxpool] with Darknet's geometry out = (in + padding - size)/stride + 1,
@@ -296,12 +296,18 @@ class FerNet:
         l.sh, l.sw = l.geti("stride_y", stride), l.geti("stride_x", stride)
         pad, padding = l.geti("pad", 0), l.geti("padding", 0)
         l.ph, l.pw = (l.kh // 2, l.kw // 2) if pad else (padding, padding)
+        # dilation (AlexeyAB): taps d apart, the padding multiplied by d, and
+        # the output sized as if undilated (fer accepts only the paddings for
+        # which both sizes agree, so the size below uses the dilated extent)
+        d = l.geti("dilation", 1)
+        l.dh, l.dw = (d if l.kh > 1 else 1), (d if l.kw > 1 else 1)
+        l.ph, l.pw = l.ph * l.dh, l.pw * l.dw
         l.groups = l.geti("groups", 1)
         l.bn = l.geti("batch_normalize", 0) != 0
         filters = l.geti("filters", 1)
         l.out_c = filters
-        l.out_h = (l.h + 2 * l.ph - l.kh) // l.sh + 1
-        l.out_w = (l.w + 2 * l.pw - l.kw) // l.sw + 1
+        l.out_h = (l.h + 2 * l.ph - (l.dh * (l.kh - 1) + 1)) // l.sh + 1
+        l.out_w = (l.w + 2 * l.pw - (l.dw * (l.kw - 1) + 1)) // l.sw + 1
         l.add("biases", (filters,))
         if l.bn:
             l.add("scales", (filters,))
@@ -620,7 +626,7 @@ class FerNet:
         self.hint_stats = {"pool_near": 0, "pool_differs": 0, "kink_near": 0, "kink_differs": 0}
         for l in self.layers:
             if l.kind == "convolutional":
-                y = F.conv2d(x, l.p("weights"), None, (l.sh, l.sw), (l.ph, l.pw), 1, l.groups)
+                y = F.conv2d(x, l.p("weights"), None, (l.sh, l.sw), (l.ph, l.pw), (l.dh, l.dw), l.groups)
                 y = self._affine_tail(l, y, train, hints)
             elif l.kind == "connected":
                 y = x.reshape(B, -1) @ l.p("weights").t()

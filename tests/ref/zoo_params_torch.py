@@ -495,7 +495,7 @@ def anchors():
 
 
 def fer_net(fer, cfg):
-    """fer's counts, the first layer's input, the input of the global pooling
+    """fer's counts, the input the network sees (after a [crop]), the input of the global pooling
     or first dense layer (the grid the head sees) and the last layer's output
     (C, H, W) from `fer net CFG`"""
     r = subprocess.run([fer, "net", cfg], capture_output=True, text=True)
@@ -510,7 +510,9 @@ def fer_net(fer, cfg):
 
     def chw(whc):
         return tuple(int(v) for v in reversed(whc))
-    return (int(m.group(1)), int(m.group(2)), chw(rows[0][1:4]), chw(heads[0][1:4]),
+    # what the network sees: the input of its first layer after any [crop]
+    seen = next(row for row in rows if row[0] != "crop")
+    return (int(m.group(1)), int(m.group(2)), chw(seen[1:4]), chw(heads[0][1:4]),
             chw(rows[-1][4:7]))
 
 

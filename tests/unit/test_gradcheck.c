@@ -656,6 +656,21 @@ static const gcase cases[] = {
                        "[convolutional]\nfilters=6\nsize=3\npad=1\ngroups=2\nactivation=linear\n", 2, 0, 0, 0, 1, 0 },
     { "conv depthwise", NET553 "[convolutional]\nfilters=3\nsize=3\npad=1\ngroups=3\nactivation=linear\n",
       2, 0, 0, 0, 1, 0 },
+    /* dilation: taps 2 apart, padding 2 ('same'); with groups (a dilated
+     * depthwise layer takes im2col, not the direct kernel); 1x5 x 3x1 with a
+     * single input plane (not plane_conv); dilated and strided */
+    { "conv dilation=2", "[net]\nwidth=7\nheight=6\nchannels=2\n"
+                         "[convolutional]\nfilters=3\nsize=3\npad=1\ndilation=2\nactivation=linear\n",
+      2, 0, 0, 0, 1, 0 },
+    { "conv dilation=2 depthwise", "[net]\nwidth=7\nheight=6\nchannels=2\n"
+                                   "[convolutional]\nfilters=2\nsize=3\npad=1\ngroups=2\ndilation=2\n"
+                                   "activation=linear\n", 2, 0, 0, 0, 1, 0 },
+    { "conv dilation=3 1x5 one plane", "[net]\nwidth=9\nheight=5\nchannels=1\n"
+                                       "[convolutional]\nfilters=2\nsize_h=1\nsize_w=5\npad=1\ndilation=3\n"
+                                       "activation=linear\n", 2, 0, 0, 0, 1, 0 },
+    { "conv dilation=2 stride 2 bn", "[net]\nwidth=8\nheight=7\nchannels=2\n"
+                                     "[convolutional]\nfilters=3\nsize=3\nstride=2\npad=1\ndilation=2\n"
+                                     "batch_normalize=1\nactivation=linear\n", 3, 1, 0, 0, 1, FLOOR_BN_TRAIN },
     { "conv stride 2", NET553 "[convolutional]\nfilters=4\nsize=3\nstride=2\npad=1\nactivation=linear\n",
       2, 0, 0, 0, 1, 0 },
     { "conv 1x3", NET553 "[convolutional]\nfilters=4\nsize_h=1\nsize_w=3\npad=1\nactivation=linear\n",

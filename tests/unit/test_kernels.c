@@ -448,12 +448,12 @@ static void check_depthwise_case(int h, int w, int kh, int kw, int sh, int sw, i
     /* both gradients accumulate: start them from the same non-zero values */
     for (int i = 0; i < taps; i++) dk[i] = dkr[i] = 0.5f;
     for (int i = 0; i < h * w; i++) din[i] = dinr[i] = -0.25f;
-    im2col(in, 1, h, w, kh, kw, sh, sw, ph, pw, oh, ow, col, n);
+    im2col(in, 1, h, w, kh, kw, sh, sw, ph, pw, 1, 1, oh, ow, col, n);
     gemm_naive(0, 0, 1, n, taps, 1.0f, k, taps, col, n, 0.0f, ref, n);
     depthwise_forward(in, h, w, k, kh, kw, sh, sw, ph, pw, oh, ow, out);
     gemm_naive(0, 1, 1, taps, n, 1.0f, dz, n, col, n, 1.0f, dkr, taps);
     gemm_naive(1, 0, taps, n, 1, 1.0f, k, taps, dz, n, 0.0f, dcol, n);
-    col2im_add(dcol, 1, h, w, kh, kw, sh, sw, ph, pw, oh, ow, dinr, n);
+    col2im_add(dcol, 1, h, w, kh, kw, sh, sw, ph, pw, 1, 1, oh, ow, dinr, n);
     depthwise_backward(in, dz, h, w, k, kh, kw, sh, sw, ph, pw, oh, ow, dk, din);
     for (int i = 0; i < n; i++)
         CHECK_CLOSE(out[i], ref[i], 1e-5, 1e-5, "depthwise forward %dx%d k%dx%d s%d,%d p%d,%d [%d]", h, w, kh, kw, sh,
@@ -488,12 +488,12 @@ static void check_plane_case(int h, int w, int kh, int kw, int sh, int sw, int p
     for (size_t i = 0; i < np; i++) pad[i] = 1e30f;
     for (int i = 0; i < nf * taps; i++) dk[i] = dkr[i] = 0.5f;
     for (int i = 0; i < h * w; i++) din[i] = dinr[i] = -0.25f;
-    im2col(in, 1, h, w, kh, kw, sh, sw, ph, pw, oh, ow, col, n);
+    im2col(in, 1, h, w, kh, kw, sh, sw, ph, pw, 1, 1, oh, ow, col, n);
     gemm_naive(0, 0, nf, n, taps, 1.0f, k, taps, col, n, 0.0f, ref, n);
     plane_conv_forward(in, h, w, k, nf, kh, kw, sh, sw, ph, pw, oh, ow, pad, out);
     gemm_naive(0, 1, nf, taps, n, 1.0f, dz, n, col, n, 1.0f, dkr, taps);
     gemm_naive(1, 0, taps, n, nf, 1.0f, k, taps, dz, n, 0.0f, dcol, n);
-    col2im_add(dcol, 1, h, w, kh, kw, sh, sw, ph, pw, oh, ow, dinr, n);
+    col2im_add(dcol, 1, h, w, kh, kw, sh, sw, ph, pw, 1, 1, oh, ow, dinr, n);
     for (size_t i = 0; i < np; i++) pad[i] = -1e30f;
     plane_conv_backward(in, dz, h, w, k, nf, kh, kw, sh, sw, ph, pw, oh, ow, pad, dk, din);
     for (int i = 0; i < nf * n; i++)
@@ -539,10 +539,10 @@ static void check_winograd_case(int C, int M, int h, int w, int kh, int kw, int 
     for (size_t i = 0; i < cnt * isz; i++) din[i] = dinr[i] = -0.25f;
     for (size_t i = 0; i < 16 * uplane; i++) U[i] = NAN;   /* every column is written */
     for (int s = 0; s < cnt; s++) {
-        im2col(in + s * isz, C, h, w, kh, kw, 1, 1, ph, pw, oh, ow, col, n);
+        im2col(in + s * isz, C, h, w, kh, kw, 1, 1, ph, pw, 1, 1, oh, ow, col, n);
         gemm_naive(0, 0, M, n, K, 1.0f, k, K, col, n, 0.0f, ref + s * osz, n);
         gemm_naive(1, 0, K, n, M, 1.0f, k, K, dz + s * osz, n, 0.0f, col, n);
-        col2im_add(col, C, h, w, kh, kw, 1, 1, ph, pw, oh, ow, dinr + s * isz, n);
+        col2im_add(col, C, h, w, kh, kw, 1, 1, ph, pw, 1, 1, oh, ow, dinr + s * isz, n);
     }
     /* forward, the filters split in two ranges as two threads would */
     for (int b = 0; b < B; b++) {
@@ -578,7 +578,7 @@ static void check_winograd_case(int C, int M, int h, int w, int kh, int kw, int 
     float *W = malloc(sizeof(float) * 16 * uplane);
     for (int i = 0; i < M * K; i++) dw[i] = dwr[i] = 0.5f;
     for (int s = 0; s < cnt; s++) {
-        im2col(in + s * isz, C, h, w, kh, kw, 1, 1, ph, pw, oh, ow, col, n);
+        im2col(in + s * isz, C, h, w, kh, kw, 1, 1, ph, pw, 1, 1, oh, ow, col, n);
         gemm_naive(0, 1, M, K, n, 1.0f, dz + s * osz, n, col, n, 1.0f, dwr, K);
     }
     for (int b0 = 0, first = 1; b0 < cnt; first = 0) {
