@@ -39,21 +39,50 @@ static const struct {
     { "clip", "Darknet does not clip gradients for classifiers" },
 };
 
+/* Activations some Darknet lacks: it computes ReLU in their place. */
+static const struct {
+    const char *name;
+    const char *consequence;
+} activation_gaps[] = {
+    { "relu6", "pjreddie's Darknet does not know it and computes ReLU here; AlexeyAB's has it" },
+    { "swish", "pjreddie's Darknet does not know it and computes ReLU here; AlexeyAB's has it" },
+    { "mish", "pjreddie's Darknet does not know it and computes ReLU here; AlexeyAB's has it" },
+    { "hard_mish", "pjreddie's Darknet does not know it and computes ReLU here; AlexeyAB's has it" },
+    { "gelu", "pjreddie's Darknet does not know it and computes ReLU here; AlexeyAB's computes its tanh "
+              "approximation (fer: the exact erf form)" },
+    { "sigmoid", "fer's spelling of logistic: both Darknets compute ReLU here (write activation=logistic)" },
+    { "prelu", "fer's: both Darknets compute ReLU here, and the slopes fer stores make the weights file not fit" },
+};
+
+/* Sections only AlexeyAB's Darknet has. */
+static const char *const alexeyab_sections[] = { "local_avgpool", "scale_channels", "reorg3d" };
+
 static void report(int *n, const cfg_file *f, int line, const char *what, const char *why)
 {
     printf("%s:%d: %s: %s\n", f->path, line, what, why);
     (*n)++;
 }
 
+/* The value of key in s, or NULL. */
+static const char *option(const cfg_section *s, const char *key)
+{
+    for (int i = 0; i < s->n_options; i++)
+        if (!strcmp(s->options[i].key, key)) return s->options[i].value;
+    return NULL;
+}
+
 /* The [net] section: keys Darknet does not read, values it reads otherwise. */
 static void check_net(const cfg_file *f, cfg_section *s, int *n)
 {
+    const char *policy = option(s, "policy");
+    int stepped = policy && (!strcmp(policy, "step") || !strcmp(policy, "steps"));
     for (int i = 0; i < s->n_options; i++) {
         const cfg_option *o = &s->options[i];
         char what[160];
         snprintf(what, sizeof what, "[net] %s=%s", o->key, o->value);
         for (size_t k = 0; k < sizeof net_only / sizeof net_only[0]; k++)
-            if (!strcmp(o->key, net_only[k].key)) report(n, f, o->line, what, net_only[k].consequence);
+            if (!strcmp(o->key, net_only[k].key) && !(stepped && !strcmp(o->key, "scale")))   /* the step factor */
+                report(n, f, o->line, what, net_only[k].consequence);
         if (!strcmp(o->key, "policy") &&
             (!strcmp(o->value, "cosine") || !strcmp(o->value, "sgdr") || !strcmp(o->value, "plateau")))
             report(n, f, o->line, what, "Darknet does not know this policy and trains at a constant rate");
@@ -79,12 +108,19 @@ static void check_net(const cfg_file *f, cfg_section *s, int *n)
 static void check_layer(const cfg_file *f, cfg_section *s, int *n)
 {
     char what[160];
-    if (!strcmp(s->name, "local_avgpool")) {
-        snprintf(what, sizeof what, "[%s]", s->name);
-        report(n, f, s->line, what, "pjreddie's Darknet aborts on it; AlexeyAB's has it");
-    }
+    for (size_t k = 0; k < sizeof alexeyab_sections / sizeof alexeyab_sections[0]; k++)
+        if (!strcmp(s->name, alexeyab_sections[k])) {
+            snprintf(what, sizeof what, "[%s]", s->name);
+            report(n, f, s->line, what, "pjreddie's Darknet aborts on it; AlexeyAB's has it");
+        }
     for (int i = 0; i < s->n_options; i++) {
         const cfg_option *o = &s->options[i];
+        if (!strcmp(o->key, "activation"))
+            for (size_t k = 0; k < sizeof activation_gaps / sizeof activation_gaps[0]; k++)
+                if (!strcmp(o->value, activation_gaps[k].name)) {
+                    snprintf(what, sizeof what, "[%s] activation=%s", s->name, o->value);
+                    report(n, f, o->line, what, activation_gaps[k].consequence);
+                }
         if (!strcmp(o->key, "dilation") && atoi(o->value) > 1) {
             snprintf(what, sizeof what, "[%s] %s=%s", s->name, o->key, o->value);
             report(n, f, o->line, what,
@@ -94,6 +130,26 @@ static void check_layer(const cfg_file *f, cfg_section *s, int *n)
         if (strcmp(o->key, "size_h") && strcmp(o->key, "size_w")) continue;
         snprintf(what, sizeof what, "[%s] %s=%s", s->name, o->key, o->value);
         report(n, f, o->line, what, "Darknet has square kernels only: it builds size x size here");
+    }
+}
+
+/* The built network: shortcuts between maps of different sizes, which
+ * pjreddie's Darknet samples as fer does and AlexeyAB's refuses. */
+static void check_shortcuts(const cfg_file *f, const network *net, int *n)
+{
+    for (int i = 0; i < net->n; i++) {
+        const layer *l = &net->layers[i];
+        if (strcmp(l->type->name, "shortcut")) continue;
+        for (int k = 0; k < l->n_sources; k++) {
+            const layer *src = &net->layers[l->sources[k]];
+            if (src->out_w == l->w && src->out_h == l->h) continue;
+            char what[160], why[256];
+            snprintf(what, sizeof what, "[shortcut] layer %d from layer %d", i, l->sources[k]);
+            snprintf(why, sizeof why, "adds a %dx%dx%d map to a %dx%dx%d one: pjreddie's Darknet samples the larger "
+                     "as fer does; AlexeyAB's asserts equal sizes and aborts", src->out_w, src->out_h, src->out_c,
+                     l->w, l->h, l->c);
+            report(n, f, l->line, what, why);
+        }
     }
 }
 
@@ -124,6 +180,13 @@ static int darknet_check_run(cli *c)
         if (!strcmp(s->name, "net") || !strcmp(s->name, "network")) check_net(&f, s, &n);
         else check_layer(&f, s, &n);
     }
+    network *net = NULL;
+    if (net_from_cfg(&net, c->a.argv[1], c->ctx, &c->e)) {
+        cfg_free(&f);
+        return cli_error(c);
+    }
+    check_shortcuts(&f, net, &n);
+    net_free(net);
     if (c->a.argc == 3) check_weights(c->a.argv[2], &n);
     cfg_free(&f);
     if (n) printf("%d thing%s Darknet reads otherwise\n", n, n == 1 ? "" : "s");
@@ -132,7 +195,7 @@ static int darknet_check_run(cli *c)
 }
 
 const command cmd_darknet_check = {
-    "darknet-check", darknet_check_run, 0,
+    "darknet-check", darknet_check_run, CLI_CTX,
     "usage: fer darknet-check CFG [WEIGHTS]\n"
     "  every key and section of CFG that Darknet ignores or reads differently, with the consequence;\n"
     "  WEIGHTS: whether Darknet can read the file. Exit 1 when anything differs.\n",

@@ -13,7 +13,8 @@
  * map is sampled with stride = W_from / W (the smaller one lands on every
  * (W / W_from)-th cell), integer ratios that must agree in width and height;
  * the overlap is the smaller map. A source of another size needs a single
- * `from` without weights (AlexeyAB's Darknet asserts equal sizes there).
+ * `from` without weights. AlexeyAB's Darknet asserts equal sizes for every
+ * shortcut, so only pjreddie's builds these (`fer darknet-check` says so).
  *
  * weights_type adds AlexeyAB's learned weights: out = w_0 * previous +
  * sum_i w_i * layer[from_i], one weight per input (per_feature) or per input

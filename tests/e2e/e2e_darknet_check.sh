@@ -6,8 +6,10 @@
 # layer that replaced vgg_fer's [net] crop computes what it did (the same
 # weights give the same accuracy and loss, ten-crop -tta included, and the
 # same probabilities from `classifier predict`); `dilation` is named for
-# pjreddie's Darknet; a half-precision file is named with the conversion; a
-# cfg written in Darknet's own terms passes (exit 0).
+# pjreddie's Darknet, as are the sections and activations it lacks, and the
+# shortcuts between sizes that AlexeyAB's refuses; a half-precision file is
+# named with the conversion; a cfg written in Darknet's own terms passes
+# (exit 0).
 . tests/e2e/lib.sh
 out=tests/out/e2e_darknet_check
 rm -rf $out && mkdir -p $out
@@ -26,7 +28,8 @@ for cfg in cfg/*.cfg; do
         grep -q "square kernels only" $out/one.txt || fail "$cfg: its non-square kernels are not named"
         continue
     fi
-    grep -E "crop=|square kernels|aborts on it|undilated" $out/one.txt && fail "$cfg: Darknet builds another network"
+    grep -v "^$cfg:[0-9]*: \[net\] " $out/one.txt | grep -v "things* Darknet reads otherwise" &&
+        fail "$cfg: Darknet builds another network"
 done
 ok "every shipped cfg but inceptionv3's non-square kernels builds the same network in Darknet"
 
@@ -74,6 +77,28 @@ ok "dilation is named as AlexeyAB's only"
 $FER darknet-check cfg/vgg_fer48.cfg weights/vgg_fer48.weights > $out/half.txt && fail "a half file: exit 0"
 grep -q "half precision (fer's extension).*fer convert" $out/half.txt || fail "the half file is not named"
 ok "a half-precision weights file is named with its conversion"
-$FER darknet-check tests/cfg/darknet_resnet18.cfg > $out/resnet.txt || { cat $out/resnet.txt; fail "a Darknet-style cfg"; }
-ok "$(cat $out/resnet.txt)"
+$FER darknet-check tests/cfg/darknet_darknet53.cfg > $out/dn53.txt 2> /dev/null ||
+    { cat $out/dn53.txt; fail "a Darknet-style cfg"; }
+ok "$(cat $out/dn53.txt)"
+
+# what one Darknet builds and the other does not: ResNet's strided shortcuts
+# (AlexeyAB's asserts), AlexeyAB's sections and activations (pjreddie's),
+# fer's spellings (both); policy=step's scale is not a zoom
+$FER darknet-check tests/cfg/darknet_resnet18.cfg > $out/resnet.txt 2> /dev/null && fail "resnet18: exit 0"
+[ "$(grep -c "\[shortcut\] layer [0-9]* from layer [0-9]*: adds a .* map to a .* one: .*AlexeyAB's asserts equal sizes" \
+    $out/resnet.txt)" = 3 ] || fail "resnet18's three strided shortcuts: $(cat $out/resnet.txt)"
+$FER darknet-check tests/cfg/darknet_dialect.cfg > $out/dialect.txt 2> /dev/null && fail "dialect: exit 0"
+for want in "\[scale_channels\]: pjreddie's Darknet aborts on it" "\[reorg3d\]: pjreddie's Darknet aborts on it" \
+            "activation=hard_mish: pjreddie's Darknet does not know it and computes ReLU here"; do
+    grep -q "$want" $out/dialect.txt || fail "not reported: $want: $(cat $out/dialect.txt)"
+done
+sed '0,/^activation=leaky$/s//activation=sigmoid/; s/^policy=poly$/policy=step\nstep=10\nscale=0.5/' \
+    tests/cfg/darknet_darknet53.cfg > $out/spell.cfg
+grep -q '^scale=0.5$' $out/spell.cfg && grep -q '^activation=sigmoid$' $out/spell.cfg || fail "spell.cfg"
+$FER net $out/spell.cfg > /dev/null 2>&1 || fail "spell.cfg does not build"
+$FER darknet-check $out/spell.cfg > $out/spell.txt 2> /dev/null
+grep -q "activation=sigmoid: fer's spelling of logistic: both Darknets compute ReLU here" $out/spell.txt ||
+    fail "sigmoid not named: $(cat $out/spell.txt)"
+grep -q "scale=0.5" $out/spell.txt && fail "policy=step's scale taken for a zoom: $(cat $out/spell.txt)"
+ok "strided shortcuts (AlexeyAB aborts), AlexeyAB-only sections and activations, fer's spellings are named"
 echo "$pass passed"
