@@ -3,6 +3,9 @@
 # [SURFACE...], default every tests/fuzz/fuzz_<surface>.c). Environment:
 #   FUZZ_SECONDS  seconds per surface (60; no limit when FUZZ_RUNS is set)
 #   FUZZ_RUNS     stop each surface after this many executions instead
+#   FUZZ_KEEP=1   continue from the last run's corpus (tests/out/fuzz/
+#                 <surface>/corpus) instead of a fresh copy of the seeds: a
+#                 long campaign in several runs
 #   FUZZ_MERGE=1  merge the new inputs that add coverage into
 #                 tests/fuzz/corpus/<surface>/ (libFuzzer -merge=1)
 #   MAKE          the make that builds the harnesses (`make fuzz-build`)
@@ -70,7 +73,11 @@ fuzz() {
     crashers=tests/fuzz/crashers/$s
     work=$OUT/$s
     [ -x $bin ] || { printf '%-10s %s\n' "$s" "no harness $bin"; return 1; }
-    rm -rf $work && mkdir -p $work/corpus $work/tmp $crashers
+    if [ "${FUZZ_KEEP:-0}" = 1 ] && [ -d $work/corpus ]; then
+        rm -rf $work/tmp && mkdir -p $work/tmp $crashers
+    else
+        rm -rf $work && mkdir -p $work/corpus $work/tmp $crashers
+    fi
     [ -d tests/fuzz/corpus/$s ] && cp tests/fuzz/corpus/$s/* $work/corpus/ 2> /dev/null
     ls -A $crashers > $work/before.txt
     dict=
