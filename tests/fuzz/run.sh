@@ -79,6 +79,8 @@ fuzz() {
         rm -rf $work && mkdir -p $work/corpus $work/tmp $crashers
     fi
     [ -d tests/fuzz/corpus/$s ] && cp tests/fuzz/corpus/$s/* $work/corpus/ 2> /dev/null
+    # the cfg surface also starts from the Darknet-dialect test cfgs
+    [ $s = cfg ] && cp tests/cfg/darknet_dialect.cfg tests/cfg/darknet_dilated.cfg $work/corpus/
     ls -A $crashers > $work/before.txt
     dict=
     [ -f tests/fuzz/dict/$s.dict ] && dict=-dict=tests/fuzz/dict/$s.dict
