@@ -36,7 +36,7 @@ mkdir -p $OUT
 max_len() {
     case $1 in
         weights | y4m) echo 65536 ;;
-        dataset | image) echo 32768 ;;
+        dataset | csv | image) echo 32768 ;;
         cfg | haar) echo 16384 ;;
         *) echo 8192 ;;
     esac
@@ -79,11 +79,14 @@ fuzz() {
         rm -rf $work && mkdir -p $work/corpus $work/tmp $crashers
     fi
     [ -d tests/fuzz/corpus/$s ] && cp tests/fuzz/corpus/$s/* $work/corpus/ 2> /dev/null
-    # the cfg surface also starts from the Darknet-dialect test cfgs
+    # the cfg surface also starts from the Darknet-dialect test cfgs, the
+    # dataset surface (lists, folders and CSV) from the CSV seeds too
     [ $s = cfg ] && cp tests/cfg/darknet_dialect.cfg tests/cfg/darknet_dilated.cfg $work/corpus/
+    [ $s = dataset ] && cp tests/fuzz/corpus/csv/* $work/corpus/
     ls -A $crashers > $work/before.txt
     dict=
     [ -f tests/fuzz/dict/$s.dict ] && dict=-dict=tests/fuzz/dict/$s.dict
+    [ $s = csv ] && dict=-dict=tests/fuzz/dict/dataset.dict   # the CSV's words are there
     start=$(date +%s)
     TMPDIR=$work/tmp $bin -max_total_time=$SECONDS_EACH -runs=$RUNS -max_len=$(max_len $s) -rss_limit_mb=1024 \
         -timeout=10 $dict -close_fd_mask=3 -print_final_stats=1 -artifact_prefix=$crashers/ $work/corpus \
