@@ -55,7 +55,7 @@ static const struct {
 };
 
 /* Sections only AlexeyAB's Darknet has. */
-static const char *const alexeyab_sections[] = { "local_avgpool", "scale_channels", "reorg3d" };
+static const char *const alexeyab_sections[] = { "local_avgpool", "local_avg", "scale_channels", "reorg3d" };
 
 static void report(int *n, const cfg_file *f, int line, const char *what, const char *why)
 {
@@ -75,7 +75,7 @@ static const char *option(const cfg_section *s, const char *key)
 static void check_net(const cfg_file *f, cfg_section *s, int *n)
 {
     const char *policy = option(s, "policy");
-    int stepped = policy && (!strcmp(policy, "step") || !strcmp(policy, "steps"));
+    int stepped = policy && !strcmp(policy, "step");   /* scale is then the step factor (steps: scales) */
     for (int i = 0; i < s->n_options; i++) {
         const cfg_option *o = &s->options[i];
         char what[160];
@@ -121,11 +121,26 @@ static void check_layer(const cfg_file *f, cfg_section *s, int *n)
                     snprintf(what, sizeof what, "[%s] activation=%s", s->name, o->value);
                     report(n, f, o->line, what, activation_gaps[k].consequence);
                 }
-        if (!strcmp(o->key, "dilation") && atoi(o->value) > 1) {
+        const char *size = option(s, "size");
+        if (!strcmp(o->key, "dilation") && atoi(o->value) > 1 && !(size && atoi(size) == 1)) {
             snprintf(what, sizeof what, "[%s] %s=%s", s->name, o->key, o->value);
             report(n, f, o->line, what,
                    "pjreddie's Darknet ignores it and convolves undilated (same shapes and weights, other "
                    "outputs); AlexeyAB's computes it as fer does");
+        }
+        if (!strcmp(s->name, "shortcut") && !strcmp(o->key, "from") && strchr(o->value, ',')) {
+            snprintf(what, sizeof what, "[%s] from=%s", s->name, o->value);
+            report(n, f, o->line, what, "pjreddie's Darknet reads only the first layer (atoi); AlexeyAB's adds them all");
+        }
+        if (!strcmp(s->name, "shortcut") && !strcmp(o->key, "weights_type") && strcmp(o->value, "none")) {
+            snprintf(what, sizeof what, "[%s] weights_type=%s", s->name, o->value);
+            report(n, f, o->line, what, "pjreddie's Darknet has no shortcut weights: the weights file will not fit "
+                   "there; AlexeyAB's has them");
+        }
+        if (!strcmp(s->name, "route") && !strcmp(o->key, "groups") && atoi(o->value) > 1) {
+            snprintf(what, sizeof what, "[%s] groups=%s", s->name, o->value);
+            report(n, f, o->line, what, "pjreddie's Darknet ignores it and routes every channel (other shapes "
+                   "downstream); AlexeyAB's takes the group");
         }
         if (strcmp(o->key, "size_h") && strcmp(o->key, "size_w")) continue;
         snprintf(what, sizeof what, "[%s] %s=%s", s->name, o->key, o->value);

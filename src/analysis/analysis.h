@@ -101,7 +101,8 @@ typedef struct explanation {
     int lc, lh, lw;          /* its output shape */
     float *cam_weights;      /* [lc] spatial mean of d score_K / d A */
     float *cam;              /* [lh, lw] ReLU(sum_k w_k A_k) */
-    float *cam_input;        /* [h, w] cam bilinearly resized to the input */
+    float *cam_input;        /* [h, w] cam bilinearly resized to the input (to the window a leading
+                              * [crop] takes, 0 outside it) */
 } explanation;
 
 /* The last convolutional layer with a spatial output (h, w > 1) below the

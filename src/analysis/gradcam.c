@@ -97,6 +97,23 @@ int explanation_init(explanation *x, network *net, int cam_layer, fer_err *e)
     return 0;
 }
 
+/* The part of the input that the chosen layer's grid covers: all of it, or,
+ * below a leading [crop], the window that layer takes at inference (its
+ * centre). */
+static void cam_window(const network *net, const explanation *x, int *ox, int *oy, int *ww, int *wh)
+{
+    const layer *l0 = &net->layers[0];
+    *ox = *oy = 0;
+    *ww = x->w;
+    *wh = x->h;
+    if (x->layer > 0 && !strcmp(l0->type->name, "crop") && l0->w == x->w && l0->h == x->h) {
+        *ww = l0->out_w;
+        *wh = l0->out_h;
+        *ox = (l0->w - l0->out_w) / 2;
+        *oy = (l0->h - l0->out_h) / 2;
+    }
+}
+
 int explain(network *net, const float *input, int cls, explanation *x, int *used_cls, fer_err *e)
 {
     if (net->batch != 1 || !net->grads_enabled) return fer_fail(e, "explain: call explanation_init first");
@@ -153,9 +170,14 @@ int explain(network *net, const float *input, int cls, explanation *x, int *used
         for (int k = 0; k < x->lc; k++) v += (double)x->cam_weights[k] * l->output[k * lp + i];
         x->cam[i] = v > 0 ? (float)v : 0;
     }
+    /* stretched over the region the grid covers; 0 outside it */
+    int ox, oy, ww, wh;
+    cam_window(net, x, &ox, &oy, &ww, &wh);
     fer_image small = { x->lw, x->lh, 1, x->cam }, big;
-    if (fer_image_convert(&big, &small, x->w, x->h, 1, e)) return -1;
-    memcpy(x->cam_input, big.data, plane * sizeof(float));
+    if (fer_image_convert(&big, &small, ww, wh, 1, e)) return -1;
+    memset(x->cam_input, 0, plane * sizeof(float));
+    for (int y = 0; y < wh; y++)
+        memcpy(x->cam_input + (size_t)(oy + y) * x->w + ox, big.data + (size_t)y * ww, (size_t)ww * sizeof(float));
     fer_image_free(&big);
     return 0;
 }

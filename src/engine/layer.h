@@ -28,7 +28,7 @@ typedef struct param {
 /* The window a sliding layer (convolutional, maxpool, local_avgpool) moves
  * over its input: kernel height and width, vertical and horizontal stride.
  * Set by the layer's make, read by the summary; all 0 for other layers. */
-typedef struct layer_window { int kh, kw, sh, sw; } layer_window;
+typedef struct layer_window { int kh, kw, sh, sw, dilation; } layer_window;   /* dilation 0: none */
 
 #define FER_MAX_PARAMS 8
 #define FER_MAX_SOURCES 16

@@ -648,8 +648,11 @@ void net_print_summary(const network *net, FILE *out)
         const layer_window *k = &l->window;
         if (k->kh) {
             if (!strcmp(l->type->name, "convolutional")) snprintf(filt, sizeof filt, "%d", l->out_c);
-            if (k->kh == k->kw && k->sh == k->sw) snprintf(size, sizeof size, "%d x%2d/%2d", k->kh, k->kw, k->sh);
-            else snprintf(size, sizeof size, "%dx%d/%dx%d", k->kh, k->kw, k->sh, k->sw);
+            int w;
+            if (k->kh == k->kw && k->sh == k->sw) w = snprintf(size, sizeof size, "%d x%2d/%2d", k->kh, k->kw, k->sh);
+            else w = snprintf(size, sizeof size, "%dx%d/%dx%d", k->kh, k->kw, k->sh, k->sw);
+            if (k->dilation && w > 0 && w < (int)sizeof size)   /* AlexeyAB's notation: taps (d) apart */
+                snprintf(size + w, sizeof size - (size_t)w, "(%d)", k->dilation);
         } else if (!strcmp(l->type->name, "connected")) {
             snprintf(filt, sizeof filt, "%d", l->out_c);
         }

@@ -77,9 +77,12 @@ struct network {
     int train;                /* batch statistics, dropout on */
     int no_dropout;           /* with train: dropout off (batch-norm re-estimation) */
     int has_truth;            /* truth holds targets: the loss layer computes the loss */
-    /* At inference, [crop] layers take the window whose corner is
-     * (crop_view_row, crop_view_col) when crop_view_set, else the centre:
-     * test-time augmentation's corner crops (evaluate_probs). */
+    /* When crop_view_set, a leading [crop] (layer 0) takes the window whose
+     * corner is (crop_view_row, crop_view_col), or its centre when they are
+     * negative, and deeper [crop]s their centre, in training too:
+     * test-time augmentation's corners (evaluate_probs), the clean views of
+     * batch-norm re-estimation (bn_recalibrate). Unset: random windows in
+     * training, the centre at inference. */
     int crop_view_set, crop_view_row, crop_view_col;
     int loss_layer;           /* index of the last [softmax], or -1 */
     int want_dinput;

@@ -170,7 +170,7 @@ static int conv_make(layer *l, const cfg_file *f, cfg_section *s, network *net, 
     l->workspace_per_thread = front_floats(l, p) + (size_t)filters * ksize;
     if (is_depthwise(l, p)) l->workspace_per_thread = 0;   /* direct kernel, no columns */
     l->flops = 2.0 * filters * ksize * (double)n;
-    l->window = (layer_window){ p->kh, p->kw, p->sh, p->sw };
+    l->window = (layer_window){ p->kh, p->kw, p->sh, p->sw, dilation > 1 ? dilation : 0 };
     return 0;
 }
 

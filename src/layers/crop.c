@@ -4,9 +4,9 @@
  * is random (uniform over every position) and, with flip=1, mirrored half
  * of the time: one draw per forward pass, shared by the batch, as in
  * Darknet. At inference the window is centered ((H - crop_height) / 2,
- * rounded down) and never mirrored, or placed where net->crop_view_row/col
- * say (test-time augmentation's corners, clamped to the input). No
- * parameters.
+ * rounded down) and never mirrored; net->crop_view_set fixes the window
+ * (network.h: test-time augmentation's corners, batch-norm re-estimation's
+ * clean views). No parameters.
  *
  * Keys: crop_height, crop_width (required), flip (0), noadjust (0); angle
  * (0), saturation (1), exposure (1) and shift (0) are accepted with a
@@ -85,13 +85,15 @@ static void crop_forward(layer *l, network *net, const float *in)
 {
     const crop *p = l->priv;
     int row = (l->h - l->out_h) / 2, col = (l->w - l->out_w) / 2, flip = 0;
-    if (net->train) {
+    if (net->crop_view_set) {
+        if (l->index == 0 && net->crop_view_row >= 0 && net->crop_view_col >= 0) {
+            row = net->crop_view_row > l->h - l->out_h ? l->h - l->out_h : net->crop_view_row;
+            col = net->crop_view_col > l->w - l->out_w ? l->w - l->out_w : net->crop_view_col;
+        }
+    } else if (net->train) {
         row = rng_int(&net->rng, l->h - l->out_h + 1);
         col = rng_int(&net->rng, l->w - l->out_w + 1);
         flip = p->flip && rng_int(&net->rng, 2);
-    } else if (net->crop_view_set) {
-        row = net->crop_view_row < 0 ? 0 : net->crop_view_row > l->h - l->out_h ? l->h - l->out_h : net->crop_view_row;
-        col = net->crop_view_col < 0 ? 0 : net->crop_view_col > l->w - l->out_w ? l->w - l->out_w : net->crop_view_col;
     }
     l->extra[CROP_ROW] = (float)row;
     l->extra[CROP_COL] = (float)col;

@@ -34,7 +34,7 @@ int pool_window_make(layer *l, const cfg_file *f, cfg_section *s, pool_window *p
     l->out_w = (l->w + p->padding - size) / p->sw + 1;
     l->outputs = l->out_c * l->out_h * l->out_w;
     l->flops = (double)l->outputs * size * size;
-    l->window = (layer_window){ p->kh, p->kw, p->sh, p->sw };
+    l->window = (layer_window){ p->kh, p->kw, p->sh, p->sw, 0 };
     return 0;
 }
 

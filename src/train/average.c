@@ -74,6 +74,8 @@ int bn_recalibrate(network *net, const dataset *ds, int images, uint64_t seed, i
     net->train = 1;
     net->no_dropout = !dropout;
     net->has_truth = 0;
+    net->crop_view_set = clean;   /* clean: [crop] layers take their centre too */
+    net->crop_view_row = net->crop_view_col = -1;
     for (int k = 0; k < batches; k++) {
         for (int b = 0; b < B; b++)
             augment_sample(ds, order[(size_t)k * B + b], &net->opt, !clean, 0, &r, net->input + (size_t)b * net->inputs,
@@ -84,6 +86,7 @@ int bn_recalibrate(network *net, const dataset *ds, int images, uint64_t seed, i
     net->opt.bn_momentum = was_momentum;
     net->train = was_train;
     net->no_dropout = 0;
+    net->crop_view_set = 0;
     net->weights_version++;
     free(order);
     if (batches_out) *batches_out = batches;

@@ -57,9 +57,11 @@ int evaluate_probs(network *net, const dataset *ds, int tta, float *probs, fer_e
     int ix = (ds->w - iw) / 2, iy = (ds->h - ih) / 2;   /* the image's window when the layer crops */
     int status = 0;
     for (int v = 0; v < nv && !status; v++) {
+        /* on the layer path the whole image is mirrored, so a mirrored
+         * view's window sits at the mirrored column */
         net->crop_view_set = by_layer;
         net->crop_view_row = views[v][1];
-        net->crop_view_col = views[v][0];
+        net->crop_view_col = views[v][2] ? fw - vw - views[v][0] : views[v][0];
         for (int start = 0; start < ds->n && !status; start += B) {
             int count = ds->n - start < B ? ds->n - start : B;
             for (int b = 0; b < B; b++) {

@@ -99,6 +99,9 @@ fuzz() {
     [ $rc -ne 0 ] && [ "$crashes" -eq 0 ] && crashes=1
     printf '%-10s %12s %8s %8s %8s\n' "$s" "${execs:-?}" "$secs" "$(ls $work/corpus | wc -l)" "$crashes"
     if [ "${FUZZ_MERGE:-0}" = 1 ] && [ $rc -eq 0 ]; then
+        # the seeds borrowed from elsewhere stay where they live
+        [ $s = cfg ] && rm -f $work/corpus/darknet_dialect.cfg $work/corpus/darknet_dilated.cfg
+        if [ $s = dataset ]; then for f in tests/fuzz/corpus/csv/*; do rm -f "$work/corpus/${f##*/}"; done; fi
         mkdir -p tests/fuzz/corpus/$s
         TMPDIR=$work/tmp $bin -merge=1 -max_len=$(max_len $s) -rss_limit_mb=1024 -timeout=10 -close_fd_mask=3 \
             tests/fuzz/corpus/$s $work/corpus < /dev/null > $OUT/$s.merge.log 2>&1 ||

@@ -337,6 +337,55 @@ static void test_tta_views(void)
     net_free(net);
 }
 
+/* The same views through a leading [crop] layer (the image goes in whole,
+ * the layer takes each window): on 7x7 images, an odd margin of 3, the ten
+ * views must be the 4x4 network's ten crops, mirrored centre included. */
+static void test_tta_crop_layer(void)
+{
+    const char *body = "[convolutional]\nfilters=3\nsize=3\npad=1\nactivation=leaky\n"
+                       "[connected]\noutput=3\nactivation=linear\n[softmax]\n";
+    char plain_cfg[512], crop_cfg[512];
+    snprintf(plain_cfg, sizeof plain_cfg, "[net]\nwidth=4\nheight=4\nchannels=1\nbatch=3\n%s", body);
+    snprintf(crop_cfg, sizeof crop_cfg,
+             "[net]\nwidth=7\nheight=7\nchannels=1\nbatch=3\n[crop]\ncrop_height=4\ncrop_width=4\nnoadjust=1\n%s", body);
+    network *net = NULL, *cnet = NULL;
+    fer_err e;
+    if (net_from_text(&net, "plain.cfg", plain_cfg, NULL, &e) || net_from_text(&cnet, "crop.cfg", crop_cfg, NULL, &e)) {
+        CHECK(0, "cfgs: %s", e.msg);
+        net_free(net);
+        return;
+    }
+    net_init_weights(net, 7);
+    CHECK(net->n_param_floats == cnet->n_param_floats, "the same parameters: %zu vs %zu", net->n_param_floats,
+          cnet->n_param_floats);
+    memcpy(cnet->params, net->params, net->n_param_floats * sizeof(float));
+    cnet->weights_version++;
+    enum { NI = 4, NC = 3 };
+    int labels[NI] = { 0, 1, 2, 0 };
+    dataset big = { NI, 7, 7, 1, malloc(NI * 49), labels, NC, "tta-7x7" };
+    uint32_t x = 777;
+    for (int i = 0; i < NI * 49; i++) big.pixels[i] = (uint8_t)((x = x * 1664525u + 1013904223u) >> 24);
+    float got[NI * NC], view[NI * NC], want[NI * NC] = { 0 };
+    int at[5][2] = { { 1, 1 }, { 0, 0 }, { 3, 0 }, { 0, 3 }, { 3, 3 } };
+    for (int k = 0; k < 5; k++)
+        for (int f = 0; f < 2; f++) {
+            score_view(net, &big, at[k][0], at[k][1], f, 4, 4, view);
+            for (int j = 0; j < NI * NC; j++) want[j] += view[j] / 10;
+            if (k == 0 && f == 0) {
+                CHECK(evaluate_probs(cnet, &big, 0, got, &e) == 0, "crop plain: %s", e.msg);
+                for (int j = 0; j < NI * NC; j++)
+                    CHECK(fabsf(got[j] - view[j]) < 1e-6f, "[crop] no tta = the centre [%d]: %g vs %g", j, got[j], view[j]);
+            }
+        }
+    CHECK(evaluate_probs(cnet, &big, 1, got, &e) == 0, "crop tta: %s", e.msg);
+    for (int j = 0; j < NI * NC; j++)
+        CHECK(fabsf(got[j] - want[j]) < 1e-6f, "[crop] ten-crop tta [%d]: %g, views' mean %g", j, got[j], want[j]);
+    CHECK(!cnet->crop_view_set, "evaluate_probs leaves no crop view set");
+    free(big.pixels);
+    net_free(cnet);
+    net_free(net);
+}
+
 /* metrics on 4 hand-scored images of 3 classes:
  *   true 0, p (.7 .2 .1): right;             true 1, p (.5 .3 .2): wrong, 2nd;
  *   true 0, p (.1 .3 .6): wrong, not top-2;  true 1, p (.2 .5 .3): right. */
@@ -381,6 +430,7 @@ int main(void)
 {
     test_metrics();
     test_tta_views();
+    test_tta_crop_layer();
     test_weights();
     test_combine_and_fit();
     test_split_probs();
