@@ -237,6 +237,7 @@ static int load_stages(loader *L, haar_cascade *c, int stages)
                 }
                 if (!why[0] && !is_int(feat, 0, c->nfeatures - 1))
                     snprintf(why, sizeof why, "node %d: feature index %g is not in 0..%d", k, feat, c->nfeatures - 1);
+                if (why[0]) break;   /* the values are checked: only in-range ones become ints */
                 haar_node *hn = &c->nodes[c->nnodes + k];
                 hn->left = (int)child[0];
                 hn->right = (int)child[1];
