@@ -130,7 +130,8 @@ static void check_layer(const cfg_file *f, cfg_section *s, int *n)
         }
         if (!strcmp(s->name, "shortcut") && !strcmp(o->key, "from") && strchr(o->value, ',')) {
             snprintf(what, sizeof what, "[%s] from=%s", s->name, o->value);
-            report(n, f, o->line, what, "pjreddie's Darknet reads only the first layer (atoi); AlexeyAB's adds them all");
+            report(n, f, o->line, what,
+                   "pjreddie's Darknet reads only the first layer (atoi); AlexeyAB's adds them all");
         }
         if (!strcmp(s->name, "shortcut") && !strcmp(o->key, "weights_type") && strcmp(o->value, "none")) {
             snprintf(what, sizeof what, "[%s] weights_type=%s", s->name, o->value);
