@@ -37,6 +37,11 @@ static const struct {
     { "contrast", "Darknet has no contrast jitter" },
     { "vflip", "Darknet has no vertical flips" },
     { "clip", "Darknet does not clip gradients for classifiers" },
+    { "mixup", "pjreddie's Darknet does not mix images; AlexeyAB's mixes half of the mini-batches, all their images" },
+    { "cutmix", "pjreddie's Darknet does not mix images; AlexeyAB's mixes half of the mini-batches, all their images" },
+    { "mix_prob", "Darknet mixes half of the mini-batches, whatever this says" },
+    { "mixup_alpha", "Darknet's mixup always blends half and half" },
+    { "cutmix_alpha", "Darknet's CutMix box always has sides of 30-80% of the image's" },
 };
 
 /* Activations some Darknet lacks: it computes ReLU in their place. */

@@ -85,3 +85,80 @@ void augment_sample(const dataset *ds, int i, const net_options *o, int train, i
         }
     }
 }
+
+/* ---- mixup and CutMix ----------------------------------------------------- */
+
+/* log of a Gamma(a, 1) variate (Marsaglia and Tsang's method; a < 1 through
+ * Gamma(a+1) U^(1/a)), kept in logs so that a small a cannot underflow. */
+static double log_gamma_variate(rng *r, double a)
+{
+    double boost = 0;
+    if (a < 1) {
+        boost = log(1.0 - rng_uniform(r)) / a;
+        a += 1;
+    }
+    double d = a - 1.0 / 3, c = 1 / sqrt(9 * d);
+    for (;;) {   /* accepts over 95% of the proposals */
+        double x = rng_normal(r), v = 1 + c * x;
+        if (v <= 0) continue;
+        v = v * v * v;
+        if (log(1.0 - rng_uniform(r)) < 0.5 * x * x + d - d * v + d * log(v)) return log(d * v) + boost;
+    }
+}
+
+/* A Beta(alpha, alpha) variate in [0, 1]. */
+static float beta_symmetric(rng *r, float alpha)
+{
+    double lx = log_gamma_variate(r, alpha), ly = log_gamma_variate(r, alpha);
+    return (float)(1 / (1 + exp(ly - lx)));
+}
+
+/* An integer in [lo, hi] (hi >= lo). */
+static int uniform_int(rng *r, int lo, int hi) { return lo + rng_int(r, hi - lo + 1); }
+
+/* Pastes a box of other into out (both [c, oh, ow]); returns the share of
+ * the area left to out's image. alpha > 0: the box's area is 1 - Beta(alpha,
+ * alpha) of the image, its centre anywhere, clipped at the borders (Yun et
+ * al.); alpha = 0: Darknet's box, each side 30-80% of the image's, inside it. */
+static float cutmix_box(rng *r, float alpha, float *out, const float *other, int c, int ow, int oh)
+{
+    int x0, y0, x1, y1;
+    if (alpha > 0) {
+        float side = sqrtf(1 - beta_symmetric(r, alpha));
+        int bw = (int)(ow * side), bh = (int)(oh * side);
+        int cx = rng_int(r, ow), cy = rng_int(r, oh);
+        x0 = cx - bw / 2 < 0 ? 0 : cx - bw / 2;
+        y0 = cy - bh / 2 < 0 ? 0 : cy - bh / 2;
+        x1 = cx + bw / 2 > ow ? ow : cx + bw / 2;
+        y1 = cy + bh / 2 > oh ? oh : cy + bh / 2;
+    } else {
+        int bw = uniform_int(r, (int)(ow * 0.3f), (int)(ow * 0.8f));
+        int bh = uniform_int(r, (int)(oh * 0.3f), (int)(oh * 0.8f));
+        x0 = uniform_int(r, 0, ow - bw - 1);
+        y0 = uniform_int(r, 0, oh - bh - 1);
+        x1 = x0 + bw;
+        y1 = y0 + bh;
+    }
+    for (int k = 0; k < c; k++)
+        for (int y = y0; y < y1; y++)
+            for (int x = x0; x < x1; x++) {
+                size_t p = ((size_t)k * oh + y) * ow + x;
+                out[p] = other[p];
+            }
+    return 1 - (float)((x1 - x0) * (y1 - y0)) / ((float)ow * oh);
+}
+
+float augment_mix(const dataset *ds, const net_options *o, rng *r, float *out, float *scratch, int ow, int oh,
+                  int *other)
+{
+    *other = -1;
+    if (!o->mixup && !o->cutmix) return 1;   /* no draws: runs without mixing stay as they were */
+    if (!(rng_uniform(r) < o->mix_prob)) return 1;
+    *other = rng_int(r, ds->n);
+    augment_sample(ds, *other, o, 1, 0, r, scratch, ow, oh);
+    if (o->cutmix) return cutmix_box(r, o->cutmix_alpha, out, scratch, ds->c, ow, oh);
+    float keep = o->mixup_alpha > 0 ? beta_symmetric(r, o->mixup_alpha) : 0.5f;
+    size_t n = (size_t)ds->c * ow * oh;
+    for (size_t p = 0; p < n; p++) out[p] = keep * out[p] + (1 - keep) * scratch[p];
+    return keep;
+}

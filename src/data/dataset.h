@@ -45,6 +45,15 @@ void dataset_class_counts(const dataset *ds, int *count);
 void augment_sample(const dataset *ds, int i, const net_options *o, int train, int flip, rng *r,
                     float *out, int ow, int oh);
 
+/* mixup / CutMix of a training view already in out ([c, oh, ow]): with
+ * probability o->mix_prob, another image of ds (drawn at random, its number
+ * into *other; else -1) is augmented into scratch ([c, oh, ow]) and blended
+ * in (mixup) or a box of it pasted (cutmix, which wins when both are on, as
+ * in Darknet). Returns the share of the target that stays with out's own
+ * label; the rest goes to *other's. Draws nothing when both keys are 0. */
+float augment_mix(const dataset *ds, const net_options *o, rng *r, float *out, float *scratch, int ow, int oh,
+                  int *other);
+
 /* ---- distillation (teacher.c) -------------------------------------------- */
 
 /* Reads `fer ensemble -split train -out` CSV: *out = [ds->n, classes], row i

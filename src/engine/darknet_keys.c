@@ -22,8 +22,6 @@ static const struct {
     { "min_crop", NAN, "resizes each image to a random size in [min_crop, max_crop] before cropping" },
     { "max_crop", NAN, "resizes each image to a random size in [min_crop, max_crop] before cropping" },
     { "mosaic", 0, "combines 4 images into one (mosaic)" },
-    { "mixup", 0, "blends pairs of images (mixup)" },
-    { "cutmix", 0, "pastes patches of other images (CutMix)" },
     { "blur", 0, "blurs images at random" },
     { "gaussian_noise", 0, "adds Gaussian noise to the images" },
     { "letter_box", 0, "letterboxes the images (keeps their aspect ratio)" },

@@ -70,13 +70,15 @@ static const net_key net_keys[] = {
     NET_BY_POLICY("scale"), NET_BY_POLICY("step"), NET_FLOAT("translate", translate, 0), NET_INT("crop", crop, 0),
     NET_FLOAT("erase", erase, 0), NET_FLOAT("erase_min", erase_min, 0.02f), NET_FLOAT("erase_max", erase_max, 0.2f),
     NET_FLOAT("brightness", brightness, 0), NET_FLOAT("contrast", contrast, 0),
+    NET_INT("mixup", mixup, 0), NET_INT("cutmix", cutmix, 0), NET_FLOAT("mix_prob", mix_prob, 0.5f),
+    NET_FLOAT("mixup_alpha", mixup_alpha, 0), NET_FLOAT("cutmix_alpha", cutmix_alpha, 0),
     NET_LIST("steps", NK_INT_LIST, steps, n_steps), NET_LIST("scales", NK_FLOAT_LIST, scales, n_scales),
     NET_TEXT("class_weights", class_weights),
     NET_CHOICE("optimizer", optimizer, optimizer_names), NET_CHOICE("policy", policy, policy_names),
     NET_DARKNET("saturation"), NET_DARKNET("exposure"), NET_DARKNET("hue"), NET_DARKNET("aspect"),
     NET_DARKNET("min_crop"), NET_DARKNET("max_crop"), NET_DARKNET("inputs"), NET_DARKNET("max_chart_loss"),
-    NET_DARKNET("mosaic"), NET_DARKNET("mixup"), NET_DARKNET("blur"), NET_DARKNET("track"),
-    NET_DARKNET("time_steps"), NET_DARKNET("seed"), NET_DARKNET("cutmix"), NET_DARKNET("gaussian_noise"),
+    NET_DARKNET("mosaic"), NET_DARKNET("blur"), NET_DARKNET("track"),
+    NET_DARKNET("time_steps"), NET_DARKNET("seed"), NET_DARKNET("gaussian_noise"),
     NET_DARKNET("letter_box"), NET_DARKNET("mosaic_bound"), NET_DARKNET("adversarial_lr"), NET_DARKNET("attention"),
     NET_DARKNET("contrastive"), NET_DARKNET("contrastive_jit_flip"), NET_DARKNET("contrastive_color"),
     NET_DARKNET("unsupervised"), NET_DARKNET("ema_alpha"),
@@ -121,6 +123,25 @@ static int read_net_key(net_options *o, const net_key *k, const cfg_file *f, cfg
     case NK_DARKNET:
     case NK_BY_POLICY: return 0;
     }
+    return 0;
+}
+
+/* mixup and CutMix: Darknet's 0/1 switches, fer's probability and ratios. */
+static int check_mix_options(const net_options *o, const cfg_file *f, cfg_section *s, fer_err *e)
+{
+    if (o->mixup != 0 && o->mixup != 1)
+        return fer_fail(e, "%s:%d: [net] mixup=%d: expected 0 or 1 (mix_prob sets how often)", f->path,
+                        cfg_line(s, "mixup"), o->mixup);
+    if (o->cutmix != 0 && o->cutmix != 1)
+        return fer_fail(e, "%s:%d: [net] cutmix=%d: expected 0 or 1 (mix_prob sets how often)", f->path,
+                        cfg_line(s, "cutmix"), o->cutmix);
+    if (!(o->mix_prob >= 0 && o->mix_prob <= 1))
+        return fer_fail(e, "%s:%d: [net] mix_prob must be a probability in [0,1]", f->path, cfg_line(s, "mix_prob"));
+    const char *bad = !(o->mixup_alpha >= 0 && o->mixup_alpha <= 1000) ? "mixup_alpha"
+                      : !(o->cutmix_alpha >= 0 && o->cutmix_alpha <= 1000) ? "cutmix_alpha" : NULL;
+    if (bad)
+        return fer_fail(e, "%s:%d: [net] %s must be in [0,1000] (0: Darknet's fixed ratio)", f->path,
+                        cfg_line(s, bad), bad);
     return 0;
 }
 
@@ -178,7 +199,7 @@ static int check_net_options(const net_options *o, const cfg_file *f, cfg_sectio
                         f->path, cfg_line(s, o->erase_min <= 0 || o->erase_min > o->erase_max ? "erase_min" : "erase_max"));
     if (o->crop > o->width || o->crop > o->height)
         return fer_fail(e, "%s:%d: [net] crop=%d is larger than the input", f->path, cfg_line(s, "crop"), o->crop);
-    return 0;
+    return check_mix_options(o, f, s, e);
 }
 
 /* The keys whose meaning depends on the policy: under policy=step `scale`

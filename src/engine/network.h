@@ -48,6 +48,9 @@ typedef struct net_options {
     int crop;
     float erase, erase_min, erase_max;
     float brightness, contrast;
+    int mixup, cutmix;               /* Darknet's switches (0/1): blend another image in / paste a box of it */
+    float mix_prob;                  /* probability that a training image is mixed */
+    float mixup_alpha, cutmix_alpha; /* > 0: ratio ~ Beta(alpha, alpha); 0: Darknet's (1/2; box sides 30-80%) */
     char class_weights[256];
 } net_options;
 

@@ -53,6 +53,8 @@ typedef struct loader_slot {
     float *x;        /* [B, c, h, w] */
     int *labels;     /* [B] */
     int *index;      /* [B] image numbers in the dataset */
+    int *other;      /* [B] the image mixed into each (mixup/CutMix), or -1 */
+    float *keep;     /* [B] the share of each target left to its own label (1 unmixed) */
     long id;         /* mini-batch number it holds, -1 when free */
 } loader_slot;
 
@@ -63,6 +65,7 @@ typedef struct loader {
     int B, ow, oh, inputs;   /* B: this rank's samples per mini-batch */
     int skip, global_B;      /* samples of the global mini-batch before this rank's; its size */
     float *skipped;          /* [inputs] where the samples before this rank's are drawn */
+    float *scratch;          /* [inputs] the image mixed in */
     long first, end;          /* mini-batches [first, end) of this epoch */
     uint64_t seed;
     int epoch;
@@ -87,11 +90,15 @@ static void *loader_main(void *arg)
         rng_seed(&r, mix_seed(L->seed, (uint64_t)L->epoch + 1, (uint64_t)mb + 1));
         for (int g = 0; g < L->skip + L->B; g++) {
             int i = L->order[(mb * L->global_B + g) % L->ds->n], b = g - L->skip;
-            augment_sample(L->ds, i, L->opt, 1, 0, &r, b < 0 ? L->skipped : s->x + (size_t)b * L->inputs, L->ow,
-                           L->oh);
+            float *x = b < 0 ? L->skipped : s->x + (size_t)b * L->inputs;
+            augment_sample(L->ds, i, L->opt, 1, 0, &r, x, L->ow, L->oh);
+            int other;
+            float keep = augment_mix(L->ds, L->opt, &r, x, L->scratch, L->ow, L->oh, &other);
             if (b < 0) continue;
             s->labels[b] = L->ds->labels[i];
             s->index[b] = i;
+            s->other[b] = other;
+            s->keep[b] = keep;
         }
         pthread_mutex_lock(&L->mu);
         s->id = mb;
@@ -397,6 +404,15 @@ static int setup_data(trainer *t, fer_err *e)
     if (train_set_class_weights(t->net, &t->train, e)) return -1;
     if (t->train.n < o->batch)
         return fer_fail(e, "%s: %d training images is fewer than batch=%d", a->data->train, t->train.n, o->batch);
+    if ((o->mixup || o->cutmix) && !a->quiet) {
+        float alpha = o->cutmix ? o->cutmix_alpha : o->mixup_alpha;
+        const char *how = o->cutmix ? (alpha > 0 ? "CutMix, a box of 1 - Beta(%g, %g) of the area"
+                                                 : "CutMix, Darknet's box (sides 30-80%%)")
+                                    : (alpha > 0 ? "mixup, ratio ~ Beta(%g, %g)" : "mixup, half and half");
+        char what[96];
+        snprintf(what, sizeof what, how, alpha, alpha);
+        fer_log(t->log, FER_LOG_INFO, "mixing %.0f%% of the training images: %s", 100 * o->mix_prob, what);
+    }
     if (!a->teacher) return 0;
     if (!(a->distill > 0 && a->distill <= 1))
         return fer_fail(e, "-distill %g: expected the teacher's weight in (0, 1]", a->distill);
@@ -530,7 +546,10 @@ static int setup_buffers(trainer *t, fer_err *e)
         L->slot[i].x = fer_alloc((size_t)t->B * net->inputs, sizeof(float), e);
         L->slot[i].labels = calloc((size_t)t->B, sizeof(int));
         L->slot[i].index = calloc((size_t)t->B, sizeof(int));
-        if (!L->slot[i].x || !L->slot[i].labels || !L->slot[i].index) return fer_fail(e, "out of memory");
+        L->slot[i].other = calloc((size_t)t->B, sizeof(int));
+        L->slot[i].keep = calloc((size_t)t->B, sizeof(float));
+        if (!L->slot[i].x || !L->slot[i].labels || !L->slot[i].index || !L->slot[i].other || !L->slot[i].keep)
+            return fer_fail(e, "out of memory");
     }
     int ic;
     fer_net_input_shape(net, &L->ow, &L->oh, &ic);
@@ -542,7 +561,8 @@ static int setup_buffers(trainer *t, fer_err *e)
     L->skip = t->B * t->d->rank;
     L->inputs = net->inputs;
     L->skipped = fer_alloc((size_t)net->inputs, sizeof(float), e);
-    if (!L->skipped) return -1;
+    L->scratch = fer_alloc((size_t)net->inputs, sizeof(float), e);
+    if (!L->skipped || !L->scratch) return -1;
     L->seed = t->st.seed;
     return 0;
 }
@@ -553,8 +573,11 @@ static void trainer_free(trainer *t)
         fer_free(t->L.slot[i].x);
         free(t->L.slot[i].labels);
         free(t->L.slot[i].index);
+        free(t->L.slot[i].other);
+        free(t->L.slot[i].keep);
     }
     fer_free(t->L.skipped);
+    fer_free(t->L.scratch);
     pthread_mutex_destroy(&t->L.mu);
     pthread_cond_destroy(&t->L.cv);
     free(t->order);
@@ -607,27 +630,36 @@ static int trainer_setup(trainer *t, const train_args *a, fer_ctx *ctx, fer_err 
 
 /* ---- one update ---------------------------------------------------------- */
 
+/* Adds share x (one-hot of image i's label, or mixed with the teacher's
+ * probabilities for it) to a target of C classes. */
+static void add_target(const trainer *t, int i, float share, float *target, int C)
+{
+    float distill = t->teacher ? t->a->distill : 0;
+    if (t->teacher)
+        for (int k = 0; k < C; k++) target[k] += share * distill * t->teacher[(size_t)i * C + k];
+    target[t->train.labels[i]] += share * (1 - distill);
+}
+
 /* Mini-batch mb of this epoch into the network: the images, and the
- * targets (one-hot, or mixed with the teacher's probabilities). */
+ * targets (one-hot, or mixed with the teacher's probabilities; a mixed
+ * image's target is its two images' in proportion). Training accuracy
+ * counts the label with the larger share. */
 static void feed_minibatch(trainer *t, long mb)
 {
     network *net = t->net;
     int C = net->classes;
-    float distill = t->a->distill;
     loader_slot *slot = loader_take(&t->L, mb);
     memcpy(net->input, slot->x, (size_t)t->B * net->inputs * sizeof(float));
     memset(net->truth, 0, (size_t)t->B * C * sizeof(float));
     for (int b = 0; b < t->B; b++) {
         float *target = net->truth + (size_t)b * C;
-        if (t->teacher) {
-            const float *q = t->teacher + (size_t)slot->index[b] * C;
-            for (int k = 0; k < C; k++) target[k] = distill * q[k];
-            target[slot->labels[b]] += 1 - distill;
-        } else {
-            target[slot->labels[b]] = 1;
-        }
+        float keep = slot->keep[b];
+        add_target(t, slot->index[b], keep, target, C);
+        t->labels[b] = slot->labels[b];
+        if (slot->other[b] < 0) continue;
+        add_target(t, slot->other[b], 1 - keep, target, C);
+        if (keep < 0.5f) t->labels[b] = t->train.labels[slot->other[b]];
     }
-    memcpy(t->labels, slot->labels, (size_t)t->B * sizeof(int));
     loader_release(&t->L, slot);
 }
 

@@ -4,6 +4,7 @@
 # process at the same global batch (without batch norm; with batch norm and
 # -sync-bn; per-rank batch norm close), one checkpoint written by rank 0, a
 # 2-rank run resumed with 1 and with 2 ranks equals an uninterrupted one,
+# and so does a run with mixup,
 # SIGINT to one rank stops all with one checkpoint, SIGKILL of one rank
 # ends the other with a message, and the MPI-less fer refuses mpirun -np 2.
 # Skips when mpicc or mpirun is absent.
@@ -49,6 +50,14 @@ $RUN 3 $MFER classifier train $out/m.data tests/cfg/mpi_plain.cfg $T -backup $ou
     fail "3 ranks ran a batch of 32"
 grep -q "does not divide" $out/three.txt || { cat $out/three.txt; fail "no message for batch 32 on 3 ranks"; }
 ok "batch 32 on 3 ranks: refused"
+
+# mixup: each rank draws the images mixed into the samples before its own, so
+# 2 ranks still train the weights of one process
+sed 's/^\[net\]$/[net]\nmixup=1\nmixup_alpha=0.4\nmix_prob=0.7/' tests/cfg/mpi_plain.cfg > $out/mpi_mix.cfg
+$FER classifier train $out/m.data $out/mpi_mix.cfg $T -backup $out/mix1 > /dev/null 2>&1 || fail "mixup: 1 process"
+$RUN 2 $MFER classifier train $out/m.data $out/mpi_mix.cfg $T -backup $out/mix2 > /dev/null 2>&1 || fail "mixup: 2 ranks"
+! cmp -s $out/one/mpi_plain_final.weights $out/mix1/mpi_mix_final.weights || fail "mixup=1 changed nothing"
+same $out/mix1 $out/mix2 mpi_mix "2 ranks vs 1 process, mixup (mix_prob 0.7, Beta(0.4, 0.4))"
 
 # batch norm (2 subdivisions): -sync-bn = 1 process; per-rank statistics close
 $FER classifier train $out/m.data tests/cfg/mpi_bn.cfg $T -backup $out/bn1 > /dev/null 2>&1 || fail "bn: 1 process"

@@ -197,6 +197,143 @@ static void test_augment(void)
     free(ds.labels);
 }
 
+/* mixup and CutMix (augment_mix): nothing is drawn when both are off; a
+ * mixed image is exactly keep * its own + (1 - keep) * the other's (mixup)
+ * or the other's inside one box whose area is 1 - keep (CutMix, which wins
+ * when both are on); Darknet's ratios without alpha (1/2; box sides 30-80%),
+ * Beta(alpha, alpha) with it (mean 1/2, variance 1/(4(2 alpha + 1)));
+ * mix_prob is how often an image is mixed. Images are constant planes of
+ * distinct values, so each pixel tells which image it came from. */
+static void mix_case(const dataset *ds, const net_options *o, rng *r, float *keep, int *other, int *pasted,
+                    int *box_w, int *box_h, int *exact)
+{
+    float out[6 * 5], scratch[6 * 5];
+    augment_sample(ds, 0, o, 1, 0, r, out, 6, 5);
+    *keep = augment_mix(ds, o, r, out, scratch, 6, 5, other);
+    float own = ds->pixels[0] / 255.0f, them = *other >= 0 ? ds->pixels[(size_t)*other * 30] / 255.0f : own;
+    int x0 = 6, y0 = 5, x1 = -1, y1 = -1;
+    *pasted = 0;
+    *exact = 1;
+    for (int y = 0; y < 5; y++)
+        for (int x = 0; x < 6; x++) {
+            float v = out[y * 6 + x];
+            if (!o->cutmix) {
+                *exact &= fabsf(v - (*keep * own + (1 - *keep) * them)) < 1e-6f;
+                continue;
+            }
+            if (fabsf(v - own) < 1e-6f) continue;
+            *exact &= fabsf(v - them) < 1e-6f;
+            (*pasted)++;
+            if (x < x0) x0 = x;
+            if (y < y0) y0 = y;
+            if (x > x1) x1 = x;
+            if (y > y1) y1 = y;
+        }
+    *box_w = *pasted ? x1 - x0 + 1 : 0;
+    *box_h = *pasted ? y1 - y0 + 1 : 0;
+    if (*pasted) *exact &= *pasted == *box_w * *box_h;   /* one rectangle */
+}
+
+static void test_mix(void)
+{
+    dataset ds = { 0 };
+    ds.n = 4; ds.w = 6; ds.h = 5; ds.c = 1; ds.classes = 7;
+    ds.pixels = malloc(4 * 30);
+    ds.labels = calloc(4, sizeof(int));
+    for (int i = 0; i < 4; i++) memset(ds.pixels + i * 30, 40 + 60 * i, 30);
+    net_options o;
+    memset(&o, 0, sizeof o);
+    o.mix_prob = 1;
+    rng r, before;
+    rng_seed(&r, 5);
+    before = r;
+    float out[30], scratch[30], keep;
+    int other, pasted, bw, bh, exact;
+    keep = augment_mix(&ds, &o, &r, out, scratch, 6, 5, &other);
+    CHECK(keep == 1 && other == -1 && !memcmp(&r, &before, sizeof r), "off: keep %g, other %d, rng moved", keep,
+          other);
+    /* Darknet's mixup: half and half */
+    o.mixup = 1;
+    int mixed = 0, exact_all = 1;
+    for (int k = 0; k < 200; k++) {
+        mix_case(&ds, &o, &r, &keep, &other, &pasted, &bw, &bh, &exact);
+        mixed += other >= 0;
+        exact_all &= exact && keep == 0.5f && other < 4;
+    }
+    CHECK(mixed == 200 && exact_all, "mixup, mix_prob 1: %d of 200 mixed, every one 1/2 own + 1/2 other: %d", mixed,
+          exact_all);
+    /* Beta(alpha, alpha), alpha 0.4 and a tiny 0.02 */
+    float alphas[2] = { 0.4f, 0.02f };
+    for (int a = 0; a < 2; a++) {
+        o.mixup_alpha = alphas[a];
+        double sum = 0, sq = 0;
+        int n = 4000, in_range = 1;
+        exact_all = 1;
+        for (int k = 0; k < n; k++) {
+            mix_case(&ds, &o, &r, &keep, &other, &pasted, &bw, &bh, &exact);
+            in_range &= keep >= 0 && keep <= 1;
+            exact_all &= exact;
+            sum += keep;
+            sq += (double)keep * keep;
+        }
+        double mean = sum / n, var = sq / n - mean * mean, want = 1 / (4 * (2 * alphas[a] + 1.0));
+        CHECK(in_range && exact_all, "mixup_alpha %g: ratios in [0,1] (%d), images blended by them (%d)", alphas[a],
+              in_range, exact_all);
+        CHECK(fabs(mean - 0.5) < 0.03, "mixup_alpha %g: mean ratio %g, expected 1/2", alphas[a], mean);
+        CHECK(fabs(var - want) < 0.1 * want, "mixup_alpha %g: variance %g, expected %g", alphas[a], var, want);
+    }
+    /* Darknet's CutMix (and CutMix wins over mixup) */
+    o.cutmix = 1;
+    int sides_ok = 1, area_ok = 1;
+    exact_all = 1;
+    for (int k = 0; k < 500; k++) {
+        mix_case(&ds, &o, &r, &keep, &other, &pasted, &bw, &bh, &exact);
+        exact_all &= exact;
+        if (other == 0) continue;   /* pasted onto itself: nothing to see */
+        area_ok &= fabsf(keep - (1 - pasted / 30.0f)) < 1e-6f;
+        sides_ok &= bw >= 1 && bw <= 4 && bh >= 1 && bh <= 4;   /* 30-80% of 6 and of 5 */
+    }
+    CHECK(exact_all && area_ok && sides_ok, "cutmix: one box of the other image (%d), keep = 1 - its area (%d), "
+          "Darknet's sides (%d)", exact_all, area_ok, sides_ok);
+    /* CutMix with alpha: the mean kept area is over 1/2 (boxes clipped at the borders) */
+    o.cutmix_alpha = 1;
+    double sum = 0;
+    area_ok = 1;
+    exact_all = 1;
+    int n = 0;
+    for (int k = 0; k < 2000; k++) {
+        mix_case(&ds, &o, &r, &keep, &other, &pasted, &bw, &bh, &exact);
+        exact_all &= exact;
+        if (other == 0) continue;
+        area_ok &= fabsf(keep - (1 - pasted / 30.0f)) < 1e-6f;
+        sum += keep;
+        n++;
+    }
+    CHECK(exact_all && area_ok && sum / n > 0.5 && sum / n < 0.9, "cutmix_alpha 1: boxes %d, areas %d, mean keep %g",
+          exact_all, area_ok, sum / n);
+    /* mix_prob: how often */
+    o.mix_prob = 0.3f;
+    mixed = 0;
+    for (int k = 0; k < 4000; k++) {
+        mix_case(&ds, &o, &r, &keep, &other, &pasted, &bw, &bh, &exact);
+        mixed += other >= 0;
+    }
+    CHECK(fabs(mixed / 4000.0 - 0.3) < 0.03, "mix_prob 0.3: %d of 4000 mixed", mixed);
+    /* a fixed seed gives a fixed mix */
+    o.mix_prob = 1;
+    rng r1, r2;
+    rng_seed(&r1, 9);
+    rng_seed(&r2, 9);
+    float a1[30], a2[30];
+    int o1, o2;
+    augment_sample(&ds, 1, &o, 1, 0, &r1, a1, 6, 5);
+    augment_sample(&ds, 1, &o, 1, 0, &r2, a2, 6, 5);
+    float k1 = augment_mix(&ds, &o, &r1, a1, scratch, 6, 5, &o1), k2 = augment_mix(&ds, &o, &r2, a2, scratch, 6, 5, &o2);
+    CHECK(k1 == k2 && o1 == o2 && !memcmp(a1, a2, sizeof a1), "same seed, same mix");
+    free(ds.pixels);
+    free(ds.labels);
+}
+
 static const char opt_cfg[] =
     "[net]\nwidth=1\nheight=1\nchannels=2\nlearning_rate=0.1\nmomentum=0.9\ndecay=0.01\n%s\n"
     "[connected]\noutput=1\nactivation=linear\n";
@@ -641,6 +778,7 @@ int main(void)
     test_sources_agree();
     test_csv_errors();
     test_augment();
+    test_mix();
     test_optimizers();
     test_schedules();
     test_darknet_schedules();
