@@ -630,8 +630,8 @@ static int trainer_setup(trainer *t, const train_args *a, fer_ctx *ctx, fer_err 
 
 /* ---- one update ---------------------------------------------------------- */
 
-/* Adds share x (one-hot of image i's label, or mixed with the teacher's
- * probabilities for it) to a target of C classes. */
+/* Adds `share` times image i's own target (the one-hot of its label, or
+ * that mixed with the teacher's probabilities for it) to target ([C]). */
 static void add_target(const trainer *t, int i, float share, float *target, int C)
 {
     float distill = t->teacher ? t->a->distill : 0;
