@@ -137,10 +137,12 @@ static int check_mix_options(const net_options *o, const cfg_file *f, cfg_sectio
                         cfg_line(s, "cutmix"), o->cutmix);
     if (!(o->mix_prob >= 0 && o->mix_prob <= 1))
         return fer_fail(e, "%s:%d: [net] mix_prob must be a probability in [0,1]", f->path, cfg_line(s, "mix_prob"));
-    const char *bad = !(o->mixup_alpha >= 0 && o->mixup_alpha <= 1000) ? "mixup_alpha"
-                      : !(o->cutmix_alpha >= 0 && o->cutmix_alpha <= 1000) ? "cutmix_alpha" : NULL;
+    /* below 0.001 the Beta draw's logarithms overflow (and the ratio is 0 or 1 anyway) */
+    const char *bad = !(o->mixup_alpha == 0 || (o->mixup_alpha >= 0.001f && o->mixup_alpha <= 1000)) ? "mixup_alpha"
+                      : !(o->cutmix_alpha == 0 || (o->cutmix_alpha >= 0.001f && o->cutmix_alpha <= 1000)) ? "cutmix_alpha"
+                      : NULL;
     if (bad)
-        return fer_fail(e, "%s:%d: [net] %s must be in [0,1000] (0: Darknet's fixed ratio)", f->path,
+        return fer_fail(e, "%s:%d: [net] %s must be 0 (Darknet's fixed ratio) or in [0.001,1000]", f->path,
                         cfg_line(s, bad), bad);
     return 0;
 }
