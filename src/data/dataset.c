@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -25,6 +26,38 @@ void dataset_class_counts(const dataset *ds, int *count)
 {
     memset(count, 0, (size_t)ds->classes * sizeof *count);
     for (int i = 0; i < ds->n; i++) count[ds->labels[i]]++;
+}
+
+void dataset_balance_shares(const dataset *ds, float power, double *share)
+{
+    int count[FER_MAX_CLASSES];
+    dataset_class_counts(ds, count);
+    double total = 0;
+    for (int k = 0; k < ds->classes; k++) total += share[k] = count[k] ? pow(count[k], 1.0 - power) : 0;
+    for (int k = 0; k < ds->classes; k++) share[k] /= total;
+}
+
+void dataset_balanced_order(const dataset *ds, float power, rng *r, int *order, int *by_class)
+{
+    int count[FER_MAX_CLASSES], start[FER_MAX_CLASSES + 1], fill[FER_MAX_CLASSES];
+    double share[FER_MAX_CLASSES], cum[FER_MAX_CLASSES];
+    dataset_class_counts(ds, count);
+    dataset_balance_shares(ds, power, share);
+    int last = 0;                      /* the last class with images: where rounding lands */
+    start[0] = 0;
+    for (int k = 0; k < ds->classes; k++) {
+        start[k + 1] = start[k] + count[k];
+        fill[k] = start[k];
+        cum[k] = (k ? cum[k - 1] : 0) + share[k];
+        if (count[k]) last = k;
+    }
+    for (int i = 0; i < ds->n; i++) by_class[fill[ds->labels[i]]++] = i;
+    for (int j = 0; j < ds->n; j++) {
+        double u = rng_uniform(r);
+        int k = 0;
+        while (k < last && !(u < cum[k] && count[k])) k++;
+        order[j] = by_class[start[k] + rng_int(r, count[k])];
+    }
 }
 
 /* Grows the arrays to hold at least n+1 images. */

@@ -35,6 +35,15 @@ int dataset_csv_holdout(const char *in, const char *out, const char *usage, doub
                         const char *fit_name, const char *holdout_name, int *kept, int *held, fer_err *e);
 /* count[k] = images of class k (count has ds->classes entries). */
 void dataset_class_counts(const dataset *ds, int *count);
+/* Class-balanced sampling ([net] class_balance = power in (0,1]): share[k]
+ * = count_k^(1-power) / sum_j count_j^(1-power), 0 for an empty class
+ * (power 1: each class equally often; 0.5: in proportion to the square
+ * root of its count). share has ds->classes entries. */
+void dataset_balance_shares(const dataset *ds, float power, double *share);
+/* order[0..ds->n): ds->n images drawn with replacement, class k with
+ * probability share[k] above, then an image of it uniformly. by_class
+ * [ds->n] is the caller's scratch. */
+void dataset_balanced_order(const dataset *ds, float power, rng *r, int *order, int *by_class);
 
 /* ---- augmentation -------------------------------------------------------- */
 

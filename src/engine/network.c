@@ -72,6 +72,7 @@ static const net_key net_keys[] = {
     NET_FLOAT("brightness", brightness, 0), NET_FLOAT("contrast", contrast, 0),
     NET_INT("mixup", mixup, 0), NET_INT("cutmix", cutmix, 0), NET_FLOAT("mix_prob", mix_prob, 0.5f),
     NET_FLOAT("mixup_alpha", mixup_alpha, 0), NET_FLOAT("cutmix_alpha", cutmix_alpha, 0),
+    NET_FLOAT("class_balance", class_balance, 0),
     NET_LIST("steps", NK_INT_LIST, steps, n_steps), NET_LIST("scales", NK_FLOAT_LIST, scales, n_scales),
     NET_TEXT("class_weights", class_weights),
     NET_CHOICE("optimizer", optimizer, optimizer_names), NET_CHOICE("policy", policy, policy_names),
@@ -199,6 +200,9 @@ static int check_net_options(const net_options *o, const cfg_file *f, cfg_sectio
     if (o->erase_min <= 0 || o->erase_min > o->erase_max || o->erase_max > 1)
         return fer_fail(e, "%s:%d: [net] erasing needs 0 < erase_min <= erase_max <= 1 (fractions of the area)",
                         f->path, cfg_line(s, o->erase_min <= 0 || o->erase_min > o->erase_max ? "erase_min" : "erase_max"));
+    if (!(o->class_balance >= 0 && o->class_balance <= 1))
+        return fer_fail(e, "%s:%d: [net] class_balance must be in [0,1] (0: the classes as they come; 1: each "
+                           "class equally often)", f->path, cfg_line(s, "class_balance"));
     if (o->crop > o->width || o->crop > o->height)
         return fer_fail(e, "%s:%d: [net] crop=%d is larger than the input", f->path, cfg_line(s, "crop"), o->crop);
     return check_mix_options(o, f, s, e);

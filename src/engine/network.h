@@ -51,6 +51,7 @@ typedef struct net_options {
     int mixup, cutmix;               /* Darknet's switches (0/1): blend another image in / paste a box of it */
     float mix_prob;                  /* probability that a training image is mixed */
     float mixup_alpha, cutmix_alpha; /* > 0: ratio ~ Beta(alpha, alpha); 0: Darknet's (1/2; box sides 30-80%) */
+    float class_balance;             /* p in [0,1]: class k drawn in proportion to count_k^(1-p); 0 a plain shuffle */
     char class_weights[256];
 } net_options;
 

@@ -300,7 +300,8 @@ typedef struct trainer {
     char last[2048], best[2048], final[2048], logpath[2048];
     train_state st;
     char *csv;                /* the CSV log's text */
-    int *order;               /* [train.n] this epoch's permutation */
+    int *order;               /* [train.n] this epoch's permutation (or balanced draw) */
+    int *by_class;            /* [train.n] class_balance's scratch, NULL without it */
     int *labels;              /* [B] the labels of the mini-batch in the network */
     float *vprobs;            /* [valid.n, classes] validation scratch */
     int live;                 /* progress lines redraw in place (and not -quiet) */
@@ -383,6 +384,28 @@ static int setup_network(trainer *t, fer_ctx *ctx, fer_err *e)
     return 0;
 }
 
+/* Says how class_balance draws the classes, against their share of the
+ * training images. */
+static void log_balance(trainer *t)
+{
+    const dataset *ds = &t->train;
+    int count[FER_MAX_CLASSES];
+    double share[FER_MAX_CLASSES];
+    dataset_class_counts(ds, count);
+    dataset_balance_shares(ds, t->o->class_balance, share);
+    char line[1024];
+    int at = snprintf(line, sizeof line, "class_balance=%g: each epoch draws %d images with replacement; per class "
+                                         "(share of the images -> of the draws):", t->o->class_balance, ds->n);
+    for (int k = 0; k < ds->classes && at < (int)sizeof line; k++) {
+        const char *name = t->a->data->names && t->a->data->names[k] ? t->a->data->names[k] : NULL;
+        char num[16];
+        snprintf(num, sizeof num, "%d", k);
+        at += snprintf(line + at, sizeof line - at, "%s %s %.1f%% -> %.1f%%", k ? "," : "", name ? name : num,
+                       100.0 * count[k] / ds->n, 100 * share[k]);
+    }
+    fer_log(t->log, FER_LOG_INFO, "%s", line);
+}
+
 /* The training and validation images, the class weights, and the teacher's
  * soft targets. */
 static int setup_data(trainer *t, fer_err *e)
@@ -413,6 +436,7 @@ static int setup_data(trainer *t, fer_err *e)
         snprintf(what, sizeof what, how, alpha, alpha);
         fer_log(t->log, FER_LOG_INFO, "mixing %.0f%% of the training images: %s", 100 * o->mix_prob, what);
     }
+    if (o->class_balance > 0 && !a->quiet) log_balance(t);
     if (!a->teacher) return 0;
     if (!(a->distill > 0 && a->distill <= 1))
         return fer_fail(e, "-distill %g: expected the teacher's weight in (0, 1]", a->distill);
@@ -540,7 +564,9 @@ static int setup_buffers(trainer *t, fer_err *e)
     t->order = malloc((size_t)t->train.n * sizeof *t->order);
     t->labels = malloc((size_t)t->B * sizeof *t->labels);
     t->vprobs = t->valid.n ? malloc((size_t)t->valid.n * net->classes * sizeof *t->vprobs) : NULL;
-    if (!t->order || !t->labels || (t->valid.n && !t->vprobs)) return fer_fail(e, "out of memory");
+    t->by_class = t->o->class_balance > 0 ? malloc((size_t)t->train.n * sizeof *t->by_class) : NULL;
+    if (!t->order || !t->labels || (t->valid.n && !t->vprobs) || (t->o->class_balance > 0 && !t->by_class))
+        return fer_fail(e, "out of memory");
     loader *L = &t->L;
     for (int i = 0; i < LOADER_SLOTS; i++) {
         L->slot[i].x = fer_alloc((size_t)t->B * net->inputs, sizeof(float), e);
@@ -581,6 +607,7 @@ static void trainer_free(trainer *t)
     pthread_mutex_destroy(&t->L.mu);
     pthread_cond_destroy(&t->L.cv);
     free(t->order);
+    free(t->by_class);
     free(t->labels);
     free(t->teacher);
     free(t->vprobs);
@@ -896,7 +923,10 @@ static long start_epoch(trainer *t, fer_err *e)
     train_state *st = &t->st;
     rng r;
     rng_seed(&r, mix_seed(st->seed, (uint64_t)st->epoch + 1, 0));
-    rng_permutation(&r, t->order, t->train.n);
+    if (t->o->class_balance > 0)
+        dataset_balanced_order(&t->train, t->o->class_balance, &r, t->order, t->by_class);
+    else
+        rng_permutation(&r, t->order, t->train.n);
     long updates = t->per_epoch;
     if (t->total - (st->updates - st->batch) < updates) updates = t->total - (st->updates - st->batch);
     t->L.epoch = st->epoch;

@@ -108,11 +108,13 @@ $FER classifier train tests/cfg/tiny.cfg -limit 8192 -limit-valid 512 -seed 7 -t
 grep -q "completed it from" $out/k.err || fail "no roll-forward notice: $(head -n 3 $out/k.err)"
 cmp $out/a/tiny_final.weights $out/k/tiny_final.weights || fail "after the roll-forward: weights differ from run A"
 ok "a checkpoint interrupted between state and weights completes by itself (bit-identical)"
-# 5e. mixup and CutMix: a run differs from the unmixed one of the same seed,
-# and, interrupted mid-epoch and resumed, ends bit-identical to itself
+# 5e. mixup, CutMix and class-balanced sampling: a run differs from the
+# plain one of the same seed, and, interrupted mid-epoch and resumed, ends
+# bit-identical to itself
 M="-limit 1024 -limit-valid 128 -epochs 2 -seed 3 -threads 2 -quiet"
 $FER classifier train tests/cfg/tiny.cfg $M -backup $out/mix0 || fail "run mix0"
-for mix in "mixup=1 mixup_alpha=0.4" "cutmix=1 mix_prob=0.8" "cutmix=1 cutmix_alpha=1 mixup=1"; do
+for mix in "mixup=1 mixup_alpha=0.4" "cutmix=1 mix_prob=0.8" "cutmix=1 cutmix_alpha=1 mixup=1" "class_balance=1" \
+    "class_balance=0.5 mixup=1"; do
     name=mix_$(echo $mix | tr ' =.' '___')
     printf '[net]\n%s\n' "$mix" | tr ' ' '\n' > $out/keys.txt
     sed "/^\[net\]$/{r $out/keys.txt
@@ -125,7 +127,12 @@ d}" tests/cfg/tiny.cfg > $out/$name.cfg
     $FER classifier train $out/$name.cfg $M -backup $out/${name}_r || fail "$mix: resume"
     cmp $out/$name/${name}_final.weights $out/${name}_r/${name}_final.weights || fail "$mix: resumed run differs"
 done
-ok "mixup, CutMix: change the run; resumed mid-epoch, bit-identical"
+ok "mixup, CutMix, class_balance: change the run; resumed mid-epoch, bit-identical"
+$FER classifier train $out/mix_class_balance_1.cfg -limit 1024 -limit-valid 128 -epochs 1 -seed 3 -threads 2 \
+    -backup $out/cb_notice > $out/cb_notice.txt 2>&1 || fail "class_balance=1: $(cat $out/cb_notice.txt)"
+grep -q "class_balance=1: each epoch draws 1024 images with replacement" $out/cb_notice.txt ||
+    fail "no class_balance notice: $(head -n 5 $out/cb_notice.txt)"
+ok "class_balance=1: the notice gives the classes' shares"
 $FER classifier train tests/cfg/tiny.cfg -limit 256 -epochs 1 -backup /sys/kernel > $out/ro.txt 2>&1 &&
     fail "training into an unwritable backup folder started"
 grep -q "cannot write in the backup folder" $out/ro.txt || fail "unwritable backup: $(cat $out/ro.txt)"

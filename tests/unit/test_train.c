@@ -448,6 +448,68 @@ static double loss_and_grads(network *net, const float *x, const int *y)
     return net->loss;
 }
 
+/* class_balance (dataset_balanced_order): class k is drawn with probability
+ * count_k^(1-p) / sum_j count_j^(1-p), an empty class never, the images of a
+ * class uniformly; the same seed gives the same draw. Counts 600/300/90/10/0
+ * of 1,000 images, 20 epochs (20,000 draws) per power. */
+static void test_class_balance(void)
+{
+    enum { N = 1000, K = 5, EPOCHS = 20 };
+    static int lab[N], order[N], again[N], scratch[N];
+    const int count[K] = { 600, 300, 90, 10, 0 };
+    for (int i = 0, k = 0, left = count[0]; i < N; i++) {
+        while (!left) left = count[++k];
+        lab[(i * 7) % N] = k;   /* classes interleaved, not in runs */
+        left--;
+    }
+    dataset ds = { N, 1, 1, 1, NULL, lab, K, "balance" };
+    const float powers[] = { 1, 0.5f, 0.25f };
+    for (int pi = 0; pi < 3; pi++) {
+        float p = powers[pi];
+        double share[K], want[K], total = 0;
+        for (int k = 0; k < K; k++) total += want[k] = count[k] ? pow(count[k], 1.0 - p) : 0;
+        dataset_balance_shares(&ds, p, share);
+        int shares_ok = 1;
+        for (int k = 0; k < K; k++) shares_ok &= fabs(share[k] - want[k] / total) < 1e-12;
+        CHECK(shares_ok, "power %g: shares count^(1-p) / sum (%.4f %.4f %.4f %.4f %.4f)", p, share[0], share[1],
+              share[2], share[3], share[4]);
+        long drawn[K] = { 0 }, per_image[N] = { 0 };
+        int in_range = 1;
+        for (int ep = 0; ep < EPOCHS; ep++) {
+            rng r;
+            rng_seed(&r, 100 + ep);
+            dataset_balanced_order(&ds, p, &r, order, scratch);
+            for (int j = 0; j < N; j++) {
+                in_range &= order[j] >= 0 && order[j] < N;
+                if (order[j] < 0 || order[j] >= N) break;
+                drawn[lab[order[j]]]++;
+                per_image[order[j]]++;
+            }
+        }
+        CHECK(in_range, "power %g: every drawn index is an image", p);
+        for (int k = 0; k < K; k++) {
+            double s = want[k] / total, f = drawn[k] / (double)(N * EPOCHS);
+            double tol = 4.5 * sqrt(s * (1 - s) / (N * EPOCHS)) + 1e-9;
+            CHECK(fabs(f - s) <= tol, "power %g: class %d drawn %.4f of the time, expected %.4f +- %.4f", p, k, f, s,
+                  tol);
+        }
+        /* the 10 images of class 3 share its draws evenly */
+        double per = drawn[3] / 10.0, worst = 0;
+        for (int i = 0; i < N; i++)
+            if (lab[i] == 3) worst = fmax(worst, fabs(per_image[i] - per) / sqrt(per));
+        CHECK(worst < 4.5, "power %g: class 3's images drawn evenly (worst %.2f sigma from %.0f)", p, worst, per);
+    }
+    rng a, b;
+    rng_seed(&a, 7);
+    rng_seed(&b, 7);
+    dataset_balanced_order(&ds, 0.5f, &a, order, scratch);
+    dataset_balanced_order(&ds, 0.5f, &b, again, scratch);
+    CHECK(!memcmp(order, again, sizeof order), "the same seed draws the same order");
+    rng_seed(&b, 8);
+    dataset_balanced_order(&ds, 0.5f, &b, again, scratch);
+    CHECK(memcmp(order, again, sizeof order) != 0, "another seed draws another order");
+}
+
 /* class weights: "auto" = n / (classes * count), a list is taken as given,
  * malformed lists are refused; the loss and its gradients are linear in the
  * weights (a sample counts w[its class] times) */
@@ -784,6 +846,7 @@ int main(void)
     test_darknet_schedules();
     test_clip();
     test_class_weights();
+    test_class_balance();
     test_subdivisions();
     test_average();
     test_bn_recalibrate();
