@@ -5,6 +5,7 @@
 #include "vision/demo.h"
 
 #include <float.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,6 +145,7 @@ static int train(cli *c)
     t.quiet = args_flag(a, "-quiet");
     t.keep_epochs = args_flag(a, "-keep-epochs");
     t.bn_final = args_flag(a, "-bn-final");
+    t.bn_eval = args_int_range(a, "-bn-eval", 0, 1, INT_MAX);
     t.sync_bn = args_flag(a, "-sync-bn");
     t.teacher = args_str(a, "-teacher", NULL);
     const char *distill = args_peek(a, "-distill");
@@ -210,11 +212,15 @@ static int valid(cli *c)
 static const command classifier_commands[] = {
     { "train", train, CLI_CTX | CLI_DATA_REQUIRED,
       "usage: fer classifier train [DATA] CFG [WEIGHTS] [-epochs N] [-lr X] [-seed N] [-clear] [-backup DIR]\n"
-      "                            [-keep-epochs] [-bn-final] [-limit N] [-limit-valid N] [-stop-after N]\n"
+      "                            [-keep-epochs] [-bn-final] [-bn-eval N] [-limit N] [-limit-valid N]\n"
+      "                            [-stop-after N]\n"
       "                            [-signal-at N] [-teacher PROBS.csv [-distill A]] [-sync-bn] [-quiet]\n"
       "  -keep-epochs also writes <backup>/<cfg>_epoch<N>.weights after each epoch (for fer average)\n"
       "  -bn-final re-estimates the batch-norm statistics over the training split (test-time views,\n"
       "            as fer average does) before writing <cfg>_final.weights; _last keeps them as trained\n"
+      "  -bn-eval N re-estimates them over N training batches (test-time views) before each epoch's\n"
+      "            validation, so the log, _best and the epoch files judge the weights, not statistics\n"
+      "            of augmented images; the weights train the same with or without it\n"
       "  -teacher distills: each image's target is (1 - A) one-hot + A the teacher's probabilities, read\n"
       "            from `fer ensemble ... -split train -o PROBS.csv` (its ens_ columns); -distill A\n"
       "            (default 0.5) in (0, 1]\n"

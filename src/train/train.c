@@ -437,6 +437,10 @@ static int setup_data(trainer *t, fer_err *e)
         fer_log(t->log, FER_LOG_INFO, "mixing %.0f%% of the training images: %s", 100 * o->mix_prob, what);
     }
     if (o->class_balance > 0 && !a->quiet) log_balance(t);
+    if (a->bn_eval > 0 && !a->quiet)
+        fer_log(t->log, FER_LOG_INFO, "-bn-eval %d: each epoch is validated and saved with batch-norm statistics "
+                "re-estimated over %d training batches of %d (test-time views)", a->bn_eval, a->bn_eval,
+                o->batch / o->subdivisions);
     if (!a->teacher) return 0;
     if (!(a->distill > 0 && a->distill <= 1))
         return fer_fail(e, "-distill %g: expected the teacher's weight in (0, 1]", a->distill);
@@ -877,6 +881,28 @@ static int save_epoch(trainer *t, int improved, fer_err *e)
     return 0;
 }
 
+/* With -bn-eval N, the batch-norm statistics an epoch is validated and
+ * saved with are re-estimated over N training mini-batches in test-time
+ * views (drawn by a stream seeded from the run's seed and the epoch), as
+ * -bn-final does over the whole split: the log's validation accuracy, _best
+ * and the epoch files then judge the weights, not rolling statistics of
+ * augmented images that lag them. Training reads batch statistics, never
+ * the rolling ones, so the weights follow the same path with or without
+ * it. Every rank re-estimates over the same images. */
+static int bn_eval(trainer *t, fer_err *e)
+{
+    network *net = t->net;
+    if (t->a->bn_eval <= 0 || !net_has_batchnorm(net)) return 0;
+    int (*sum_stats)(void *, double *, int) = net->sum_stats;
+    net->sum_stats = NULL;
+    long images = (long)t->a->bn_eval * (t->o->batch / t->o->subdivisions);
+    int rc = bn_recalibrate(net, &t->train, images > t->train.n ? t->train.n : (int)images,
+                            mix_seed(t->st.seed, (uint64_t)t->st.epoch + 1, 0xb17e57a7ULL), 1, 1, NULL, e);
+    net->sum_stats = sum_stats;
+    if (rc) return -1;
+    return net->batch != t->B ? net_set_batch(net, t->B, 1, e) : 0;
+}
+
 /* After the epoch's last update (lr: its rate): validation, the log, the
  * checkpoint and the epoch line; then early stopping, a stop request or
  * -stop-after decide what comes next. */
@@ -887,7 +913,7 @@ static int end_epoch(trainer *t, float lr, epoch_next *next, fer_err *e)
     if (gather_epoch(t, e)) return -1;
     double tl = st->count ? st->loss_sum / st->count : 0, ta = st->count ? (double)st->correct / st->count : 0;
     double vl = 0, va = 0;
-    if (check_params(t, st->epoch + 1, e)) return -1;
+    if (check_params(t, st->epoch + 1, e) || bn_eval(t, e)) return -1;
     if (t->valid.n) {
         if (validate(&t->par, t->net, &t->valid, t->vprobs, &va, &vl, e)) return -1;
         t->last_va = va;

@@ -77,6 +77,7 @@ typedef struct train_args {
     uint64_t seed;
     int keep_epochs;             /* also write <backup>/<cfg>_epoch<N>.weights after each epoch N */
     int bn_final;                /* re-estimate batch-norm statistics (bn_recalibrate) before writing _final */
+    int bn_eval;                 /* > 0: re-estimate them over this many mini-batches before each epoch's validation */
     const char *backup;          /* overrides data's backup folder */
     const char *teacher;         /* soft targets (fer ensemble -split train -out) or NULL */
     float distill;               /* weight of the teacher's probabilities in the target, (0, 1] */

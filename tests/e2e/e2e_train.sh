@@ -263,4 +263,27 @@ $FER classifier train tests/cfg/tiny.cfg $out/h/tiny_last.weights -limit 8192 -l
     -backup $out/h -bn-final || fail "-bn-final run, resumed"
 cmp $out/fb/tiny_final.weights $out/h/tiny_final.weights || fail "-bn-final: the resumed run's _final differs"
 ok "-bn-final: re-estimated _final ($want), _last as trained, resumable"
+# 13. -bn-eval: each epoch is validated and saved with re-estimated
+# statistics (the logged accuracy is what `classifier valid` measures on the
+# epoch's file); the weights train as without it (re-estimating both runs'
+# statistics the same way gives the same file); SIGINT-resumed, bit-identical
+E="-limit 1024 -limit-valid 128 -epochs 2 -seed 3 -threads 2"
+$FER classifier train tests/cfg/tiny.cfg $E -backup $out/be -bn-eval 8 -keep-epochs > $out/be.txt 2>&1 ||
+    fail "-bn-eval: $(tail -3 $out/be.txt)"
+grep -q -e "-bn-eval 8: each epoch is validated and saved with batch-norm statistics re-estimated over 8 training batches of 16" \
+    $out/be.txt || fail "-bn-eval notice: $(head -5 $out/be.txt)"
+! cmp -s $out/be/tiny_last.weights $out/mix0/tiny_last.weights || fail "-bn-eval left the statistics as trained"
+for run in be mix0; do
+    $FER average tests/cfg/tiny.cfg $out/${run}_re.weights $out/$run/tiny_last.weights -bn 512 -seed 5 -threads 2 \
+        > /dev/null || fail "re-estimating $run"
+done
+cmp $out/be_re.weights $out/mix0_re.weights || fail "-bn-eval changed the weights' training"
+want=$(sed -n 's/^epoch 2\/2: .* val loss [0-9.]* acc \(0\.[0-9]*\).*/\1/p' $out/be.txt)
+got=$($FER classifier valid tests/cfg/tiny.cfg $out/be/tiny_epoch2.weights -limit 128 -threads 2 | tail -1)
+[ -n "$want" ] && [ "$got" = "accuracy: $want" ] || fail "-bn-eval logged '$want' but the epoch file measures '$got'"
+$FER classifier train tests/cfg/tiny.cfg $E -quiet -backup $out/be_r -bn-eval 8 -signal-at 40 2> /dev/null ||
+    fail "-bn-eval: SIGINT"
+$FER classifier train tests/cfg/tiny.cfg $E -quiet -backup $out/be_r -bn-eval 8 || fail "-bn-eval: resume"
+cmp $out/be/tiny_final.weights $out/be_r/tiny_final.weights || fail "-bn-eval: the resumed run differs"
+ok "-bn-eval: validated with re-estimated statistics ($want), weights as without it, resumable"
 echo "e2e_train: $pass passed, 0 failed"
