@@ -4,7 +4,7 @@
 # process at the same global batch (without batch norm; with batch norm and
 # -sync-bn; per-rank batch norm close), one checkpoint written by rank 0, a
 # 2-rank run resumed with 1 and with 2 ranks equals an uninterrupted one,
-# and so does a run with mixup,
+# and so do a run with mixup and one with class_balance and -bn-eval,
 # SIGINT to one rank stops all with one checkpoint, SIGKILL of one rank
 # ends the other with a message, and the MPI-less fer refuses mpirun -np 2.
 # Skips when mpicc or mpirun is absent.
@@ -64,6 +64,15 @@ $FER classifier train $out/m.data tests/cfg/mpi_bn.cfg $T -backup $out/bn1 > /de
 $RUN 2 $MFER classifier train $out/m.data tests/cfg/mpi_bn.cfg $T -sync-bn -backup $out/bns > /dev/null 2>&1 ||
     fail "bn: 2 ranks -sync-bn"
 same $out/bn1 $out/bns mpi_bn "2 ranks -sync-bn vs 1 process, batch norm, 2 subdivisions"
+# class_balance and -bn-eval: every rank draws the same balanced order and
+# re-estimates the statistics over the same images
+sed 's/^\[net\]$/[net]\nclass_balance=0.5/' tests/cfg/mpi_bn.cfg > $out/mpi_cb.cfg
+$FER classifier train $out/m.data $out/mpi_cb.cfg $T -bn-eval 4 -backup $out/cb1 > /dev/null 2>&1 ||
+    fail "class_balance, -bn-eval: 1 process"
+$RUN 2 $MFER classifier train $out/m.data $out/mpi_cb.cfg $T -sync-bn -bn-eval 4 -backup $out/cb2 > /dev/null 2>&1 ||
+    fail "class_balance, -bn-eval: 2 ranks"
+! cmp -s $out/bn1/mpi_bn_final.weights $out/cb1/mpi_cb_final.weights || fail "class_balance=0.5 changed nothing"
+same $out/cb1 $out/cb2 mpi_cb "2 ranks -sync-bn vs 1 process, class_balance=0.5, -bn-eval 4"
 $RUN 2 $MFER classifier train $out/m.data tests/cfg/mpi_bn.cfg $T -backup $out/bnp > /dev/null 2>&1 || fail "bn: per rank"
 l1=$(tail -n 1 $out/bn1/mpi_bn.log.csv); lp=$(tail -n 1 $out/bnp/mpi_bn.log.csv)
 echo "$l1 $lp" | awk -F'[, ]' '{ d = $4 - $11; if (d < 0) d = -d; exit !($5 - $12 < 0.05 && $12 - $5 < 0.05 && d < 0.1) }' ||
