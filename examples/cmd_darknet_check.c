@@ -42,6 +42,7 @@ static const struct {
     { "mix_prob", "Darknet mixes half of the mini-batches, whatever this says" },
     { "mixup_alpha", "Darknet's mixup always blends half and half" },
     { "cutmix_alpha", "Darknet's CutMix box always has sides of 30-80% of the image's" },
+    { "class_balance", "Darknet draws the training images uniformly, whatever their class" },
 };
 
 /* Activations some Darknet lacks: it computes ReLU in their place. */
