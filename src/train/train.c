@@ -1,5 +1,5 @@
-/* train.c - the training loop of `fer classifier train`: a loader thread
- * that prepares augmented mini-batches ahead of the compute, gradient
+/* train.c - the training loop of `fer classifier train`: mini-batches from
+ * the loader thread (loader.c) ahead of the compute, gradient
  * accumulation over subdivisions, the optimizer and schedule, per-epoch
  * validation, atomic checkpoints with resumable state, early stopping, a
  * CSV log, and a progress line (notices and progress go to the context's
@@ -25,10 +25,10 @@
  * writes files and notices; the state holds the global position, so a run
  * resumes with any number of ranks. */
 #include "train.h"
+#include "loader.h"
 
 #include <errno.h>
 #include <math.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,110 +37,6 @@
 #include <time.h>
 #include <unistd.h>
 
-
-static uint64_t mix_seed(uint64_t seed, uint64_t a, uint64_t b)
-{
-    uint64_t x = seed ^ (a * 0x9e3779b97f4a7c15ULL) ^ (b * 0xc2b2ae3d27d4eb4fULL + 0x165667b19e3779f9ULL);
-    x ^= x >> 31;
-    return x * 0xbf58476d1ce4e5b9ULL;
-}
-
-/* ---- the loader thread --------------------------------------------------- */
-
-#define LOADER_SLOTS 3
-
-typedef struct loader_slot {
-    float *x;        /* [B, c, h, w] */
-    int *labels;     /* [B] */
-    int *index;      /* [B] image numbers in the dataset */
-    int *other;      /* [B] the image mixed into each (mixup/CutMix), or -1 */
-    float *keep;     /* [B] the share of each target left to its own label (1 unmixed) */
-    long id;         /* mini-batch number it holds, -1 when free */
-} loader_slot;
-
-typedef struct loader {
-    const dataset *ds;
-    const net_options *opt;
-    const int *order;         /* [n] this epoch's permutation */
-    int B, ow, oh, inputs;   /* B: this rank's samples per mini-batch */
-    int skip, global_B;      /* samples of the global mini-batch before this rank's; its size */
-    float *skipped;          /* [inputs] where the samples before this rank's are drawn */
-    float *scratch;          /* [inputs] the image mixed in */
-    long first, end;          /* mini-batches [first, end) of this epoch */
-    uint64_t seed;
-    int epoch;
-    loader_slot slot[LOADER_SLOTS];
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int stop;
-    pthread_t thread;
-} loader;
-
-static void *loader_main(void *arg)
-{
-    loader *L = arg;
-    for (long mb = L->first; mb < L->end; mb++) {
-        loader_slot *s = &L->slot[mb % LOADER_SLOTS];
-        pthread_mutex_lock(&L->mu);
-        while (s->id != -1 && !L->stop) pthread_cond_wait(&L->cv, &L->mu);
-        int stop = L->stop;
-        pthread_mutex_unlock(&L->mu);
-        if (stop) break;
-        rng r;
-        rng_seed(&r, mix_seed(L->seed, (uint64_t)L->epoch + 1, (uint64_t)mb + 1));
-        for (int g = 0; g < L->skip + L->B; g++) {
-            int i = L->order[(mb * L->global_B + g) % L->ds->n], b = g - L->skip;
-            float *x = b < 0 ? L->skipped : s->x + (size_t)b * L->inputs;
-            augment_sample(L->ds, i, L->opt, 1, 0, &r, x, L->ow, L->oh);
-            int other;
-            float keep = augment_mix(L->ds, L->opt, &r, x, L->scratch, L->ow, L->oh, &other);
-            if (b < 0) continue;
-            s->labels[b] = L->ds->labels[i];
-            s->index[b] = i;
-            s->other[b] = other;
-            s->keep[b] = keep;
-        }
-        pthread_mutex_lock(&L->mu);
-        s->id = mb;
-        pthread_cond_broadcast(&L->cv);
-        pthread_mutex_unlock(&L->mu);
-    }
-    return NULL;
-}
-
-static loader_slot *loader_take(loader *L, long mb)
-{
-    loader_slot *s = &L->slot[mb % LOADER_SLOTS];
-    pthread_mutex_lock(&L->mu);
-    while (s->id != mb) pthread_cond_wait(&L->cv, &L->mu);
-    pthread_mutex_unlock(&L->mu);
-    return s;
-}
-
-static void loader_release(loader *L, loader_slot *s)
-{
-    pthread_mutex_lock(&L->mu);
-    s->id = -1;
-    pthread_cond_broadcast(&L->cv);
-    pthread_mutex_unlock(&L->mu);
-}
-
-static int loader_start(loader *L, fer_err *e)
-{
-    for (int i = 0; i < LOADER_SLOTS; i++) L->slot[i].id = -1;
-    L->stop = 0;
-    if (pthread_create(&L->thread, NULL, loader_main, L)) return fer_fail(e, "cannot start the loader thread");
-    return 0;
-}
-
-static void loader_stop(loader *L)
-{
-    pthread_mutex_lock(&L->mu);
-    L->stop = 1;
-    pthread_cond_broadcast(&L->cv);
-    pthread_mutex_unlock(&L->mu);
-    pthread_join(L->thread, NULL);
-}
 
 /* ---- resumable state ----------------------------------------------------- */
 
@@ -571,45 +467,15 @@ static int setup_buffers(trainer *t, fer_err *e)
     t->by_class = t->o->class_balance > 0 ? malloc((size_t)t->train.n * sizeof *t->by_class) : NULL;
     if (!t->order || !t->labels || (t->valid.n && !t->vprobs) || (t->o->class_balance > 0 && !t->by_class))
         return fer_fail(e, "out of memory");
-    loader *L = &t->L;
-    for (int i = 0; i < LOADER_SLOTS; i++) {
-        L->slot[i].x = fer_alloc((size_t)t->B * net->inputs, sizeof(float), e);
-        L->slot[i].labels = calloc((size_t)t->B, sizeof(int));
-        L->slot[i].index = calloc((size_t)t->B, sizeof(int));
-        L->slot[i].other = calloc((size_t)t->B, sizeof(int));
-        L->slot[i].keep = calloc((size_t)t->B, sizeof(float));
-        if (!L->slot[i].x || !L->slot[i].labels || !L->slot[i].index || !L->slot[i].other || !L->slot[i].keep)
-            return fer_fail(e, "out of memory");
-    }
-    int ic;
-    fer_net_input_shape(net, &L->ow, &L->oh, &ic);
-    L->ds = &t->train;
-    L->opt = t->o;
-    L->order = t->order;
-    L->B = t->B;
-    L->global_B = t->B * t->d->size;
-    L->skip = t->B * t->d->rank;
-    L->inputs = net->inputs;
-    L->skipped = fer_alloc((size_t)net->inputs, sizeof(float), e);
-    L->scratch = fer_alloc((size_t)net->inputs, sizeof(float), e);
-    if (!L->skipped || !L->scratch) return -1;
-    L->seed = t->st.seed;
-    return 0;
+    int ow, oh, ic;
+    fer_net_input_shape(net, &ow, &oh, &ic);
+    return loader_init(&t->L, &t->train, t->o, t->order, t->B, t->d->rank, t->d->size, ow, oh, net->inputs,
+                       t->st.seed, e);
 }
 
 static void trainer_free(trainer *t)
 {
-    for (int i = 0; i < LOADER_SLOTS; i++) {
-        fer_free(t->L.slot[i].x);
-        free(t->L.slot[i].labels);
-        free(t->L.slot[i].index);
-        free(t->L.slot[i].other);
-        free(t->L.slot[i].keep);
-    }
-    fer_free(t->L.skipped);
-    fer_free(t->L.scratch);
-    pthread_mutex_destroy(&t->L.mu);
-    pthread_cond_destroy(&t->L.cv);
+    loader_free(&t->L);
     free(t->order);
     free(t->by_class);
     free(t->labels);
@@ -649,8 +515,6 @@ static int trainer_setup(trainer *t, const train_args *a, fer_ctx *ctx, fer_err 
         t->d = &t->solo;
         t->solo.size = 1;
     }
-    pthread_mutex_init(&t->L.mu, NULL);
-    pthread_cond_init(&t->L.cv, NULL);
     int rc = setup_network(t, ctx, e) || setup_data(t, e) || setup_schedule(t, e) || setup_outputs(t, e) ||
              setup_resume(t, e) || setup_buffers(t, e) ? -1 : 0;
     if (t->net) parallel_attach(&t->par, t->net, t->d, a->sync_bn);
@@ -747,7 +611,7 @@ static int train_update(trainer *t, int epoch, long u, float lr, fer_err *e)
     for (int s = 0; s < o->subdivisions; s++) {
         long mb = u * o->subdivisions + s;
         feed_minibatch(t, mb);
-        rng_seed(&net->rng, mix_seed(t->st.seed ^ 0x5bd1e995ULL, (uint64_t)epoch + 1, (uint64_t)mb + 1));
+        rng_seed(&net->rng, seed_mix(t->st.seed ^ 0x5bd1e995ULL, (uint64_t)epoch + 1, (uint64_t)mb + 1));
         net->sample_base = t->B * t->d->rank;
         parallel_overlap(&t->par, net, s == o->subdivisions - 1);
         net->train = 1;
@@ -897,7 +761,7 @@ static int bn_eval(trainer *t, fer_err *e)
     net->sum_stats = NULL;
     long images = (long)t->a->bn_eval * (t->o->batch / t->o->subdivisions);
     int rc = bn_recalibrate(net, &t->train, images > t->train.n ? t->train.n : (int)images,
-                            mix_seed(t->st.seed, (uint64_t)t->st.epoch + 1, 0xb17e57a7ULL), 1, 1, NULL, e);
+                            seed_mix(t->st.seed, (uint64_t)t->st.epoch + 1, 0xb17e57a7ULL), 1, 1, NULL, e);
     net->sum_stats = sum_stats;
     if (rc) return -1;
     return net->batch != t->B ? net_set_batch(net, t->B, 1, e) : 0;
@@ -948,17 +812,15 @@ static long start_epoch(trainer *t, fer_err *e)
 {
     train_state *st = &t->st;
     rng r;
-    rng_seed(&r, mix_seed(st->seed, (uint64_t)st->epoch + 1, 0));
+    rng_seed(&r, seed_mix(st->seed, (uint64_t)st->epoch + 1, 0));
     if (t->o->class_balance > 0)
         dataset_balanced_order(&t->train, t->o->class_balance, &r, t->order, t->by_class);
     else
         rng_permutation(&r, t->order, t->train.n);
     long updates = t->per_epoch;
     if (t->total - (st->updates - st->batch) < updates) updates = t->total - (st->updates - st->batch);
-    t->L.epoch = st->epoch;
-    t->L.first = (long)st->batch * t->o->subdivisions;
-    t->L.end = updates * t->o->subdivisions;
-    if (loader_start(&t->L, e)) return -1;
+    if (loader_start(&t->L, st->epoch, (long)st->batch * t->o->subdivisions, updates * t->o->subdivisions, e))
+        return -1;
     t->first_update = st->batch;
     t->epoch_start = clock_seconds();
     t->last_print = 0;
