@@ -3,6 +3,7 @@
  * the history chart). Every command prints the paths it wrote. */
 #include "analysis/analysis.h"
 #include "cli.h"
+#include "vision/demo.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -101,14 +102,78 @@ typedef struct explained {
     char name[256];          /* the image's stem */
 } explained;
 
-/* The image put into the network, its true class from the path, the prediction. */
-static int explain_setup(cli *c, explained *ex, const char *image, int cam_layer)
+/* How a photo becomes the face that is explained: detect (FER_DETECT_*,
+ * AUTO: when the image is larger than twice the network's input on either
+ * side, as `classifier predict` decides) with cascade (NULL: opencv-data's). */
+typedef struct face_pick {
+    int detect;
+    const char *cascade;
+    int found;               /* faces found (0 when not searched) */
+    haar_box box;            /* the largest, explained */
+    float margin;            /* the crop's margin on each side (fer demo's) */
+} face_pick;
+
+/* Finds the faces of im as `classifier predict` and `fer demo` do, and
+ * makes *im the largest one's view as they classify it (net-sized). */
+static int view_largest_face(cli *c, const char *image, fer_image *im, face_pick *fp)
+{
+    fer_err *e = &c->e;
+    const char *path = fp->cascade ? fp->cascade : haar_default_path();
+    if (!path)
+        return fer_fail(e, "%s: no face cascade found to search the photo: install Debian's opencv-data, give "
+                           "-cascade FILE.xml, or -nodetect to explain the whole picture", image);
+    haar_cascade cascade;
+    if (haar_load(&cascade, path, e)) return -1;
+    demo_options o;
+    demo_options_default(&o);
+    demo dm;
+    frame f = { 0 };
+    demo_result r;
+    int ok = demo_init(&dm, &o, &cascade, &c->net, 1, c->d.names, c->ctx, e) == 0;
+    int rc = !ok || frame_from_image(&f, im, e) || demo_process(&dm, &f, &r, e) ? -1 : 0;
+    if (!rc && !r.nfaces) rc = fer_fail(e, "%s: no face found (-nodetect explains the whole picture)", image);
+    if (!rc) {
+        int best = 0;
+        for (int i = 1; i < r.nfaces; i++)
+            if ((long)r.faces[i].box.w * r.faces[i].box.h > (long)r.faces[best].box.w * r.faces[best].box.h) best = i;
+        fp->found = r.nfaces;
+        fp->box = r.faces[best].box;
+        fp->margin = o.margin;
+        fer_image view = { 0, 0, 0, NULL };
+        fer_net_input_shape(c->net, &view.w, &view.h, &view.c);
+        view.data = fer_alloc((size_t)view.w * view.h * view.c, sizeof(float), e);
+        if (!view.data) rc = -1;
+        else {
+            demo_face_view(&dm, &f, &fp->box, &view);
+            fer_image_free(im);
+            *im = view;
+        }
+    }
+    if (ok) demo_free(&dm);
+    frame_free(&f);
+    haar_free(&cascade);
+    return rc;
+}
+
+/* A photo (or -detect) becomes its largest face; otherwise im stays whole. */
+static int pick_face(cli *c, const char *image, fer_image *im, face_pick *fp)
+{
+    int iw, ih, ic;
+    fer_net_input_shape(c->net, &iw, &ih, &ic);
+    int detect = fp->detect == FER_DETECT_AUTO ? im->w > 2 * iw || im->h > 2 * ih : fp->detect;
+    return detect ? view_largest_face(c, image, im, fp) : 0;
+}
+
+/* The image (or its largest face) put into the network, its true class
+ * from the path, the prediction. */
+static int explain_setup(cli *c, explained *ex, const char *image, int cam_layer, face_pick *fp)
 {
     network *net = c->net;
     data_cfg *d = &c->d;
     fer_err *e = &c->e;
     fer_image im = { 0 };
-    int rc = fer_image_load(&im, image, e) || explanation_init(&ex->x, net, ex->gradcam ? cam_layer : -2, e);
+    int rc = fer_image_load(&im, image, e) || pick_face(c, image, &im, fp) ||
+             explanation_init(&ex->x, net, ex->gradcam ? cam_layer : -2, e);
     if (!rc && !ex->gradcam && !ex->x.saliency_ok)
         rc = fer_fail(e, "%s: a stopbackward layer cuts the gradient off before the input: no saliency", c->a.argv[1]);
     if (!rc) rc = net_put_image(net, 0, &im, e);
@@ -206,6 +271,10 @@ static int explain_image(cli *c, int gradcam)
     const char *cls_arg = args_str(a, "-class", NULL);
     int cam_layer = args_int(a, "-layer", -1);
     const char *out = args_str(a, "-o", NULL);
+    face_pick fp = { FER_DETECT_AUTO, args_str(a, "-cascade", NULL), 0, { 0 }, 0 };
+    int detect = args_flag(a, "-detect"), nodetect = args_flag(a, "-nodetect");
+    if (detect && nodetect) args_fail(a, "-detect and -nodetect: give one of them");
+    if (detect || nodetect) fp.detect = detect ? FER_DETECT_YES : FER_DETECT_NO;
     if (!gradcam && cam_layer != -1) args_fail(a, "-layer is for gradcam");
     int rc = cli_start(c, 3, 3);
     if (rc) return rc;
@@ -230,7 +299,10 @@ static int explain_image(cli *c, int gradcam)
     memset(&ex, 0, sizeof ex);
     ex.gradcam = gradcam;
     rc = (cls_arg && parse_class(cls_arg, d->names, d->classes, &forced, e)) ||
-         explain_setup(c, &ex, a->argv[3], cam_layer) || explain_draw(c, &ex, forced, out);
+         explain_setup(c, &ex, a->argv[3], cam_layer, &fp) || explain_draw(c, &ex, forced, out);
+    if (!rc && fp.found)
+        printf("face: %d,%d %dx%d (the largest of %d found), cropped with a %.0f%% margin\n", fp.box.x, fp.box.y,
+               fp.box.w, fp.box.h, fp.found, 100 * fp.margin);
     if (!rc)
         printf("predicted: %s (%.4f)%s%s\n", d->names[ex.pred], ex.x.probs[ex.pred], ex.truth >= 0 ? ", true: " : "",
                ex.truth >= 0 ? d->names[ex.truth] : "");
@@ -341,7 +413,10 @@ static int history_cmd(cli *c)
 }
 
 #define TRUE_CLASS_NOTE \
-    "  The true class of IMAGE is known when a component of its path is a label name, e.g. .../happy/x.png.\n"
+    "  The true class of IMAGE is known when a component of its path is a label name, e.g. .../happy/x.png.\n" \
+    "  A photo larger than twice the network's input on either side is searched for faces (Haar cascade:\n" \
+    "  opencv-data's, or -cascade XML) and its largest face explained, cropped as `fer demo` crops it;\n" \
+    "  -detect / -nodetect force either.\n"
 
 static const command visualize_commands[] = {
     { "confusion", confusion, CLI_CTX | CLI_DATA_REQUIRED,
@@ -349,13 +424,15 @@ static const command visualize_commands[] = {
       "                               [-limit N] [-o confusion.png]     row-normalized confusion heat map (ensemble: soft voting)\n",
       "row-normalized confusion heat map", NULL },
     { "saliency", saliency, CLI_CTX | CLI_DATA,
-      "usage: fer visualize saliency [DATA] CFG WEIGHTS IMAGE [-class K|NAME] [-o saliency.png]\n"
+      "usage: fer visualize saliency [DATA] CFG WEIGHTS IMAGE [-class K|NAME] [-detect | -nodetect]\n"
+      "                               [-cascade XML] [-o saliency.png]\n"
       "                               the pixels that most change the model's score for a class (K: predicted, and\n"
       "                               the true class when known): |d score_K / d input|, score_K the logit of class K\n"
       TRUE_CLASS_NOTE,
       "|d score_K / d input| of one image", NULL },
     { "gradcam", gradcam, CLI_CTX | CLI_DATA,
-      "usage: fer visualize gradcam [DATA] CFG WEIGHTS IMAGE [-class K|NAME] [-layer N] [-o gradcam.png]\n"
+      "usage: fer visualize gradcam [DATA] CFG WEIGHTS IMAGE [-class K|NAME] [-layer N] [-detect | -nodetect]\n"
+      "                              [-cascade XML] [-o gradcam.png]\n"
       "                               Grad-CAM of layer N (default: the last spatial convolutional layer): where the\n"
       "                               model looked, ReLU(sum_k w_k A_k) with A_k layer N's channel k and w_k the mean\n"
       "                               of d score_K / d A_k over its positions\n"

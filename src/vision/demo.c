@@ -108,6 +108,12 @@ static void crop_resize(const frame *f, float x0, float y0, float cw, float ch, 
     }
 }
 
+void demo_face_view(const demo *d, const frame *f, const haar_box *b, fer_image *out)
+{
+    float mw = b->w * d->opt.margin, mh = b->h * d->opt.margin;
+    crop_resize(f, b->x - mw, b->y - mh, b->w + 2 * mw, b->h + 2 * mh, out);
+}
+
 /* Classifies faces[0..n) (boxes) with every model; probs gets [n][classes]
  * averaged over the models. */
 static int classify(demo *d, const frame *f, const haar_box *boxes, int n, float *probs, fer_err *e)
@@ -127,9 +133,7 @@ static int classify(demo *d, const frame *f, const haar_box *boxes, int n, float
         }
         if (net->batch != n && net_set_batch(net, n, 0, e)) return -1;
         for (int i = 0; i < n; i++) {
-            const haar_box *b = &boxes[i];
-            float mw = b->w * d->opt.margin, mh = b->h * d->opt.margin;
-            crop_resize(f, b->x - mw, b->y - mh, b->w + 2 * mw, b->h + 2 * mh, &d->crop);
+            demo_face_view(d, f, &boxes[i], &d->crop);
             if (net_put_image(net, i, &d->crop, e)) return -1;
         }
         net->train = 0;

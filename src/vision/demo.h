@@ -82,6 +82,10 @@ void demo_free(demo *d);
 void demo_reset(demo *d);
 /* Detects, tracks and classifies the faces of f. */
 int demo_process(demo *d, const frame *f, demo_result *r, fer_err *e);
+/* Face b of f as demo_process classifies it: the box grown by the margin
+ * on each side, area-resampled to out's size and channels (out->data
+ * allocated, [c][h][w] in [0,1]). */
+void demo_face_view(const demo *d, const frame *f, const haar_box *b, fer_image *out);
 /* Draws boxes, labels, per-class bars and the status line into f->rgb. */
 void demo_annotate(const demo *d, frame *f, const demo_result *r, double fps);
 /* One face as the JSON line shows it: id < 0 for none (stills). */

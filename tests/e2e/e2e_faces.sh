@@ -9,6 +9,8 @@
 #   - predict and demo run from / give the same output as from here;
 #   - the Python module (src/python/fer over ./libfer.so) finds the same
 #     faces with the same probabilities as predict -json (1e-6);
+#   - visualize gradcam/saliency on a photo explain its largest face, with
+#     predict's box and probability;
 #   - fer --version and fer_version() agree.
 . tests/e2e/lib.sh
 out=$(pwd)/tests/out/e2e_faces
@@ -108,6 +110,30 @@ EOF
 else
     echo "SKIP (part): libfer.so or ctypes is absent"
 fi
+# visualize gradcam / saliency on a photo explain its largest face, in the
+# view predict classifies: the same box and the same probability; no face
+# is an error that names -nodetect, which explains the whole picture
+M="cfg/shallow.cfg weights/shallow.weights"
+$FER visualize gradcam $M $TWO -o $out/cam_two.png > $out/cam_two.txt || fail "gradcam on a photo: $(cat $out/cam_two.txt)"
+[ -s $out/cam_two.png ] || fail "gradcam on a photo wrote no picture"
+largest=$(sed -n 's/^  face [0-9]* at \([0-9]*\),\([0-9]*\) \([0-9]*\)x\([0-9]*\): \([a-z]*\) \([0-9.]*\)%.*/\3 \1,\2 \3x\4 \5 \6/p' \
+    $out/two.txt | sort -n | tail -n 1)
+set -- $largest
+grep -q "^face: $2 $3 (the largest of 2 found)" $out/cam_two.txt ||
+    fail "gradcam's face is not predict's largest ($largest): $(cat $out/cam_two.txt)"
+got=$(sed -n 's/^predicted: \([a-z]*\) (\([0-9.]*\)).*/\1 \2/p' $out/cam_two.txt)
+echo "$got" | awk -v l=$4 -v p=$5 '{ exit !($1 == l && (100 * $2 - p) < 0.006 && (p - 100 * $2) < 0.006) }' ||
+    fail "gradcam predicts '$got', predict says $4 $5% for that face"
+$FER visualize saliency $M $TWO -o $out/sal_two.png > $out/sal_two.txt || fail "saliency on a photo"
+grep -q "^face: $2 $3 " $out/sal_two.txt || fail "saliency's face: $(cat $out/sal_two.txt)"
+$FER visualize gradcam $M $out/flat.pgm -o $out/x.png > $out/nf.txt 2>&1 && fail "gradcam found a face in a flat picture"
+grep -q "flat.pgm: no face found (-nodetect" $out/nf.txt || fail "no-face message: $(cat $out/nf.txt)"
+[ ! -e $out/x.png ] || fail "a failed gradcam wrote its picture"
+$FER visualize gradcam $M $out/flat.pgm -nodetect -o $out/x.png > $out/nd.txt 2>&1 || fail "-nodetect: $(cat $out/nd.txt)"
+grep -q "^face:" $out/nd.txt && fail "-nodetect searched for faces"
+$FER visualize gradcam $M $TWO -cascade $out/none.xml > $out/nc.txt 2>&1 && fail "a missing -cascade accepted"
+grep -q "none.xml" $out/nc.txt || fail "missing cascade: $(cat $out/nc.txt)"
+ok "visualize gradcam/saliency on a photo: its largest face ($3, $4 $5%), as predict sees it"
 v=$($FER --version) || fail "fer --version"
 case "$v" in "fer "[0-9]*.[0-9]*.[0-9]*) ;; *) fail "fer --version printed '$v'";; esac
 ok "$v"
