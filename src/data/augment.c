@@ -25,8 +25,14 @@ void augment_sample(const dataset *ds, int i, const net_options *o, int train, i
 {
     int w = ds->w, h = ds->h;
     const uint8_t *src = ds->pixels + (size_t)i * w * h * ds->c;
-    /* the source window's center: a random crop position in training, else the center */
+    /* the source window's center: a random crop position in training, else
+     * the centre window at whole pixels, where evaluation takes it (an odd
+     * margin leaves the one pixel more on the right and below) */
     float scx = (w - 1) * 0.5f, scy = (h - 1) * 0.5f;
+    if (o->crop && (w > ow || h > oh)) {
+        scx = (w - ow) / 2 + (ow - 1) * 0.5f;
+        scy = (h - oh) / 2 + (oh - 1) * 0.5f;
+    }
     float angle = 0, scale = 1, tx = 0, ty = 0;
     int hflip = flip, vflip = 0;
     if (train) {

@@ -80,9 +80,8 @@ for c in 40 41; do
         "$PY" -c "$same_probs" $out/p_${old##*/}.json $out/p_${new##*/}.json ||
         fail "predict: the [crop] layer's probabilities differ: $(cat $out/p_*$c.cfg.json)"
     # (dropout off: its masks are keyed by layer index, which the [crop] layer
-    # shifts; margin 8 only: [net] crop's augmentation path centres an odd
-    # margin between pixels, bilinearly, where valid and [crop] take whole ones)
-    [ $c = 40 ] || continue
+    # shifts; an odd margin too: [net] crop's centre view for the statistics
+    # is at whole pixels, where valid and [crop] take it)
     for cfg in $old $new; do
         $FER average $out/faces.data $cfg $out/avg_${cfg##*/}.weights $out/w$c.weights -bn 96 -bn-no-dropout -threads 2 \
             > $out/avg.txt 2>&1 || { cat $out/avg.txt; fail "average $cfg"; }
