@@ -114,7 +114,7 @@ typedef struct face_pick {
 } face_pick;
 
 /* Finds the faces of im as `classifier predict` and `fer demo` do, and
- * makes *im the largest one's view as they classify it (net-sized). */
+ * makes *im the largest one's view as they classify it. */
 static int view_largest_face(cli *c, const char *image, fer_image *im, face_pick *fp)
 {
     fer_err *e = &c->e;
@@ -139,8 +139,8 @@ static int view_largest_face(cli *c, const char *image, fer_image *im, face_pick
         fp->found = r.nfaces;
         fp->box = r.faces[best].box;
         fp->margin = o.margin;
-        fer_image view = { 0, 0, 0, NULL };
-        fer_net_input_shape(c->net, &view.w, &view.h, &view.c);
+        /* [net] size, as the demo resamples a face; a [net] crop then takes its centre */
+        fer_image view = { c->net->opt.width, c->net->opt.height, c->net->opt.channels, NULL };
         view.data = fer_alloc((size_t)view.w * view.h * view.c, sizeof(float), e);
         if (!view.data) rc = -1;
         else {
@@ -161,6 +161,7 @@ static int pick_face(cli *c, const char *image, fer_image *im, face_pick *fp)
     int iw, ih, ic;
     fer_net_input_shape(c->net, &iw, &ih, &ic);
     int detect = fp->detect == FER_DETECT_AUTO ? im->w > 2 * iw || im->h > 2 * ih : fp->detect;
+    if (fp->detect == FER_DETECT_AUTO && c->net->classes > TRACK_MAX_CLASSES) detect = 0;   /* the demo's limit */
     return detect ? view_largest_face(c, image, im, fp) : 0;
 }
 
@@ -275,6 +276,7 @@ static int explain_image(cli *c, int gradcam)
     int detect = args_flag(a, "-detect"), nodetect = args_flag(a, "-nodetect");
     if (detect && nodetect) args_fail(a, "-detect and -nodetect: give one of them");
     if (detect || nodetect) fp.detect = detect ? FER_DETECT_YES : FER_DETECT_NO;
+    if (nodetect && fp.cascade) args_fail(a, "-cascade is for finding faces, which -nodetect turns off");
     if (!gradcam && cam_layer != -1) args_fail(a, "-layer is for gradcam");
     int rc = cli_start(c, 3, 3);
     if (rc) return rc;

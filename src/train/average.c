@@ -69,8 +69,13 @@ int bn_recalibrate(network *net, const dataset *ds, int images, uint64_t seed, i
         free(order);
         return -1;
     }
-    int was_train = net->train;
+    int was_train = net->train, was_base = net->sample_base;
     float was_momentum = net->opt.bn_momentum;
+    rng was_rng = net->rng;
+    /* dropout masks from the seed alone: the same statistics whatever pass
+     * came before (a resumed run) and on every rank */
+    rng_seed(&net->rng, seed ^ 0xd4e12c77b5a0f3e1ULL);
+    net->sample_base = 0;
     net->train = 1;
     net->no_dropout = !dropout;
     net->has_truth = 0;
@@ -85,6 +90,8 @@ int bn_recalibrate(network *net, const dataset *ds, int images, uint64_t seed, i
     }
     net->opt.bn_momentum = was_momentum;
     net->train = was_train;
+    net->sample_base = was_base;
+    net->rng = was_rng;
     net->no_dropout = 0;
     net->crop_view_set = 0;
     net->weights_version++;

@@ -281,25 +281,64 @@ static int setup_network(trainer *t, fer_ctx *ctx, fer_err *e)
 }
 
 /* Says how class_balance draws the classes, against their share of the
- * training images. */
+ * training images (one line however many classes). */
 static void log_balance(trainer *t)
 {
     const dataset *ds = &t->train;
+    char **names = t->a->data->names;
     int count[FER_MAX_CLASSES];
     double share[FER_MAX_CLASSES];
     dataset_class_counts(ds, count);
     dataset_balance_shares(ds, t->o->class_balance, share);
-    char line[1024];
-    int at = snprintf(line, sizeof line, "class_balance=%g: each epoch draws %d images with replacement; per class "
-                                         "(share of the images -> of the draws):", t->o->class_balance, ds->n);
-    for (int k = 0; k < ds->classes && at < (int)sizeof line; k++) {
-        const char *name = t->a->data->names && t->a->data->names[k] ? t->a->data->names[k] : NULL;
+    size_t cap = 200;
+    for (int k = 0; k < ds->classes; k++) cap += 40 + (names && names[k] ? strlen(names[k]) : 0);
+    char *line = malloc(cap);
+    if (!line) return;   /* a notice only */
+    size_t at = (size_t)snprintf(line, cap, "class_balance=%g: each epoch draws %d images with replacement; per class "
+                                            "(share of the images -> of the draws):", t->o->class_balance, ds->n);
+    for (int k = 0; k < ds->classes && at < cap; k++) {
         char num[16];
         snprintf(num, sizeof num, "%d", k);
-        at += snprintf(line + at, sizeof line - at, "%s %s %.1f%% -> %.1f%%", k ? "," : "", name ? name : num,
-                       100.0 * count[k] / ds->n, 100 * share[k]);
+        at += (size_t)snprintf(line + at, cap - at, "%s %s %.1f%% -> %.1f%%", k ? "," : "",
+                               names && names[k] ? names[k] : num, 100.0 * count[k] / ds->n, 100 * share[k]);
     }
     fer_log(t->log, FER_LOG_INFO, "%s", line);
+    free(line);
+}
+
+/* What the sampling and the per-epoch validation will do, said before the
+ * first epoch; -bn-eval's batch size is checked here, not after an epoch. */
+static int announce_sampling(trainer *t, fer_err *e)
+{
+    const train_args *a = t->a;
+    const net_options *o = t->o;
+    int B = o->batch / o->subdivisions;
+    if (a->bn_eval > 0 && B < 2 && net_has_batchnorm(t->net))
+        return fer_fail(e, "-bn-eval: batch-norm statistics need mini-batches of 2 or more images (batch/subdivisions "
+                           "is %d)", B);
+    if (a->quiet) return 0;
+    if (o->mixup || o->cutmix) {
+        float alpha = o->cutmix ? o->cutmix_alpha : o->mixup_alpha;
+        const char *how = o->cutmix ? (alpha > 0 ? "CutMix, a box of 1 - Beta(%g, %g) of the area"
+                                                 : "CutMix, Darknet's box (sides 30-80%%)")
+                                    : (alpha > 0 ? "mixup, ratio ~ Beta(%g, %g)" : "mixup, half and half");
+        char what[96];
+        snprintf(what, sizeof what, how, alpha, alpha);
+        fer_log(t->log, FER_LOG_INFO, "mixing %.0f%% of the training images: %s", 100 * o->mix_prob, what);
+    }
+    if (o->class_balance > 0) log_balance(t);
+    if (o->class_balance > 0 && t->net->class_weight)
+        fer_log(t->log, FER_LOG_WARN, "%s: class_balance and class_weights both favour the rare classes: their "
+                                      "effects multiply", a->cfg);
+    if (a->bn_eval > 0 && !net_has_batchnorm(t->net)) {
+        fer_log(t->log, FER_LOG_INFO, "-bn-eval: %s has no batch-norm statistics to re-estimate", a->cfg);
+    } else if (a->bn_eval > 0) {
+        long batches = (long)a->bn_eval < t->train.n / B ? a->bn_eval : t->train.n / B;
+        fer_log(t->log, FER_LOG_INFO, "-bn-eval %d: each epoch is validated and saved (_last, _best, the epoch files) "
+                "with batch-norm statistics re-estimated over %ld training batches of %d (test-time views)",
+                a->bn_eval, batches, B);
+    }
+    return 0;
 }
 
 /* The training and validation images, the class weights, and the teacher's
@@ -323,20 +362,7 @@ static int setup_data(trainer *t, fer_err *e)
     if (train_set_class_weights(t->net, &t->train, e)) return -1;
     if (t->train.n < o->batch)
         return fer_fail(e, "%s: %d training images is fewer than batch=%d", a->data->train, t->train.n, o->batch);
-    if ((o->mixup || o->cutmix) && !a->quiet) {
-        float alpha = o->cutmix ? o->cutmix_alpha : o->mixup_alpha;
-        const char *how = o->cutmix ? (alpha > 0 ? "CutMix, a box of 1 - Beta(%g, %g) of the area"
-                                                 : "CutMix, Darknet's box (sides 30-80%%)")
-                                    : (alpha > 0 ? "mixup, ratio ~ Beta(%g, %g)" : "mixup, half and half");
-        char what[96];
-        snprintf(what, sizeof what, how, alpha, alpha);
-        fer_log(t->log, FER_LOG_INFO, "mixing %.0f%% of the training images: %s", 100 * o->mix_prob, what);
-    }
-    if (o->class_balance > 0 && !a->quiet) log_balance(t);
-    if (a->bn_eval > 0 && !a->quiet)
-        fer_log(t->log, FER_LOG_INFO, "-bn-eval %d: each epoch is validated and saved with batch-norm statistics "
-                "re-estimated over %d training batches of %d (test-time views)", a->bn_eval, a->bn_eval,
-                o->batch / o->subdivisions);
+    if (announce_sampling(t, e)) return -1;
     if (!a->teacher) return 0;
     if (!(a->distill > 0 && a->distill <= 1))
         return fer_fail(e, "-distill %g: expected the teacher's weight in (0, 1]", a->distill);
@@ -836,7 +862,10 @@ static int run_epoch(trainer *t, epoch_next *next, fer_err *e)
     int epoch = st->epoch, interrupted = 0;
     long updates = start_epoch(t, e);
     if (updates < 0) return -1;
-    float lr = 0;
+    /* the rate of the epoch's last update, which the log records: also when
+     * a run stopped right after it resumes here with no update left */
+    float lr = schedule_lr(t->o, &st->sched, st->updates + (updates - 1 - st->batch), t->total,
+                           epoch + (double)(updates - 1) / t->per_epoch);
     for (long u = st->batch; u < updates; u++) {
         lr = schedule_lr(t->o, &st->sched, st->updates, t->total, epoch + (double)u / t->per_epoch);
         if (train_update(t, epoch, u, lr, e)) {

@@ -108,8 +108,9 @@ int net_has_batchnorm(const network *net);
 /* Re-estimates the rolling batch-norm statistics as the mean over
  * images / B training-mode mini-batches (B = [net] batch / subdivisions;
  * images <= 0: the whole set) of their batch statistics, on samples drawn
- * without replacement and augmented as in training. Leaves net at batch B
- * without gradients; *batches_out (may be NULL) gets the batch count. */
+ * without replacement and augmented as in training. The images and the
+ * dropout masks depend on seed alone. Leaves net at batch B without
+ * gradients; *batches_out (may be NULL) gets the batch count. */
 int bn_recalibrate(network *net, const dataset *ds, int images, uint64_t seed, int clean, int dropout,
                    int *batches_out, fer_err *e);
 

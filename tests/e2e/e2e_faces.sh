@@ -114,18 +114,28 @@ fi
 # view predict classifies: the same box and the same probability; no face
 # is an error that names -nodetect, which explains the whole picture
 M="cfg/shallow.cfg weights/shallow.weights"
-$FER visualize gradcam $M $TWO -o $out/cam_two.png > $out/cam_two.txt || fail "gradcam on a photo: $(cat $out/cam_two.txt)"
-[ -s $out/cam_two.png ] || fail "gradcam on a photo wrote no picture"
-largest=$(sed -n 's/^  face [0-9]* at \([0-9]*\),\([0-9]*\) \([0-9]*\)x\([0-9]*\): \([a-z]*\) \([0-9.]*\)%.*/\3 \1,\2 \3x\4 \5 \6/p' \
-    $out/two.txt | sort -n | tail -n 1)
-set -- $largest
-grep -q "^face: $2 $3 (the largest of 2 found)" $out/cam_two.txt ||
-    fail "gradcam's face is not predict's largest ($largest): $(cat $out/cam_two.txt)"
-got=$(sed -n 's/^predicted: \([a-z]*\) (\([0-9.]*\)).*/\1 \2/p' $out/cam_two.txt)
-echo "$got" | awk -v l=$4 -v p=$5 '{ exit !($1 == l && (100 * $2 - p) < 0.006 && (p - 100 * $2) < 0.006) }' ||
-    fail "gradcam predicts '$got', predict says $4 $5% for that face"
+# same_face NAME CFG WEIGHTS: gradcam's face and probability are predict's
+same_face() {
+    $FER classifier predict $2 $3 $TWO > $out/$1_pred.txt || fail "$1: predict"
+    $FER visualize gradcam $2 $3 $TWO -o $out/$1_cam.png > $out/$1_cam.txt || fail "$1: gradcam: $(cat $out/$1_cam.txt)"
+    [ -s $out/$1_cam.png ] || fail "$1: gradcam on a photo wrote no picture"
+    largest=$(sed -n 's/^  face [0-9]* at \([0-9]*\),\([0-9]*\) \([0-9]*\)x\([0-9]*\): \([a-z]*\) \([0-9.]*\)%.*/\3 \1,\2 \3x\4 \5 \6/p' \
+        $out/$1_pred.txt | sort -n | tail -n 1)
+    set -- $1 $largest
+    grep -q "^face: $3 $4 (the largest of 2 found)" $out/$1_cam.txt ||
+        fail "$1: gradcam's face is not predict's largest ($largest): $(cat $out/$1_cam.txt)"
+    got=$(sed -n 's/^predicted: \([a-z]*\) (\([0-9.]*\)).*/\1 \2/p' $out/$1_cam.txt)
+    echo "$got" | awk -v l=$5 -v p=$6 '{ exit !($1 == l && (100 * $2 - p) < 0.006 && (p - 100 * $2) < 0.006) }' ||
+        fail "$1: gradcam predicts '$got', predict says $5 $6% for that face"
+    face="$3 $4"
+    said="$4, $5 $6%"
+}
+same_face shallow $M
+"$BUILD/tests/tool_randweights" tests/cfg/zoo_vgg_fer_small.cfg $out/crop.weights 3 > /dev/null || fail "tool_randweights"
+same_face netcrop tests/cfg/zoo_vgg_fer_small.cfg $out/crop.weights   # [net] crop=40: the view is 48x48, then its centre
+set -- $face
 $FER visualize saliency $M $TWO -o $out/sal_two.png > $out/sal_two.txt || fail "saliency on a photo"
-grep -q "^face: $2 $3 " $out/sal_two.txt || fail "saliency's face: $(cat $out/sal_two.txt)"
+grep -q "^face: $1 $2 " $out/sal_two.txt || fail "saliency's face: $(cat $out/sal_two.txt)"
 $FER visualize gradcam $M $out/flat.pgm -o $out/x.png > $out/nf.txt 2>&1 && fail "gradcam found a face in a flat picture"
 grep -q "flat.pgm: no face found (-nodetect" $out/nf.txt || fail "no-face message: $(cat $out/nf.txt)"
 [ ! -e $out/x.png ] || fail "a failed gradcam wrote its picture"
@@ -133,7 +143,7 @@ $FER visualize gradcam $M $out/flat.pgm -nodetect -o $out/x.png > $out/nd.txt 2>
 grep -q "^face:" $out/nd.txt && fail "-nodetect searched for faces"
 $FER visualize gradcam $M $TWO -cascade $out/none.xml > $out/nc.txt 2>&1 && fail "a missing -cascade accepted"
 grep -q "none.xml" $out/nc.txt || fail "missing cascade: $(cat $out/nc.txt)"
-ok "visualize gradcam/saliency on a photo: its largest face ($3, $4 $5%), as predict sees it"
+ok "visualize gradcam/saliency on a photo: its largest face ($said), as predict sees it; [net] crop too"
 v=$($FER --version) || fail "fer --version"
 case "$v" in "fer "[0-9]*.[0-9]*.[0-9]*) ;; *) fail "fer --version printed '$v'";; esac
 ok "$v"

@@ -64,15 +64,24 @@ $FER classifier train $out/m.data tests/cfg/mpi_bn.cfg $T -backup $out/bn1 > /de
 $RUN 2 $MFER classifier train $out/m.data tests/cfg/mpi_bn.cfg $T -sync-bn -backup $out/bns > /dev/null 2>&1 ||
     fail "bn: 2 ranks -sync-bn"
 same $out/bn1 $out/bns mpi_bn "2 ranks -sync-bn vs 1 process, batch norm, 2 subdivisions"
-# class_balance and -bn-eval: every rank draws the same balanced order and
-# re-estimates the statistics over the same images
-sed 's/^\[net\]$/[net]\nclass_balance=0.5/' tests/cfg/mpi_bn.cfg > $out/mpi_cb.cfg
+# class_balance and -bn-eval, dropout ahead of a batch norm: every rank
+# draws the same balanced order and re-estimates the statistics over the
+# same images with the same masks, so the weights and the per-epoch
+# validation are one process's
+awk '/^\[convolutional\]$/ && ++n == 2 { print "[dropout]\nprobability=0.3\n" } { print }' tests/cfg/mpi_bn.cfg \
+    > $out/mpi_bd.cfg
+sed 's/^\[net\]$/[net]\nclass_balance=0.5/' $out/mpi_bd.cfg > $out/mpi_cb.cfg
+grep -q '^\[dropout\]' $out/mpi_cb.cfg && grep -q '^class_balance=0.5$' $out/mpi_cb.cfg || fail "mpi_cb.cfg not made"
+$FER classifier train $out/m.data $out/mpi_bd.cfg $T -bn-eval 4 -backup $out/cb0 > /dev/null 2>&1 || fail "-bn-eval: 1 process"
 $FER classifier train $out/m.data $out/mpi_cb.cfg $T -bn-eval 4 -backup $out/cb1 > /dev/null 2>&1 ||
     fail "class_balance, -bn-eval: 1 process"
 $RUN 2 $MFER classifier train $out/m.data $out/mpi_cb.cfg $T -sync-bn -bn-eval 4 -backup $out/cb2 > /dev/null 2>&1 ||
     fail "class_balance, -bn-eval: 2 ranks"
-! cmp -s $out/bn1/mpi_bn_final.weights $out/cb1/mpi_cb_final.weights || fail "class_balance=0.5 changed nothing"
-same $out/cb1 $out/cb2 mpi_cb "2 ranks -sync-bn vs 1 process, class_balance=0.5, -bn-eval 4"
+! cmp -s $out/cb0/mpi_bd_final.weights $out/cb1/mpi_cb_final.weights || fail "class_balance=0.5 changed nothing"
+same $out/cb1 $out/cb2 mpi_cb "2 ranks -sync-bn vs 1 process, class_balance=0.5, -bn-eval 4, dropout"
+cut -d, -f1,4,5 $out/cb1/mpi_cb.log.csv > $out/cb1.csv; cut -d, -f1,4,5 $out/cb2/mpi_cb.log.csv > $out/cb2.csv
+cmp -s $out/cb1.csv $out/cb2.csv || { paste -d' ' $out/cb1.csv $out/cb2.csv; fail "-bn-eval: 2 ranks validated otherwise"; }
+ok "-bn-eval: 2 ranks log one process's validation ($(tail -n 1 $out/cb2.csv))"
 $RUN 2 $MFER classifier train $out/m.data tests/cfg/mpi_bn.cfg $T -backup $out/bnp > /dev/null 2>&1 || fail "bn: per rank"
 l1=$(tail -n 1 $out/bn1/mpi_bn.log.csv); lp=$(tail -n 1 $out/bnp/mpi_bn.log.csv)
 echo "$l1 $lp" | awk -F'[, ]' '{ d = $4 - $11; if (d < 0) d = -d; exit !($5 - $12 < 0.05 && $12 - $5 < 0.05 && d < 0.1) }' ||
