@@ -24,6 +24,9 @@ float rng_uniform(rng *r);            /* [0, 1) */
 float rng_normal(rng *r);             /* N(0, 1) */
 int rng_int(rng *r, int n);           /* [0, n) */
 void rng_permutation(rng *r, int *order, int n);   /* order = a uniform shuffle of 0..n-1 */
+/* The seed of one stream of a run: (seed, a, b) mixed so that nearby
+ * epochs and mini-batches get unrelated streams. */
+uint64_t rng_stream_seed(uint64_t seed, uint64_t a, uint64_t b);
 
 /* gemm split across the context's threads by rows (or columns when M is small). */
 void gemm_parallel(fer_ctx *ctx, int ta, int tb, int M, int N, int K, float alpha,

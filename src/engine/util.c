@@ -223,6 +223,13 @@ float rng_normal(rng *r)
 
 int rng_int(rng *r, int n) { return n <= 1 ? 0 : (int)((rng_next(r) >> 33) % (uint64_t)n); }
 
+uint64_t rng_stream_seed(uint64_t seed, uint64_t a, uint64_t b)
+{
+    uint64_t x = seed ^ (a * 0x9e3779b97f4a7c15ULL) ^ (b * 0xc2b2ae3d27d4eb4fULL + 0x165667b19e3779f9ULL);
+    x ^= x >> 31;
+    return x * 0xbf58476d1ce4e5b9ULL;
+}
+
 void rng_permutation(rng *r, int *order, int n)
 {
     for (int i = 0; i < n; i++) order[i] = i;

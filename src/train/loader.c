@@ -67,7 +67,7 @@ static void *loader_main(void *arg)
         pthread_mutex_unlock(&L->mu);
         if (stop) break;
         rng r;
-        rng_seed(&r, seed_mix(L->seed, (uint64_t)L->epoch + 1, (uint64_t)mb + 1));
+        rng_seed(&r, rng_stream_seed(L->seed, (uint64_t)L->epoch + 1, (uint64_t)mb + 1));
         for (int g = 0; g < L->skip + L->B; g++) {
             int i = L->order[(mb * L->global_B + g) % L->ds->n], b = g - L->skip;
             float *x = b < 0 ? L->skipped : s->x + (size_t)b * L->inputs;

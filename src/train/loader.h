@@ -12,15 +12,6 @@
 
 #define LOADER_SLOTS 3
 
-/* A seed for one stream of a run: (seed, a, b) mixed so that nearby
- * epochs and mini-batches get unrelated streams. */
-static inline uint64_t seed_mix(uint64_t seed, uint64_t a, uint64_t b)
-{
-    uint64_t x = seed ^ (a * 0x9e3779b97f4a7c15ULL) ^ (b * 0xc2b2ae3d27d4eb4fULL + 0x165667b19e3779f9ULL);
-    x ^= x >> 31;
-    return x * 0xbf58476d1ce4e5b9ULL;
-}
-
 typedef struct loader_slot {
     float *x;        /* [B, c, h, w] */
     int *labels;     /* [B] */

@@ -637,7 +637,7 @@ static int train_update(trainer *t, int epoch, long u, float lr, fer_err *e)
     for (int s = 0; s < o->subdivisions; s++) {
         long mb = u * o->subdivisions + s;
         feed_minibatch(t, mb);
-        rng_seed(&net->rng, seed_mix(t->st.seed ^ 0x5bd1e995ULL, (uint64_t)epoch + 1, (uint64_t)mb + 1));
+        rng_seed(&net->rng, rng_stream_seed(t->st.seed ^ 0x5bd1e995ULL, (uint64_t)epoch + 1, (uint64_t)mb + 1));
         net->sample_base = t->B * t->d->rank;
         parallel_overlap(&t->par, net, s == o->subdivisions - 1);
         net->train = 1;
@@ -787,7 +787,7 @@ static int bn_eval(trainer *t, fer_err *e)
     net->sum_stats = NULL;
     long images = (long)t->a->bn_eval * (t->o->batch / t->o->subdivisions);
     int rc = bn_recalibrate(net, &t->train, images > t->train.n ? t->train.n : (int)images,
-                            seed_mix(t->st.seed, (uint64_t)t->st.epoch + 1, 0xb17e57a7ULL), 1, 1, NULL, e);
+                            rng_stream_seed(t->st.seed, (uint64_t)t->st.epoch + 1, 0xb17e57a7ULL), 1, 1, NULL, e);
     net->sum_stats = sum_stats;
     if (rc) return -1;
     return net->batch != t->B ? net_set_batch(net, t->B, 1, e) : 0;
@@ -838,7 +838,7 @@ static long start_epoch(trainer *t, fer_err *e)
 {
     train_state *st = &t->st;
     rng r;
-    rng_seed(&r, seed_mix(st->seed, (uint64_t)st->epoch + 1, 0));
+    rng_seed(&r, rng_stream_seed(st->seed, (uint64_t)st->epoch + 1, 0));
     if (t->o->class_balance > 0)
         dataset_balanced_order(&t->train, t->o->class_balance, &r, t->order, t->by_class);
     else
