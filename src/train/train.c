@@ -822,7 +822,8 @@ static int end_epoch(trainer *t, float lr, epoch_next *next, fer_err *e)
                     t->o->patience, st->best_acc, st->best_epoch);
         *next = NEXT_FINAL;
     } else if (t->stop) {
-        fer_log(t->log, FER_LOG_INFO, "interrupted after epoch %d; %s holds it", st->epoch, t->last);
+        fer_log(t->log, FER_LOG_INFO, "interrupted after epoch %d; %s holds it; run the same command to resume",
+                st->epoch, t->last);
         *next = NEXT_HALT;
     } else if (a->test.stop_after > 0 && t->epochs_this_run >= a->test.stop_after) {
         *next = NEXT_HALT;
