@@ -80,20 +80,24 @@ def check(cond, what):
 st, h, body = get("/")
 check(st == 200 and b'src="/stream.mjpg"' in body and b"/faces.json" in body and "text/html" in h["Content-Type"],
       "the page embeds the stream and polls the JSON")
-j = None
-for _ in range(50):   # wait until the demo has published a frame with faces
+j = {}
+deadline = time.time() + 120   # wait until the demo has published a frame with faces (a loaded machine is slow)
+while time.time() < deadline:
     st, h, body = get("/faces.json")
     j = json.loads(body)
     if st == 200 and len(j.get("faces", [])) == 2:
         break
     time.sleep(0.1)
+check(len(j.get("faces", [])) == 2, "faces.json has the two faces within 120 s (frame %s)" % j.get("frame"))
 check(list(j["faces"][0]["probs"])[3] == "happy" and len(j["faces"]) == 2 and len(j["faces"][0]["probs"]) == 7
       and "ms" in j and len(j["faces"][0]["box"]) == 4, "faces.json: two faces with named probabilities (frame %s)" % j.get("frame"))
 
-s = socket.create_connection(("127.0.0.1", port), timeout=10)
+s = socket.create_connection(("127.0.0.1", port), timeout=60)
 s.sendall(b"GET /stream.mjpg HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
 buf = b""
-deadline = time.time() + 10
+head = b""
+jpeg = None
+deadline = time.time() + 60
 while time.time() < deadline:
     buf += s.recv(65536)
     head, sep, rest = buf.partition(b"\r\n\r\n")
@@ -106,6 +110,7 @@ while time.time() < deadline:
                 jpeg = pbody[:n]
                 break
 s.close()   # disconnect in the middle of the stream
+check(jpeg is not None, "the stream sends a whole part within 60 s")
 check(b"multipart/x-mixed-replace; boundary=ferframe" in head, "stream content type")
 open(out + "/part.jpg", "wb").write(jpeg)
 try:
@@ -139,7 +144,7 @@ for _ in range(12):   # more than the 8 slots: a slot still lingering from an ea
     c.setblocking(False)
     stalled.append(c)
 busy = False
-for _ in range(20):   # every slot taken by a stalled client within a few seconds
+for _ in range(36):   # every slot taken by a stalled client within 9 s (they are dropped after 10)
     time.sleep(0.25)
     if raw(b"GET /faces.json HTTP/1.1\r\nHost: x\r\n\r\n", timeout=2).startswith(b"HTTP/1.1 503"):
         busy = True
@@ -147,7 +152,7 @@ for _ in range(20):   # every slot taken by a stalled client within a few second
 check(busy, "stalled stream clients fill the 8 slots: 503")
 t0 = time.time()
 freed = None
-while time.time() - t0 < 30:
+while time.time() - t0 < 60:
     for c in stalled:
         try:
             c.recv(512)
@@ -159,7 +164,9 @@ while time.time() - t0 < 30:
     time.sleep(0.25)
 for c in stalled:
     c.close()
-check(freed is not None and freed <= 14, "stalled stream clients dropped: served again %.1f s after they stopped reading" % (freed or -1))
+# the server drops them after 10 s; 30 leaves room for a loaded machine, and
+# a server that never dropped them would not answer 200 at all
+check(freed is not None and freed <= 30, "stalled stream clients dropped: served again %.1f s after they stopped reading" % (freed or -1))
 EOF
 
 # a browser
@@ -168,7 +175,7 @@ if [ -z "$CHROME" ]; then
     echo "SKIP (part): chromium is absent (apt-get install chromium); no screenshot"
 else
     prof=$(mktemp -d)
-    timeout 90 "$CHROME" --headless --no-sandbox --disable-gpu --no-first-run --disable-background-networking \
+    timeout 300 "$CHROME" --headless --no-sandbox --disable-gpu --no-first-run --disable-background-networking \
         --disable-component-update --disable-sync --disable-dev-shm-usage --user-data-dir=$prof \
         --window-size=900,760 --virtual-time-budget=4000 --screenshot=$out/page.png "http://127.0.0.1:$port/" \
         > $out/chromium.log 2>&1
@@ -188,7 +195,7 @@ fi
 
 kill -TERM $pid
 i=0
-while kill -0 $pid 2> /dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+while kill -0 $pid 2> /dev/null && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done   # a frame in progress ends first
 kill -0 $pid 2> /dev/null && fail "the server did not stop on SIGTERM"
 wait $pid
 rc=$?

@@ -55,12 +55,18 @@ ok "tiny net after 3 short epochs: PublicTest accuracy $acc"
 # 5. SIGTERM mid-epoch: checkpoint written, exit 0, resumable
 $FER classifier train tests/cfg/tiny.cfg -limit 4096 -limit-valid 256 -epochs 50 -seed 3 -threads 2 -quiet -backup $out/c &
 pid=$!
-sleep 3
+# the first epoch's checkpoint says the handler is in place (a signal before
+# it would kill the process): up to 10 minutes on a loaded machine
+i=0
+while [ ! -s $out/c/tiny_last.weights ] && kill -0 $pid 2> /dev/null && [ $i -lt 3000 ]; do sleep 0.2; i=$((i + 1)); done
+[ -s $out/c/tiny_last.weights ] || fail "SIGTERM: no epoch ended"
+rm $out/c/tiny_last.weights
 kill -TERM $pid
 wait $pid
 rc=$?
 [ $rc -eq 0 ] || fail "SIGTERM: exit code $rc"
 [ -s $out/c/tiny_last.weights ] && [ -s $out/c/tiny_last.state ] || fail "SIGTERM: no checkpoint"
+[ ! -e $out/c/tiny_final.weights ] || fail "SIGTERM: the run went on to its end"
 ok "SIGTERM saves and exits 0"
 
 # 5b. SIGINT mid-epoch (raised by the run itself after update 170 of 256:

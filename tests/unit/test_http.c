@@ -122,7 +122,7 @@ static size_t fetch(const char *req, size_t reqlen, char *buf, size_t cap)
         if (w <= 0) break;   /* the server may answer (431) and close before it has read everything */
         off += (size_t)w;
     }
-    size_t n = read_some(fd, buf, cap - 1, cap - 1, 5000);
+    size_t n = read_some(fd, buf, cap - 1, cap - 1, 30000);
     buf[n] = 0;
     close(fd);
     return n;
@@ -274,7 +274,7 @@ static void test_server(void)
     int fd = dial();
     const char sreq[] = "GET /stream.mjpg HTTP/1.1\r\nHost: x\r\n\r\n";
     CHECK(fd >= 0 && send(fd, sreq, sizeof sreq - 1, MSG_NOSIGNAL) == (ssize_t)(sizeof sreq - 1), "stream request");
-    size_t have = read_some(fd, buf, cap, 200, 2000), off = 0;
+    size_t have = read_some(fd, buf, cap, 200, 20000), off = 0;
     buf[have < cap ? have : cap - 1] = 0;
     CHECK(status_of(buf) == 200 && strstr(buf, "multipart/x-mixed-replace; boundary=ferframe"), "stream head: %.100s",
           buf);
@@ -301,7 +301,10 @@ static void test_server(void)
     n = get("/", buf, cap);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
-    CHECK(status_of(buf) == 200 && ms < 2000, "page while a client stalls: status %d in %.0f ms", status_of(buf), ms);
+    /* a server blocked on the lazy client would answer only when it drops
+     * it, after HTTP_STALL_TIMEOUT_MS: half that leaves room for a loaded machine */
+    CHECK(status_of(buf) == 200 && ms < HTTP_STALL_TIMEOUT_MS / 2, "page while a client stalls: status %d in %.0f ms",
+          status_of(buf), ms);
 
     /* at most HTTP_MAX_CLIENTS connections: the next one gets 503 */
     sleep_ms(300);   /* the last response's connection closes */
@@ -316,8 +319,13 @@ static void test_server(void)
     CHECK(status_of(buf) == 503, "client %d: %.40s", HTTP_MAX_CLIENTS + 1, buf);
     for (int k = 0; k < nidle; k++) close(idle[k]);
     close(lazy);
-    sleep_ms(300);
-    n = get("/", buf, cap);
+    /* the server frees the slots when it sees the closes: give a loaded
+     * machine up to 10 s */
+    for (int k = 0; k < 100; k++) {
+        sleep_ms(100);
+        n = get("/", buf, cap);
+        if (status_of(buf) == 200) break;
+    }
     CHECK(status_of(buf) == 200, "slots free again: %.40s", buf);
     CHECK(http_served(s) > 15, "served %ld", http_served(s));
 
