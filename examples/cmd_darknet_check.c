@@ -203,7 +203,7 @@ static int darknet_check_run(cli *c)
         else check_layer(&f, s, &n);
     }
     network *net = NULL;
-    if (net_from_cfg(&net, c->a.argv[1], c->ctx, &c->e)) {
+    if (net_shapes_from_cfg(&net, c->a.argv[1], c->ctx, &c->e)) {   /* shapes are all it checks */
         cfg_free(&f);
         return cli_error(c);
     }

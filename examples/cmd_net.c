@@ -6,7 +6,9 @@ static int net_run(cli *c)
     int rc = cli_start(c, 1, 2);
     if (rc) return rc;
     char **argv = c->a.argv;
-    if (net_from_cfg(&c->net, argv[1], c->ctx, &c->e)) return cli_error(c);
+    if (c->a.argc == 3) rc = net_from_cfg(&c->net, argv[1], c->ctx, &c->e);
+    else rc = net_shapes_from_cfg(&c->net, argv[1], c->ctx, &c->e);   /* the summary needs no memory */
+    if (rc) return cli_error(c);
     if (c->a.argc == 3 && weights_load(c->net, argv[2], -1, &c->e)) return cli_error(c);
     net_print_summary(c->net, stdout);
     return 0;

@@ -311,7 +311,9 @@ static int make_layers(network *net, cfg_file *cfg, fer_err *e)
     return 0;
 }
 
-static int bind_params(network *net, fer_err *e)
+/* Places every layer's parameters in one block and their gradients in
+ * another; with alloc=0 only counts and checks them (a shapes-only net). */
+static int bind_params(network *net, int alloc, fer_err *e)
 {
     size_t total = 0;
     for (int i = 0; i < net->n; i++)
@@ -322,6 +324,7 @@ static int bind_params(network *net, fer_err *e)
             total += n;
         }
     net->n_param_floats = total;
+    if (!alloc) return 0;
     net->params = fer_alloc(total, sizeof(float), e);
     if (!net->params) return -1;
     net->grads = fer_alloc(total, sizeof(float), e);
@@ -360,6 +363,7 @@ void net_init_weights(network *net, uint64_t seed)
 
 int net_set_batch(network *net, int batch, int grads, fer_err *e)
 {
+    if (!net->params) return fer_fail(e, "%s: built for its shapes only; it cannot run", net->cfg_path);
     if (batch < 1) return fer_fail(e, "batch must be >= 1");
     size_t total = 0;
     size_t ws = 0;
@@ -419,7 +423,7 @@ int net_set_batch(network *net, int batch, int grads, fer_err *e)
     return 0;
 }
 
-static int net_build(network **out, cfg_file *cfg, fer_ctx *ctx, fer_err *e)
+static int net_build(network **out, cfg_file *cfg, fer_ctx *ctx, int shapes_only, fer_err *e)
 {
     *out = NULL;
     network *net = calloc(1, sizeof *net);
@@ -451,11 +455,15 @@ static int net_build(network **out, cfg_file *cfg, fer_ctx *ctx, fer_err *e)
     }
     int crop = net->opt.crop;
     net->inputs = net->opt.channels * (crop ? crop * crop : net->opt.height * net->opt.width);
-    if (make_layers(net, cfg, e) || bind_params(net, e)) {
+    if (make_layers(net, cfg, e) || bind_params(net, !shapes_only, e)) {
         net_free(net);
         return -1;
     }
     net->classes = net->layers[net->n - 1].outputs;
+    if (shapes_only) {
+        *out = net;
+        return 0;
+    }
     rng_seed(&net->rng, 0x6665720a);   /* dropout masks; training re-seeds per batch */
     net->loss_layer = -1;
     for (int i = 0; i < net->n; i++)
@@ -474,7 +482,17 @@ int net_from_cfg(network **out, const char *cfg_path, fer_ctx *ctx, fer_err *e)
     cfg_file cfg;
     *out = NULL;
     if (cfg_read(&cfg, cfg_path, e)) return -1;
-    int rc = net_build(out, &cfg, ctx, e);
+    int rc = net_build(out, &cfg, ctx, 0, e);
+    cfg_free(&cfg);
+    return rc;
+}
+
+int net_shapes_from_cfg(network **out, const char *cfg_path, fer_ctx *ctx, fer_err *e)
+{
+    cfg_file cfg;
+    *out = NULL;
+    if (cfg_read(&cfg, cfg_path, e)) return -1;
+    int rc = net_build(out, &cfg, ctx, 1, e);
     cfg_free(&cfg);
     return rc;
 }
@@ -484,7 +502,7 @@ int net_from_text(network **out, const char *name, const char *text, fer_ctx *ct
     cfg_file cfg;
     *out = NULL;
     if (cfg_parse_text(&cfg, name, text, e)) return -1;
-    int rc = net_build(out, &cfg, ctx, e);
+    int rc = net_build(out, &cfg, ctx, 0, e);
     cfg_free(&cfg);
     return rc;
 }

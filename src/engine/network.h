@@ -127,6 +127,10 @@ int darknet_layer_keys(const cfg_file *f, cfg_section *s, const log_hook *log, f
 /* Builds a network from a cfg file. ctx may be NULL (one thread, best ISA). */
 int net_from_cfg(network **out, const char *cfg_path, fer_ctx *ctx, fer_err *e);
 int net_from_text(network **out, const char *name, const char *text, fer_ctx *ctx, fer_err *e);
+/* The layers, their shapes, parameter counts and FLOPs only: no parameter or
+ * activation memory (a summary of a large cfg takes kilobytes); it cannot
+ * run, load weights or change its batch. */
+int net_shapes_from_cfg(network **out, const char *cfg_path, fer_ctx *ctx, fer_err *e);
 /* Re-sizes activations for a batch; grads=1 allocates output gradients. */
 int net_set_batch(network *net, int batch, int grads, fer_err *e);
 void net_init_weights(network *net, uint64_t seed);

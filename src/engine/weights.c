@@ -190,6 +190,7 @@ static int check_values(const network *net, int upto, const float *buf, const we
 
 int weights_load(network *net, const char *path, int upto, fer_err *e)
 {
+    if (!net->params) return fer_fail(e, "%s: built for its shapes only; it holds no weights", net->cfg_path);
     if (upto < 0 || upto > net->n) upto = net->n;
     net->weights_version++;
     weights_file w;

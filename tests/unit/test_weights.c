@@ -5,8 +5,9 @@
  * over-long, empty, tiny, wrong-version and non-finite files and of files
  * made for another cfg; fer's half-precision extension (the binary16
  * conversion over all 65,536 halves and at hand-computed rounding cases, a
- * half file's layout, load, partial load, truncation and overflow). Files
- * go to tests/out/. */
+ * half file's layout, load, partial load, truncation and overflow); a
+ * shapes-only network (fer net, darknet-check) matches the full build and
+ * holds no weights. Files go to tests/out/. */
 #include "check.h"
 #include "engine/engine.h"
 
@@ -522,6 +523,48 @@ static void test_half_files(void)
     net_free(b);
 }
 
+/* A shapes-only network (fer net, darknet-check) has every layer's shapes,
+ * parameter counts and FLOPs of the full build, and refuses to load weights
+ * or to take a batch. On the cfgs here and on resnet50.cfg, whose full
+ * build holds ~190 MB of parameters and gradients. */
+static void test_shapes_only(void)
+{
+    const char *path = OUT "weights_shapes.cfg";
+    CHECK(write_bytes(path, cfg_a, sizeof cfg_a - 1) == 0, "write %s", path);
+    const char *cfgs[] = { path, "cfg/resnet50.cfg", "cfg/vgg_fer.cfg" };
+    for (size_t k = 0; k < sizeof cfgs / sizeof cfgs[0]; k++) {
+        fer_err e;
+        network *full = NULL, *shape = NULL;
+        CHECK(net_from_cfg(&full, cfgs[k], NULL, &e) == 0, "%s: %s", cfgs[k], e.msg);
+        CHECK(net_shapes_from_cfg(&shape, cfgs[k], NULL, &e) == 0, "%s shapes: %s", cfgs[k], e.msg);
+        if (!full || !shape) { net_free(full); net_free(shape); continue; }
+        CHECK(shape->n == full->n && shape->classes == full->classes && shape->inputs == full->inputs,
+              "%s: %d layers, %d classes vs %d, %d", cfgs[k], shape->n, shape->classes, full->n, full->classes);
+        int same = 1;
+        for (int i = 0; i < full->n && i < shape->n; i++) {
+            const layer *a = &full->layers[i], *b = &shape->layers[i];
+            if (a->type != b->type || a->w != b->w || a->h != b->h || a->c != b->c || a->out_w != b->out_w ||
+                a->out_h != b->out_h || a->out_c != b->out_c || a->flops != b->flops || a->n_params != b->n_params)
+                same = 0;
+        }
+        CHECK(same, "%s: some layer differs", cfgs[k]);
+        CHECK(net_count_params(shape, 0) == net_count_params(full, 0) &&
+              net_count_params(shape, 1) == net_count_params(full, 1) && net_flops(shape) == net_flops(full),
+              "%s: %zu parameters vs %zu", cfgs[k], net_count_params(shape, 0), net_count_params(full, 0));
+        CHECK(shape->params == NULL && shape->act_block == NULL, "%s: the shapes-only net holds memory", cfgs[k]);
+        const char *wpath = OUT "weights_shapes.weights";
+        CHECK(weights_save(full, wpath, -1, &e) == 0, "save: %s", e.msg);
+        e.msg[0] = 0;
+        CHECK(weights_load(shape, wpath, -1, &e) == -1 && strstr(e.msg, "shapes only"), "%s: load: %s", cfgs[k],
+              e.msg);
+        e.msg[0] = 0;
+        CHECK(net_set_batch(shape, 1, 0, &e) == -1 && strstr(e.msg, "shapes only"), "%s: set_batch: %s", cfgs[k],
+              e.msg);
+        net_free(full);
+        net_free(shape);
+    }
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);   /* keep FAIL lines (stderr) next to their context */
@@ -534,5 +577,6 @@ int main(void)
     test_rejections();
     test_half_conversion();
     test_half_files();
+    test_shapes_only();
     return check_summary("test_weights");
 }
