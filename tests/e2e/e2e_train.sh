@@ -52,19 +52,21 @@ acc=$(tail -n 1 $out/valid.txt | sed -n 's/^accuracy: \([0-9.]*\)$/\1/p')
 awk -v a=$acc 'BEGIN {exit !(a > 0.33)}' || fail "accuracy $acc is not above 0.33"
 ok "tiny net after 3 short epochs: PublicTest accuracy $acc"
 
-# 5. SIGTERM mid-epoch: checkpoint written, exit 0, resumable
-$FER classifier train tests/cfg/tiny.cfg -limit 4096 -limit-valid 256 -epochs 50 -seed 3 -threads 2 -quiet -backup $out/c &
+# 5. SIGTERM: a checkpoint and its message, exit 0, the run ends there
+$FER classifier train tests/cfg/tiny.cfg -limit 4096 -limit-valid 256 -epochs 50 -seed 3 -threads 2 -quiet -backup $out/c \
+    2> $out/c.err &
 pid=$!
 # the first epoch's checkpoint says the handler is in place (a signal before
 # it would kill the process): up to 10 minutes on a loaded machine
 i=0
 while [ ! -s $out/c/tiny_last.weights ] && kill -0 $pid 2> /dev/null && [ $i -lt 3000 ]; do sleep 0.2; i=$((i + 1)); done
-[ -s $out/c/tiny_last.weights ] || fail "SIGTERM: no epoch ended"
-rm $out/c/tiny_last.weights
+[ -s $out/c/tiny_last.weights ] || { kill $pid 2> /dev/null; fail "SIGTERM: no epoch ended"; }
 kill -TERM $pid
 wait $pid
 rc=$?
-[ $rc -eq 0 ] || fail "SIGTERM: exit code $rc"
+[ $rc -eq 0 ] || fail "SIGTERM: exit code $rc: $(cat $out/c.err)"
+# mid-epoch ("interrupted: wrote ...") or in an epoch's end ("interrupted after epoch N")
+grep -qE "interrupted: wrote|interrupted after epoch" $out/c.err || fail "SIGTERM: no checkpoint message: $(cat $out/c.err)"
 [ -s $out/c/tiny_last.weights ] && [ -s $out/c/tiny_last.state ] || fail "SIGTERM: no checkpoint"
 [ ! -e $out/c/tiny_final.weights ] || fail "SIGTERM: the run went on to its end"
 ok "SIGTERM saves and exits 0"

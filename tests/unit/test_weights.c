@@ -532,6 +532,8 @@ static void test_shapes_only(void)
     const char *path = OUT "weights_shapes.cfg";
     CHECK(write_bytes(path, cfg_a, sizeof cfg_a - 1) == 0, "write %s", path);
     const char *cfgs[] = { path, "cfg/resnet50.cfg", "cfg/vgg_fer.cfg" };
+    /* a valid file for the first cfg; the others refuse before reading it */
+    const char *wpath = OUT "weights_shapes.weights";
     for (size_t k = 0; k < sizeof cfgs / sizeof cfgs[0]; k++) {
         fer_err e;
         network *full = NULL, *shape = NULL;
@@ -552,8 +554,7 @@ static void test_shapes_only(void)
               net_count_params(shape, 1) == net_count_params(full, 1) && net_flops(shape) == net_flops(full),
               "%s: %zu parameters vs %zu", cfgs[k], net_count_params(shape, 0), net_count_params(full, 0));
         CHECK(shape->params == NULL && shape->act_block == NULL, "%s: the shapes-only net holds memory", cfgs[k]);
-        const char *wpath = OUT "weights_shapes.weights";
-        CHECK(weights_save(full, wpath, -1, &e) == 0, "save: %s", e.msg);
+        if (k == 0) CHECK(weights_save(full, wpath, -1, &e) == 0, "save: %s", e.msg);
         e.msg[0] = 0;
         CHECK(weights_load(shape, wpath, -1, &e) == -1 && strstr(e.msg, "shapes only"), "%s: load: %s", cfgs[k],
               e.msg);
