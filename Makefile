@@ -21,13 +21,22 @@ CFLAGS ?= $(OPT) -g
 ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wshadow -fno-math-errno -Iinclude -Isrc -pthread $(CFLAGS)
 LDLIBS = -lm -pthread
 ARCH := $(shell $(CC) -dumpmachine)
+# A cross compiler (CC=aarch64-linux-gnu-gcc) comes with binutils of the same
+# prefix: the archive and symbol steps use those, not the host's
+TOOL_PREFIX := $(patsubst %gcc,%,$(filter %-gcc,$(notdir $(CC))))
+ifeq ($(origin AR),default)
+AR = $(TOOL_PREFIX)ar
+endif
+OBJCOPY ?= $(TOOL_PREFIX)objcopy
 
+# the target's archive (Debian: /usr/lib/<triplet>/libstb.a); a cross build
+# uses stb only when the target's libstb-dev is installed
+STBLIB := $(firstword $(wildcard /usr/lib/$(ARCH)/libstb.a /usr/lib/libstb.a))
 ifeq ($(origin STB), undefined)
-STB := $(shell test -f /usr/include/stb/stb_image.h && echo 1 || echo 0)
+STB := $(shell test -f /usr/include/stb/stb_image.h && test -n "$(STBLIB)$(if $(TOOL_PREFIX),,native)" && echo 1 || echo 0)
 endif
 ifeq ($(STB),1)
 ALL_CFLAGS += -DFER_STB -I/usr/include/stb
-STBLIB := $(firstword $(wildcard /usr/lib/*/libstb.a /usr/lib/libstb.a))
 LDLIBS := $(if $(STBLIB),$(STBLIB),-lstb) $(LDLIBS)
 endif
 
@@ -73,16 +82,16 @@ build-mpi/fer: $(CLI_OBJ) $(INTERNAL_LIB)
 
 $(INTERNAL_LIB): $(LIB_OBJ)
 	rm -f $@
-	ar rcs $@ $^
+	$(AR) rcs $@ $^
 
 # The public archive: all objects linked into one, in which only the fer_
 # names stay global (the rest become local symbols), so that a program
 # linking libfer cannot clash with fer's internal names.
 libfer.a: $(LIB_OBJ)
 	$(CC) -r -nostdlib -o $(BUILD)/libfer_all.o $^
-	objcopy -w --keep-global-symbol='fer_*' $(BUILD)/libfer_all.o $(BUILD)/libfer.o
+	$(OBJCOPY) -w --keep-global-symbol='fer_*' $(BUILD)/libfer_all.o $(BUILD)/libfer.o
 	rm -f $@
-	ar rcs $@ $(BUILD)/libfer.o
+	$(AR) rcs $@ $(BUILD)/libfer.o
 
 examples/embed: examples/embed.c libfer.a
 	$(CC) $(ALL_CFLAGS) -o $@ $< libfer.a $(LDLIBS)

@@ -3,13 +3,15 @@
 
 #include <string.h>
 
-#if defined(__x86_64__) || defined(__i386__)
+/* The AVX2 and AVX-512 kernels are built only for x86-64 (the Makefile's
+ * X86_SRC); elsewhere (ARM, 32-bit x86, ...) the scalar set is the one. */
+#if defined(__x86_64__)
 #define FER_X86 1
 #endif
 
+#ifdef FER_X86
 static int cpu_has(const char *isa)
 {
-#ifdef FER_X86
     __builtin_cpu_init();
     if (!strcmp(isa, "avx2")) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     if (!strcmp(isa, "avx512"))
@@ -17,9 +19,9 @@ static int cpu_has(const char *isa)
                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
                __builtin_cpu_supports("fma");
     if (!strcmp(isa, "avx512bf16")) return cpu_has("avx512") && __builtin_cpu_supports("avx512bf16");
-#endif
     return !strcmp(isa, "scalar");
 }
+#endif
 
 const char *kernels_best_isa(void)
 {
