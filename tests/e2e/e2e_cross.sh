@@ -1,17 +1,18 @@
 #!/bin/sh
 # e2e_cross.sh - fer on a CPU that is not x86-64: the whole build (fer,
-# libfer.a, libfer.so, examples/embed) cross-compiled for 64-bit ARM with
-# -Werror, then run under qemu-user. There fer has only its portable scalar
-# kernels; the same kernels in the x86-64 build (`-isa scalar`) must compute
-# the same thing bit for bit: every operation is a single IEEE-754 float
-# operation in a fixed order (-std=c11 forbids fused multiply-add
-# contraction, and fer never reassociates), so training, inference and the
-# face detector give identical files and JSON on both CPUs.
+# libfer.a, libfer.so, examples/embed) cross-compiled for 64-bit ARM,
+# without libstb, with -Werror, then run under qemu-user. There fer has only
+# its portable scalar kernels; the same kernels in the x86-64 build (`-isa
+# scalar`) must compute the same thing bit for bit: every operation is a
+# single IEEE-754 float operation in a fixed order (-std=c11 forbids fused
+# multiply-add contraction, and fer never reassociates), so training,
+# inference and the face detector give identical files and JSON on both
+# CPUs.
 #
 # Checks: the build and its CPU; ISA dispatch (-isa avx2 and -bf16 refused
-# with a message); 4 epochs of training on synthetic faces, weights
-# identical to the x86-64 run's; those weights read back on both CPUs;
-# predict -json; mini_xception on 64 FER-2013 faces (when data/fer2013.csv
+# with a message); a JPEG refused without libstb; 4 epochs of training on
+# synthetic faces, weights identical to the x86-64 run's; those weights read
+# back on both CPUs; predict -json; mini_xception on 64 FER-2013 faces (when data/fer2013.csv
 # is there); the demo (detection, tracking, classification) on a clip of
 # the two-people sample (when the Haar cascade is installed); embed.
 # Needs gcc-aarch64-linux-gnu, libc6-dev-arm64-cross and qemu-user; skips
@@ -29,7 +30,7 @@ run_arm() { qemu-aarch64 -L /usr/$T "$@"; }
 { git ls-files -co --exclude-standard Makefile include src examples 2> /dev/null ||
     find Makefile include src examples -type f ! -name embed; } | grep -v '^examples/embed$' > $out/files.txt
 tar -cf - -T $out/files.txt | tar -xf - -C $out/tree || fail "copying the sources"
-(cd $out/tree && make -j2 CC=$T-gcc CFLAGS="-O3 -Werror" all) > $out/build.log 2>&1 ||
+(cd $out/tree && make -j2 CC=$T-gcc CFLAGS="-O3 -Werror" STB=0 all) > $out/build.log 2>&1 ||
     { tail -n 30 $out/build.log; fail "the cross build for $T (fer, libfer.a, libfer.so, embed; -Werror)"; }
 A=$out/tree/fer
 for f in $A $out/tree/libfer.so $out/tree/examples/embed; do
@@ -48,6 +49,10 @@ grep -q "bf16 needs an x86-64 CPU" $out/bf16.txt || { cat $out/bf16.txt; fail "-
 run_arm $A net cfg/shallow.cfg > $out/net.txt 2>&1 || { cat $out/net.txt; fail "fer net under qemu"; }
 grep -q "forward: 0.5813 GFLOPs" $out/net.txt || fail "fer net on $T: not shallow.cfg's 0.5813 GFLOPs"
 ok "ISA dispatch: scalar kernels; -isa avx2 and -bf16 refused with a message"
+# built without libstb (STB=0): a JPEG is refused, plainly
+run_arm $A classifier predict data/samples/obama.jpg > $out/jpeg.txt 2>&1 && fail "a JPEG accepted by a build without stb"
+grep -q "built without stb" $out/jpeg.txt || { cat $out/jpeg.txt; fail "a JPEG without stb: no clear message"; }
+ok "a build without libstb refuses a JPEG with a message"
 
 # 3. training: the same seed and thread count on both CPUs, the same weights
 synthetic_data $out smoke
