@@ -17,23 +17,28 @@ CC ?= cc
 OPT ?= -O3
 CFLAGS ?= $(OPT) -g
 # -fno-math-errno: fer never reads errno after libm calls, and with it GCC
-# may inline and vectorize sqrtf (the Adam update, batch norm)
-ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wshadow -fno-math-errno -Iinclude -Isrc -pthread $(CFLAGS)
+# may inline and vectorize sqrtf (the Adam update, batch norm).
+# -ffp-contract=off: no multiply-add is fused unless a kernel asks for it, so
+# the portable kernels give the same bits on every CPU and compiler
+# (tests/e2e/e2e_cross.sh; GCC's default under -std=c11, not clang's)
+ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wshadow -fno-math-errno -ffp-contract=off \
+	-Iinclude -Isrc -pthread $(CFLAGS)
 LDLIBS = -lm -pthread
 ARCH := $(shell $(CC) -dumpmachine)
-# A cross compiler (CC=aarch64-linux-gnu-gcc) comes with binutils of the same
-# prefix: the archive and symbol steps use those, not the host's
-TOOL_PREFIX := $(patsubst %gcc,%,$(filter %-gcc,$(notdir $(CC))))
-ifeq ($(origin AR),default)
-AR = $(TOOL_PREFIX)ar
+# the archive and symbol tools of CC's own toolchain, as CC names them (a
+# cross compiler's, e.g. CC=aarch64-linux-gnu-gcc, not the host's)
+ifneq (,$(filter default undefined,$(origin AR)))
+AR := $(shell $(CC) -print-prog-name=ar)
 endif
-OBJCOPY ?= $(TOOL_PREFIX)objcopy
+ifeq ($(origin OBJCOPY),undefined)
+OBJCOPY := $(shell $(CC) -print-prog-name=objcopy)
+endif
 
-# the target's archive (Debian: /usr/lib/<triplet>/libstb.a); a cross build
-# uses stb only when the target's libstb-dev is installed
-STBLIB := $(firstword $(wildcard /usr/lib/$(ARCH)/libstb.a /usr/lib/libstb.a))
+# libstb.a where CC's linker finds it: none for a cross build without the
+# target's libstb-dev, so that one builds without stb
+STBLIB := $(filter /%,$(shell $(CC) -print-file-name=libstb.a))
 ifeq ($(origin STB), undefined)
-STB := $(shell test -f /usr/include/stb/stb_image.h && test -n "$(STBLIB)$(if $(TOOL_PREFIX),,native)" && echo 1 || echo 0)
+STB := $(if $(and $(STBLIB),$(wildcard /usr/include/stb/stb_image.h)),1,0)
 endif
 ifeq ($(STB),1)
 ALL_CFLAGS += -DFER_STB -I/usr/include/stb
