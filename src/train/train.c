@@ -793,6 +793,18 @@ static int bn_eval(trainer *t, fer_err *e)
     return net->batch != t->B ? net_set_batch(net, t->B, 1, e) : 0;
 }
 
+/* " | ~N min left" (or hours, or under a minute) for the epoch line: the
+ * run's remaining epochs at its mean epoch time so far. */
+static void time_left(char *out, size_t cap, double seconds)
+{
+    if (seconds < 60)
+        snprintf(out, cap, " | under a minute left");
+    else if (seconds < 5400)
+        snprintf(out, cap, " | ~%.0f min left", seconds / 60);
+    else
+        snprintf(out, cap, " | ~%.1f h left", seconds / 3600);
+}
+
 /* After the epoch's last update (lr: its rate): validation, the log, the
  * checkpoint and the epoch line; then early stopping, a stop request or
  * -stop-after decide what comes next. */
@@ -810,9 +822,13 @@ static int end_epoch(trainer *t, float lr, epoch_next *next, fer_err *e)
     }
     int improved = record_epoch(t, tl, ta, vl, va, lr, e);
     if (improved < 0 || save_epoch(t, improved, e)) return -1;
-    if (!a->quiet)
-        fer_log(t->log, FER_LOG_INFO, "epoch %d/%d: train loss %.4f acc %.4f | val loss %.4f acc %.4f%s | lr %.3g | %.0f s",
-                st->epoch, t->epochs, tl, ta, vl, va, improved ? " (best)" : "", lr, st->seconds);
+    if (!a->quiet) {
+        char left[40] = "";
+        if (st->epoch > 0 && st->epoch < t->epochs)
+            time_left(left, sizeof left, (t->epochs - st->epoch) * st->seconds / st->epoch);
+        fer_log(t->log, FER_LOG_INFO, "epoch %d/%d: train loss %.4f acc %.4f | val loss %.4f acc %.4f%s | lr %.3g | %.0f s%s",
+                st->epoch, t->epochs, tl, ta, vl, va, improved ? " (best)" : "", lr, st->seconds, left);
+    }
     t->epochs_this_run++;
     if (check_stop(t, e)) return -1;
     *next = NEXT_EPOCH;
