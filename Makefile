@@ -45,11 +45,16 @@ ALL_CFLAGS += -DFER_STB -I/usr/include/stb
 LDLIBS := $(if $(STBLIB),$(STBLIB),-lstb) $(LDLIBS)
 endif
 
-# src/<layer>/*.c; the ISA-specific files only where the compiler targets x86-64
+# src/<layer>/*.c; the ISA-specific files only where the compiler targets
+# their CPU: x86-64 (AVX2, AVX-512), 64-bit ARM (NEON)
 X86_SRC := $(wildcard src/kernels/avx2/*.c src/kernels/avx512/*.c) src/vision/haar_avx2.c
+NEON_SRC := $(wildcard src/kernels/neon/*.c)
 LIB_SRC := $(filter-out $(X86_SRC),$(wildcard src/*/*.c)) src/kernels/scalar/gemm_scalar.c
 ifneq (,$(findstring x86_64,$(ARCH)))
 LIB_SRC += $(X86_SRC)
+endif
+ifneq (,$(findstring aarch64,$(ARCH)))
+LIB_SRC += $(NEON_SRC)
 endif
 CLI_SRC := $(wildcard examples/cmd_*.c) examples/cli.c examples/main.c
 

@@ -157,7 +157,7 @@ int args_done(args *a)
 /* ---- usage and dispatch --------------------------------------------------------- */
 
 static const char ctx_usage[] =
-    "  every command that runs a network: -threads N (1..256; default: one per core), -isa auto|scalar|avx2|avx512,\n"
+    "  every command that runs a network: -threads N (1..256; default: one per core), -isa auto|scalar|avx2|avx512|neon,\n"
     "  -bf16 (bf16 GEMM where the CPU has AVX512_BF16; also FER_PRECISION=bf16)\n";
 
 void cli_usage(const command *cmd, FILE *out)

@@ -24,7 +24,7 @@ static void usage_line(FILE *out, const char *group, const command *c)
 static void usage(FILE *out)
 {
     fprintf(out, "fer - facial expression recognition engine (Darknet-style cfg networks)\n\n"
-                 "usage: fer <command> [args] [-threads N] [-isa auto|scalar|avx2|avx512] [-bf16]\n\ncommands:\n");
+                 "usage: fer <command> [args] [-threads N] [-isa auto|scalar|avx2|avx512|neon] [-bf16]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         const command *c = commands[i];
         if (!c->sub) usage_line(out, NULL, c);

@@ -38,7 +38,7 @@ void gemm_parallel(fer_ctx *ctx, int ta, int tb, int M, int N, int K, float alph
 void gemm_parallel_pre(fer_ctx *ctx, int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
                        const float *pA, const float *B, int ldb, const float *pB, float beta, float *C, int ldc);
 
-/* Fills the table with the kernels for isa ("auto", "scalar", "avx2", "avx512");
+/* Fills the table with the kernels for isa ("auto", "scalar", "avx2", "avx512", "neon");
  * fails when the CPU lacks the ISA or it was not built in. */
 int kernels_select(kernel_table *k, const char *isa, fer_err *e);
 /* The best ISA this CPU runs and this binary contains. */

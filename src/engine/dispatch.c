@@ -4,9 +4,13 @@
 #include <string.h>
 
 /* The AVX2 and AVX-512 kernels are built only for x86-64 (the Makefile's
- * X86_SRC); elsewhere (ARM, 32-bit x86, ...) the scalar set is the one. */
+ * X86_SRC), the NEON one only for 64-bit ARM (NEON_SRC), where Advanced
+ * SIMD is part of the architecture; elsewhere the scalar set is the one. */
 #if defined(__x86_64__)
 #define FER_X86 1
+#endif
+#if defined(__aarch64__)
+#define FER_NEON 1
 #endif
 
 #ifdef FER_X86
@@ -28,6 +32,9 @@ const char *kernels_best_isa(void)
 #ifdef FER_X86
     if (cpu_has("avx512")) return "avx512";
     if (cpu_has("avx2")) return "avx2";
+#endif
+#ifdef FER_NEON
+    return "neon";
 #endif
     return "scalar";
 }
@@ -54,9 +61,18 @@ int kernels_select(kernel_table *k, const char *isa, fer_err *e)
         return 0;
     }
 #endif
+#ifdef FER_NEON
+    if (!strcmp(isa, "neon")) {
+        k->isa = "neon";
+        k->gemm = gemm_neon;
+        return 0;
+    }
+#endif
     return fer_fail(e, "unknown or unavailable ISA '%s' (choose auto, scalar%s)", isa,
-#ifdef FER_X86
+#if defined(FER_X86)
                     ", avx2, avx512"
+#elif defined(FER_NEON)
+                    ", neon"
 #else
                     ""
 #endif

@@ -1,7 +1,7 @@
 /* kernels.h - src/kernels/, the bottom layer: pure compute kernels over
  * explicit dimensions (GEMM, im2col, direct and Winograd convolutions;
  * norm.h has the normalization ones), fast versions per ISA in avx512/,
- * avx2/ and scalar/, picked once into a kernel_table. Every fast kernel has
+ * avx2/, neon/ and scalar/, picked once into a kernel_table. Every fast kernel has
  * a _naive twin kept as the reference that tests compare with. */
 #ifndef FER_KERNELS_H
 #define FER_KERNELS_H
@@ -172,6 +172,9 @@ void gemm_avx2(int ta, int tb, int M, int N, int K, float alpha, const float *A,
                const float *B, int ldb, float beta, float *C, int ldc);
 void gemm_avx512(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
                  const float *B, int ldb, float beta, float *C, int ldc);
+/* 64-bit ARM only (neon/gemm_neon.c). */
+void gemm_neon(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+               const float *B, int ldb, float beta, float *C, int ldc);
 /* Same contract, but op(A) and op(B) are rounded to bfloat16 (nearest even)
  * and multiplied with vdpbf16ps, accumulating in fp32; alpha, beta and C are
  * fp32. x86-64 only; call only when the CPU has AVX512_BF16. */

@@ -1,17 +1,19 @@
 #!/bin/sh
 # e2e_cross.sh - fer on a CPU that is not x86-64: the whole build (fer,
 # libfer.a, libfer.so, examples/embed) cross-compiled for 64-bit ARM,
-# without libstb, with -Werror, then run under qemu-user. There fer has only
-# its portable scalar kernels; the same kernels in the x86-64 build (`-isa
-# scalar`) must compute the same thing bit for bit: every operation is a
-# single IEEE-754 float operation in a fixed order (fer compiles with
+# without libstb, with -Werror, then run under qemu-user. There fer picks its
+# NEON kernel set, whose GEMM the unit test compares with the naive one.
+# With `-isa scalar` it runs the portable kernels, which must compute what
+# the same kernels compute in the x86-64 build bit for bit: every operation
+# is a single IEEE-754 float operation in a fixed order (fer compiles with
 # -ffp-contract=off and never reassociates), so training gives identical
 # weights files, and inference and the face detector identical outputs
 # (printed to 6-7 significant digits), on both CPUs.
 #
-# Checks: the build and its CPU; ISA dispatch (-isa avx2 and -bf16 refused
-# with a message); a JPEG refused without libstb; 4 epochs of training on
-# synthetic faces, weights identical to the x86-64 run's; those weights read
+# Checks: the build and its CPU; test_kernels under qemu; ISA dispatch (neon
+# by default; -isa avx2 and -bf16 refused with a message); a JPEG refused
+# without libstb; 4 epochs of training on synthetic faces with -isa scalar,
+# weights identical to the x86-64 run's, and with neon; those weights read
 # back on both CPUs; predict -json; mini_xception on 64 FER-2013 faces (when data/fer2013.csv
 # is there); the demo (detection, tracking, classification) on a clip of
 # the two-people sample (when the Haar cascade is installed); embed.
@@ -28,10 +30,11 @@ rm -rf $out && mkdir -p $out/tree
 run_arm() { timeout 900 qemu-aarch64 -L /usr/$T "$@"; }
 
 # 1. the build: the working tree's sources only (no x86 objects or binaries)
-{ git ls-files -co --exclude-standard Makefile include src examples 2> /dev/null ||
-    find Makefile include src examples -type f ! -name embed; } | grep -v '^examples/embed$' > $out/files.txt
+{ git ls-files -co --exclude-standard Makefile include src examples tests/unit 2> /dev/null ||
+    find Makefile include src examples tests/unit -type f ! -name embed; } | grep -v '^examples/embed$' > $out/files.txt
 tar -cf - -T $out/files.txt | tar -xf - -C $out/tree || fail "copying the sources"
-(cd $out/tree && env -u MAKEFLAGS -u MAKELEVEL make -j2 CC=$T-gcc CFLAGS="-O3 -Werror" STB=0 BUILD=build all) > $out/build.log 2>&1 ||
+(cd $out/tree && env -u MAKEFLAGS -u MAKELEVEL make -j2 CC=$T-gcc CFLAGS="-O3 -Werror" STB=0 BUILD=build all \
+    build/tests/test_kernels) > $out/build.log 2>&1 ||
     { tail -n 30 $out/build.log; fail "the cross build for $T (fer, libfer.a, libfer.so, embed; -Werror)"; }
 A=$out/tree/fer
 for f in $A $out/tree/libfer.so $out/tree/examples/embed; do
@@ -40,16 +43,22 @@ done
 $T-nm -g --defined-only $out/tree/libfer.a | awk 'NF >= 3 && $3 !~ /^fer_/ { print; bad = 1 } END { exit bad }' ||
     fail "libfer.a for $T exports names without the fer_ prefix"
 ok "cross build for $T with -Werror: fer, libfer.a (fer_ names only), libfer.so, embed"
+run_arm $out/tree/build/tests/test_kernels > $out/test_kernels.txt 2>&1 ||
+    { tail -n 20 $out/test_kernels.txt; fail "test_kernels under qemu"; }
+grep -Eq '^neon: [1-9][0-9]* cases, 0 failed' $out/test_kernels.txt || fail "test_kernels on $T did not test the neon GEMM"
+ok "test_kernels on $T: $(grep '^neon:' $out/test_kernels.txt) against the naive GEMM; $(tail -n 1 $out/test_kernels.txt)"
 
 # 2. ISA dispatch on a CPU without the x86 kernels
 run_arm $A --version > $out/version.txt 2>&1 || fail "fer --version under qemu"
+got=$(run_arm $A bench tests/cfg/tiny.cfg -iters 1 -batch 2 -threads 1 2> /dev/null | sed -n 's/^isa: //p')
+[ "$got" = neon ] || fail "the kernel set chosen on $T is '$got', expected neon"
 run_arm $A net cfg/shallow.cfg -isa avx2 > $out/isa.txt 2>&1 && fail "-isa avx2 accepted on $T"
 grep -q "unknown or unavailable ISA 'avx2'" $out/isa.txt || { cat $out/isa.txt; fail "-isa avx2: no clear message"; }
 run_arm $A net cfg/shallow.cfg -bf16 > $out/bf16.txt 2>&1 && fail "-bf16 accepted on $T"
 grep -q "bf16 needs an x86-64 CPU" $out/bf16.txt || { cat $out/bf16.txt; fail "-bf16: no clear message"; }
 run_arm $A net cfg/shallow.cfg > $out/net.txt 2>&1 || { cat $out/net.txt; fail "fer net under qemu"; }
 grep -q "forward: 0.5813 GFLOPs" $out/net.txt || fail "fer net on $T: not shallow.cfg's 0.5813 GFLOPs"
-ok "ISA dispatch: scalar kernels; -isa avx2 and -bf16 refused with a message"
+ok "ISA dispatch: neon chosen; -isa avx2 and -bf16 refused with a message"
 # built without libstb (STB=0): a JPEG is refused, plainly
 run_arm $A classifier predict data/samples/obama.jpg > $out/jpeg.txt 2>&1 && fail "a JPEG accepted by a build without stb"
 grep -q "built without stb" $out/jpeg.txt || { cat $out/jpeg.txt; fail "a JPEG without stb: no clear message"; }
@@ -59,13 +68,21 @@ ok "a build without libstb refuses a JPEG with a message"
 synthetic_data $out smoke
 sed 's/^epochs=3/epochs=4/' tests/cfg/tiny.cfg | sed '/^\[softmax\]/,$d' |
     awk '/^output=7$/ { print "output=3"; next } { print }' > $out/tiny.cfg && printf '\n[softmax]\n' >> $out/tiny.cfg
-run_arm $A classifier train $out/smoke.data $out/tiny.cfg -seed 3 -threads 2 -quiet -backup $out/arm > $out/train_arm.txt 2>&1 ||
+run_arm $A classifier train $out/smoke.data $out/tiny.cfg -seed 3 -threads 2 -isa scalar -quiet -backup $out/arm \
+    > $out/train_arm.txt 2>&1 ||
     { cat $out/train_arm.txt; fail "training under qemu"; }
 $FER classifier train $out/smoke.data $out/tiny.cfg -seed 3 -threads 2 -isa scalar -quiet -backup $out/x86 \
     > $out/train_x86.txt 2>&1 || { cat $out/train_x86.txt; fail "training on x86-64 (-isa scalar)"; }
 cmp $out/arm/tiny_final.weights $out/x86/tiny_final.weights ||
     fail "4 epochs on $T and on x86-64 (-isa scalar) gave different weights"
-ok "training on $T: weights identical to x86-64's -isa scalar run"
+ok "training on $T with -isa scalar: weights identical to x86-64's -isa scalar run"
+run_arm $A classifier train $out/smoke.data $out/tiny.cfg -seed 3 -threads 2 -quiet -backup $out/neon > $out/train_neon.txt 2>&1 ||
+    { cat $out/train_neon.txt; fail "training with neon under qemu"; }
+run_arm $A classifier valid $out/smoke.data $out/tiny.cfg $out/neon/tiny_final.weights > $out/valid_neon.txt 2>&1 ||
+    fail "valid with neon under qemu"
+a=$(awk '/^accuracy:/ { print $2 }' $out/valid_neon.txt)
+awk -v a="$a" 'BEGIN { exit !(a > 0.5) }' || fail "trained with neon on $T: accuracy $a, expected > 0.5 on three easy classes"
+ok "training on $T with neon: accuracy $a"
 
 # 4. the weights the ARM run wrote, read on both CPUs
 run_arm $A classifier valid $out/smoke.data $out/tiny.cfg $out/arm/tiny_final.weights > $out/valid_arm.txt 2>&1 ||
@@ -80,7 +97,7 @@ ok "weights written on $T read on both CPUs: accuracy $a on each"
 
 # 5. predict -json of one face
 head -n 2 $out/faces.csv | tail -n 1 | awk -F, '{ n = split($2, p, " "); printf "P2\n48 48\n255\n"; for (i = 1; i <= n; i++) printf "%s%s", p[i], (i % 48 ? " " : "\n") }' > $out/face.pgm
-run_arm $A classifier predict $out/smoke.data $out/tiny.cfg $out/arm/tiny_final.weights $out/face.pgm -json \
+run_arm $A classifier predict $out/smoke.data $out/tiny.cfg $out/arm/tiny_final.weights $out/face.pgm -json -isa scalar \
     > $out/predict_arm.json 2> $out/predict_arm.err || { cat $out/predict_arm.err; fail "predict under qemu"; }
 $FER classifier predict $out/smoke.data $out/tiny.cfg $out/arm/tiny_final.weights $out/face.pgm -json -isa scalar \
     > $out/predict_x86.json 2> /dev/null || fail "predict on x86-64"
@@ -91,12 +108,19 @@ ok "predict -json identical on both CPUs"
 # 6. a shipped model on real faces
 if [ -s data/fer2013.csv ]; then
     m="cfg/mini_xception.cfg weights/mini_xception.weights"
-    run_arm $A ensemble $m -limit 64 -threads 2 -o $out/probs_arm.csv > $out/ens_arm.txt 2>&1 ||
+    run_arm $A ensemble $m -limit 64 -threads 2 -isa scalar -o $out/probs_arm.csv > $out/ens_arm.txt 2>&1 ||
         { cat $out/ens_arm.txt; fail "mini_xception under qemu"; }
     $FER ensemble $m -limit 64 -threads 2 -isa scalar -o $out/probs_x86.csv > /dev/null 2>&1 || fail "mini_xception on x86-64"
     [ "$(wc -l < $out/probs_arm.csv)" -eq 65 ] || fail "mini_xception on $T: expected 64 rows of probabilities"
     cmp $out/probs_arm.csv $out/probs_x86.csv || fail "mini_xception's probabilities differ between $T and x86-64"
     ok "mini_xception on 64 PublicTest faces: probabilities identical on both CPUs ($(tail -n 1 $out/ens_arm.txt))"
+    # neon fuses multiply-adds: not the same bits, the same probabilities to 1e-4
+    run_arm $A ensemble $m -limit 64 -threads 2 -o $out/probs_neon.csv > $out/ens_neon.txt 2>&1 ||
+        { cat $out/ens_neon.txt; fail "mini_xception with neon under qemu"; }
+    d=$(paste -d, $out/probs_neon.csv $out/probs_x86.csv | awk -F, 'NR > 1 { h = NF / 2
+            for (i = 4; i <= h; i++) { x = $i - $(h + i); if (x < 0) x = -x; if (x > d) d = x } } END { printf "%g", d }')
+    awk -v d="$d" 'BEGIN { exit !(d < 1e-4) }' || fail "mini_xception with neon: probabilities differ from scalar's by $d"
+    ok "mini_xception with neon: probabilities within $d of scalar's ($(tail -n 1 $out/ens_neon.txt))"
 else
     echo "not run: mini_xception on FER-2013 faces (data/fer2013.csv is absent)"
 fi
@@ -107,7 +131,7 @@ if [ -x $BUILD/tests/tool_mkclip ] && $BUILD/tests/tool_mkclip data/samples/two_
     clip_ok=1
 fi
 if [ $clip_ok = 1 ] && $FER demo -i $out/clip.y4m -json -isa scalar -threads 2 > $out/demo_x86.json 2> $out/demo_x86.err; then
-    run_arm $A demo -i $out/clip.y4m -json -threads 2 > $out/demo_arm.json 2> $out/demo_arm.err ||
+    run_arm $A demo -i $out/clip.y4m -json -isa scalar -threads 2 > $out/demo_arm.json 2> $out/demo_arm.err ||
         { cat $out/demo_arm.err; fail "the demo under qemu"; }
     # the timings differ: everything else must not
     for f in demo_arm demo_x86; do sed 's/, "ms": {[^}]*}, "fps": [0-9.]*//' $out/$f.json > $out/$f.cmp; done

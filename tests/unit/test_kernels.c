@@ -730,8 +730,8 @@ static void check_batchnorm(void)
 
 int main(void)
 {
-    static const char *const isas[] = { "scalar", "avx2", "avx512" };
-    gemm_impl impls[4];
+    static const char *const isas[] = { "scalar", "avx2", "avx512", "neon" };
+    gemm_impl impls[5];
     int n = 0;
     fer_err e;
     for (size_t i = 0; i < sizeof isas / sizeof *isas; i++) {
