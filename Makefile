@@ -53,8 +53,10 @@ LIB_SRC := $(filter-out $(X86_SRC),$(wildcard src/*/*.c)) src/kernels/scalar/gem
 ifneq (,$(findstring x86_64,$(ARCH)))
 LIB_SRC += $(X86_SRC)
 endif
-ifneq (,$(findstring aarch64,$(ARCH)))
+# (aarch64-linux-gnu, arm64-apple-darwin, ...): FER_NEON tells dispatch.c
+ifneq (,$(filter aarch64% arm64%,$(ARCH)))
 LIB_SRC += $(NEON_SRC)
+ALL_CFLAGS += -DFER_NEON
 endif
 CLI_SRC := $(wildcard examples/cmd_*.c) examples/cli.c examples/main.c
 

@@ -4,13 +4,11 @@
 #include <string.h>
 
 /* The AVX2 and AVX-512 kernels are built only for x86-64 (the Makefile's
- * X86_SRC), the NEON one only for 64-bit ARM (NEON_SRC), where Advanced
- * SIMD is part of the architecture; elsewhere the scalar set is the one. */
+ * X86_SRC), the NEON one only for 64-bit ARM, where Advanced SIMD is part
+ * of the architecture (NEON_SRC; the Makefile then defines FER_NEON);
+ * elsewhere the scalar set is the one. */
 #if defined(__x86_64__)
 #define FER_X86 1
-#endif
-#if defined(__aarch64__)
-#define FER_NEON 1
 #endif
 
 #ifdef FER_X86
@@ -32,11 +30,12 @@ const char *kernels_best_isa(void)
 #ifdef FER_X86
     if (cpu_has("avx512")) return "avx512";
     if (cpu_has("avx2")) return "avx2";
-#endif
-#ifdef FER_NEON
-    return "neon";
-#endif
     return "scalar";
+#elif defined(FER_NEON)
+    return "neon";
+#else
+    return "scalar";
+#endif
 }
 
 int kernels_select(kernel_table *k, const char *isa, fer_err *e)

@@ -202,6 +202,8 @@ typedef struct trainer {
     float *vprobs;            /* [valid.n, classes] validation scratch */
     int live;                 /* progress lines redraw in place (and not -quiet) */
     int epochs_this_run;
+    double whole_epochs_wall; /* wall seconds of this run's whole epochs, their end (validation, saves) included */
+    int whole_epochs;         /* how many: the epochs this run did from their first update */
     double last_va;           /* the last epoch's validation accuracy, when this run validated one */
     /* the epoch under way */
     long first_update;        /* its first update in this run (> 0 when resumed mid-epoch) */
@@ -793,9 +795,8 @@ static int bn_eval(trainer *t, fer_err *e)
     return net->batch != t->B ? net_set_batch(net, t->B, 1, e) : 0;
 }
 
-/* " | ~N min left" (or hours, or under a minute) for the epoch line: the
- * run's remaining epochs at its mean epoch time so far. */
-static void time_left(char *out, size_t cap, double seconds)
+/* " | ~N min left" (or hours, or under a minute) for the epoch line. */
+static void format_time_left(char *out, size_t cap, double seconds)
 {
     if (seconds < 60)
         snprintf(out, cap, " | under a minute left");
@@ -822,10 +823,17 @@ static int end_epoch(trainer *t, float lr, epoch_next *next, fer_err *e)
     }
     int improved = record_epoch(t, tl, ta, vl, va, lr, e);
     if (improved < 0 || save_epoch(t, improved, e)) return -1;
+    if (t->first_update == 0) {   /* the whole epoch ran here: its wall time, end included */
+        t->whole_epochs_wall += clock_seconds() - t->epoch_start;
+        t->whole_epochs++;
+    }
     if (!a->quiet) {
+        /* the epochs left at this run's mean wall time per epoch (before a
+         * whole one: the mean training time per epoch so far) */
+        double per_epoch = t->whole_epochs ? t->whole_epochs_wall / t->whole_epochs : st->seconds / st->epoch;
         char left[40] = "";
         if (st->epoch > 0 && st->epoch < t->epochs)
-            time_left(left, sizeof left, (t->epochs - st->epoch) * st->seconds / st->epoch);
+            format_time_left(left, sizeof left, (t->epochs - st->epoch) * per_epoch);
         fer_log(t->log, FER_LOG_INFO, "epoch %d/%d: train loss %.4f acc %.4f | val loss %.4f acc %.4f%s | lr %.3g | %.0f s%s",
                 st->epoch, t->epochs, tl, ta, vl, va, improved ? " (best)" : "", lr, st->seconds, left);
     }

@@ -117,6 +117,7 @@ if [ -s data/fer2013.csv ]; then
     # neon fuses multiply-adds: not the same bits, the same probabilities to 1e-4
     run_arm $A ensemble $m -limit 64 -threads 2 -o $out/probs_neon.csv > $out/ens_neon.txt 2>&1 ||
         { cat $out/ens_neon.txt; fail "mini_xception with neon under qemu"; }
+    [ "$(wc -l < $out/probs_neon.csv)" -eq 65 ] || fail "mini_xception with neon on $T: expected 64 rows of probabilities"
     d=$(paste -d, $out/probs_neon.csv $out/probs_x86.csv | awk -F, 'NR > 1 { h = NF / 2
             for (i = 4; i <= h; i++) { x = $i - $(h + i); if (x < 0) x = -x; if (x > d) d = x } } END { printf "%g", d }')
     awk -v d="$d" 'BEGIN { exit !(d < 1e-4) }' || fail "mini_xception with neon: probabilities differ from scalar's by $d"

@@ -1,8 +1,8 @@
 /* gemm_scalar.c - GEMM for the scalar kernel set, portable C with no
- * intrinsics (the one ARM builds use): the packed, cache-blocked driver of
- * gemm_pack.h around a 4x8 micro-kernel written as plain loops that the
- * compiler vectorizes for the baseline ISA. Also defines the per-thread
- * packing buffers that every ISA's GEMM shares. */
+ * intrinsics (what CPUs without a kernel set of their own run): the packed,
+ * cache-blocked driver of gemm_pack.h around a 4x8 micro-kernel written as
+ * plain loops that the compiler vectorizes for the baseline ISA. Also
+ * defines the per-thread packing buffers that every ISA's GEMM shares. */
 #include "../kernels.h"
 #include "../gemm_pack.h"
 
