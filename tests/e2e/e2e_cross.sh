@@ -66,8 +66,7 @@ ok "a build without libstb refuses a JPEG with a message"
 
 # 3. training: the same seed and thread count on both CPUs, the same weights
 synthetic_data $out smoke
-sed 's/^epochs=3/epochs=4/' tests/cfg/tiny.cfg | sed '/^\[softmax\]/,$d' |
-    awk '/^output=7$/ { print "output=3"; next } { print }' > $out/tiny.cfg && printf '\n[softmax]\n' >> $out/tiny.cfg
+synthetic_cfg $out/tiny.cfg 4
 run_arm $A classifier train $out/smoke.data $out/tiny.cfg -seed 3 -threads 2 -isa scalar -quiet -backup $out/arm \
     > $out/train_arm.txt 2>&1 ||
     { cat $out/train_arm.txt; fail "training under qemu"; }
@@ -96,7 +95,7 @@ awk -v a="$a" 'BEGIN { exit !(a > 0.5) }' || fail "accuracy on $T $a, expected >
 ok "weights written on $T read on both CPUs: accuracy $a on each"
 
 # 5. predict -json of one face
-head -n 2 $out/faces.csv | tail -n 1 | awk -F, '{ n = split($2, p, " "); printf "P2\n48 48\n255\n"; for (i = 1; i <= n; i++) printf "%s%s", p[i], (i % 48 ? " " : "\n") }' > $out/face.pgm
+first_face $out/faces.csv $out/face.pgm
 run_arm $A classifier predict $out/smoke.data $out/tiny.cfg $out/arm/tiny_final.weights $out/face.pgm -json -isa scalar \
     > $out/predict_arm.json 2> $out/predict_arm.err || { cat $out/predict_arm.err; fail "predict under qemu"; }
 $FER classifier predict $out/smoke.data $out/tiny.cfg $out/arm/tiny_final.weights $out/face.pgm -json -isa scalar \

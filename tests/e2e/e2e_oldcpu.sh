@@ -18,9 +18,8 @@ out=tests/out/e2e_oldcpu
 rm -rf $out && mkdir -p $out
 native=$($FER bench tests/cfg/tiny.cfg -iters 1 -batch 2 -threads 1 | sed -n 's/^isa: //p')
 synthetic_data $out smoke
-sed 's/^epochs=3/epochs=2/' tests/cfg/tiny.cfg | sed '/^\[softmax\]/,$d' |
-    awk '/^output=7$/ { print "output=3"; next } { print }' > $out/tiny.cfg && printf '\n[softmax]\n' >> $out/tiny.cfg
-head -n 2 $out/faces.csv | tail -n 1 | awk -F, '{ n = split($2, p, " "); printf "P2\n48 48\n255\n"; for (i = 1; i <= n; i++) printf "%s%s", p[i], (i % 48 ? " " : "\n") }' > $out/face.pgm
+synthetic_cfg $out/tiny.cfg 2
+first_face $out/faces.csv $out/face.pgm
 
 # a 2-frame clip of the two-people sample for the demo (needs tool_mkclip
 # built with JPEG support and the Haar cascade; the demo part is left out

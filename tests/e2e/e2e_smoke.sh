@@ -8,9 +8,7 @@
 out=tests/out/e2e_smoke
 rm -rf $out && mkdir -p $out
 synthetic_data $out smoke
-sed 's/^epochs=3/epochs=4/' tests/cfg/tiny.cfg | sed '/^\[softmax\]/,$d' > $out/tiny3.cfg
-# the last [connected] of tiny.cfg has 7 outputs: this one has 3
-awk '/^output=7$/ { print "output=3"; next } { print }' $out/tiny3.cfg > $out/tiny.cfg && printf '\n[softmax]\n' >> $out/tiny.cfg
+synthetic_cfg $out/tiny.cfg 4
 $FER net $out/tiny.cfg > $out/net.txt || fail "fer net"
 grep -q "classes: 3" $out/net.txt || fail "fer net: expected 3 classes"
 ok "net"
@@ -25,7 +23,7 @@ $FER classifier valid $out/smoke.data $out/tiny.cfg $out/backup/tiny_final.weigh
 acc=$(awk '/^accuracy:/ { print $2 }' $out/valid.txt)
 awk -v a="$acc" 'BEGIN { exit !(a > 0.5) }' || fail "valid accuracy $acc, expected > 0.5 on three easy classes"
 ok "valid accuracy $acc"
-head -n 2 $out/faces.csv | tail -n 1 | awk -F, '{ n = split($2, p, " "); printf "P2\n48 48\n255\n"; for (i = 1; i <= n; i++) printf "%s%s", p[i], (i % 48 ? " " : "\n") }' > $out/face.pgm
+first_face $out/faces.csv $out/face.pgm
 $FER classifier predict $out/smoke.data $out/tiny.cfg $out/backup/tiny_final.weights $out/face.pgm -json > $out/predict.json ||
     fail "predict"
 grep -q '"label": "top"' $out/predict.json || { cat $out/predict.json; fail "predict: expected the label top"; }

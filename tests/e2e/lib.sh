@@ -43,6 +43,17 @@ synthetic_data() {
     printf 'classes = 3\nlabels = %s\ntrain = %s\nvalid = %s\nbackup = %s\n' "$1/labels.txt" "$1/faces.csv" \
         "$1/faces.csv" "$1/backup" > "$1/$2.data"
 }
+# synthetic_cfg FILE EPOCHS: tests/cfg/tiny.cfg for synthetic_data's three
+# classes (its last [connected] has 3 outputs), trained for EPOCHS
+synthetic_cfg() {
+    sed "s/^epochs=3\$/epochs=$2/" tests/cfg/tiny.cfg | sed '/^\[softmax\]/,$d' |
+        awk '/^output=7$/ { print "output=3"; next } { print }' > "$1" && printf '\n[softmax]\n' >> "$1"
+}
+# first_face CSV FILE: the CSV's first face as a 48x48 PGM
+first_face() {
+    head -n 2 "$1" | tail -n 1 | awk -F, '{ n = split($2, p, " "); printf "P2\n48 48\n255\n"
+        for (i = 1; i <= n; i++) printf "%s%s", p[i], (i % 48 ? " " : "\n") }' > "$2"
+}
 # need_sample: skips without ../shared's 56-face image-folder sample; sets
 # $sample to it and checks that tool_randweights is built
 need_sample() {
