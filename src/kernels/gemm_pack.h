@@ -65,6 +65,21 @@ static inline void gemm_scale_c(int M, int N, float beta, float *C, int ldc)
     }
 }
 
+/* Writes the valid m x n corner of a tile, part (row stride nr, alpha
+ * already applied), into c: c = part + beta * c; beta == 0 never reads c.
+ * For the micro-kernels' partial tiles. */
+static inline void gemm_store_corner(const float *part, int nr, int m, int n, float beta, float *c, int ldc)
+{
+    for (int i = 0; i < m; i++) {
+        const float *pi = part + (size_t)i * nr;
+        float *ci = c + (size_t)i * ldc;
+        if (beta == 0)
+            for (int j = 0; j < n; j++) ci[j] = pi[j];
+        else
+            for (int j = 0; j < n; j++) ci[j] = pi[j] + beta * ci[j];
+    }
+}
+
 /* The packing and driver functions below are always inlined so that the
  * tile shape (mr, nr) is a compile-time constant in each ISA's copy: the
  * copies of whole panels then become vector moves. */

@@ -119,13 +119,7 @@ GEMM_INLINE void tile(int rows, int nv, int kc, const float *a, const float *b, 
     for (int i = 0; i < rows; i++)
 #pragma GCC unroll 2
         for (int v = 0; v < nv; v++) _mm256_store_ps(part[i] + 8 * v, _mm256_mul_ps(va, acc[i][v]));
-    for (int i = 0; i < m; i++) {
-        float *ci = c + (size_t)i * ldc;
-        if (beta == 0)
-            for (int j = 0; j < n; j++) ci[j] = part[i][j];
-        else
-            for (int j = 0; j < n; j++) ci[j] = part[i][j] + beta * ci[j];
-    }
+    gemm_store_corner(&part[0][0], NR, m, n, beta, c, ldc);
 }
 
 /* gemm_micro_fn: the full 6x16 tile, or the smallest variant covering m x n. */

@@ -61,13 +61,7 @@ static void micro_8x8(int kc, const float *a, const float *b, float alpha, float
     float part[MR][NR];   /* alpha * the tile, for a partial write */
     for (int i = 0; i < MR; i++)
         for (int v = 0; v < 2; v++) vst1q_f32(part[i] + 4 * v, vmulq_f32(va, acc[2 * i + v]));
-    for (int i = 0; i < m; i++) {
-        float *ci = c + (size_t)i * ldc;
-        if (beta == 0)
-            for (int j = 0; j < n; j++) ci[j] = part[i][j];
-        else
-            for (int j = 0; j < n; j++) ci[j] = part[i][j] + beta * ci[j];
-    }
+    gemm_store_corner(&part[0][0], NR, m, n, beta, c, ldc);
 }
 
 void gemm_neon(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
