@@ -144,6 +144,8 @@ static int train(cli *c)
     t.test.signal_at = args_int(a, "-signal-at", 0);
     t.quiet = args_flag(a, "-quiet");
     t.keep_epochs = args_flag(a, "-keep-epochs");
+    t.keep_from = args_int_range(a, "-keep-from", 0, 1, INT_MAX);
+    if (t.keep_from) t.keep_epochs = 1;
     t.bn_final = args_flag(a, "-bn-final");
     t.bn_eval = args_int_range(a, "-bn-eval", 0, 1, INT_MAX);
     t.sync_bn = args_flag(a, "-sync-bn");
@@ -212,10 +214,11 @@ static int valid(cli *c)
 static const command classifier_commands[] = {
     { "train", train, CLI_CTX | CLI_DATA_REQUIRED,
       "usage: fer classifier train [DATA] CFG [WEIGHTS] [-epochs N] [-lr X] [-seed N] [-clear] [-backup DIR]\n"
-      "                            [-keep-epochs] [-bn-final] [-bn-eval N] [-limit N] [-limit-valid N]\n"
+      "                            [-keep-epochs | -keep-from N] [-bn-final] [-bn-eval N] [-limit N] [-limit-valid N]\n"
       "                            [-stop-after N]\n"
       "                            [-signal-at N] [-teacher PROBS.csv [-distill A]] [-sync-bn] [-quiet]\n"
-      "  -keep-epochs also writes <backup>/<cfg>_epoch<N>.weights after each epoch (for fer average)\n"
+      "  -keep-epochs also writes <backup>/<cfg>_epoch<N>.weights after each epoch (for fer average);\n"
+      "            -keep-from N only from epoch N on (a long run's candidates without its early epochs)\n"
       "  -bn-final re-estimates the batch-norm statistics over the training split (test-time views,\n"
       "            as fer average does) before writing <cfg>_final.weights; _last keeps them as they were\n"
       "  -bn-eval N re-estimates them over N training batches (test-time views) before each epoch's\n"

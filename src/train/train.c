@@ -757,7 +757,8 @@ static int check_params(trainer *t, int epoch, fer_err *e)
 }
 
 /* The epoch's files: the checkpoint and the log, the best weights when
- * improved, and with -keep-epochs the epoch's own weights. */
+ * improved, and with -keep-epochs the epoch's own weights (-keep-from N:
+ * from epoch N on). */
 static int save_epoch(trainer *t, int improved, fer_err *e)
 {
     network *net = t->net;
@@ -765,7 +766,7 @@ static int save_epoch(trainer *t, int improved, fer_err *e)
     if (t->d->rank) return 0;
     if (log_write(t->logpath, t->csv, e)) return -1;
     if (improved && weights_save(net, t->best, -1, e)) return -1;
-    if (t->a->keep_epochs) {
+    if (t->a->keep_epochs && t->st.epoch >= t->a->keep_from) {
         char kept[2100];
         snprintf(kept, sizeof kept, "%s/%s_epoch%d.weights", t->dir, t->name, t->st.epoch);
         if (weights_save(net, kept, -1, e)) return -1;

@@ -76,6 +76,7 @@ typedef struct train_args {
     float lr;                    /* overrides [net] learning_rate when > 0 (a warm restart with clear) */
     uint64_t seed;
     int keep_epochs;             /* also write <backup>/<cfg>_epoch<N>.weights after each epoch N */
+    int keep_from;               /* with keep_epochs, only from epoch keep_from on (0: all) */
     int bn_final;                /* re-estimate batch-norm statistics (bn_recalibrate) before writing _final */
     int bn_eval;                 /* > 0: re-estimate them over this many mini-batches before each epoch's validation */
     const char *backup;          /* overrides data's backup folder */

@@ -75,7 +75,9 @@ ok "SIGTERM saves and exits 0"
 # -signal-at, so the moment is exact), then the same command resumed from
 # _last: the final weights are bit-identical to an uninterrupted run's
 $FER classifier train tests/cfg/tiny.cfg -limit 4096 -limit-valid 256 -epochs 2 -seed 3 -threads 2 -quiet -backup $out/f \
-    || fail "run F"
+    -keep-from 2 || fail "run F"
+[ ! -e $out/f/tiny_epoch1.weights ] && cmp -s $out/f/tiny_epoch2.weights $out/f/tiny_final.weights ||
+    fail "-keep-from 2: expected epoch 2's file (the final weights) and no epoch 1 file"
 $FER classifier train tests/cfg/tiny.cfg -limit 4096 -limit-valid 256 -epochs 2 -seed 3 -threads 2 -quiet -backup $out/g \
     -signal-at 170 2> $out/g.err || fail "SIGINT: exit code $?: $(cat $out/g.err)"
 grep -q "interrupted: wrote .* at epoch 2 update 42;" $out/g.err || fail "SIGINT message: $(cat $out/g.err)"
@@ -83,7 +85,7 @@ grep -q "interrupted: wrote .* at epoch 2 update 42;" $out/g.err || fail "SIGINT
 $FER classifier train tests/cfg/tiny.cfg $out/g/tiny_last.weights -limit 4096 -limit-valid 256 -epochs 2 -seed 3 \
     -threads 2 -quiet -backup $out/g || fail "run G resume"
 cmp $out/f/tiny_final.weights $out/g/tiny_final.weights || fail "resumed after SIGINT mid-epoch: weights differ"
-ok "SIGINT at epoch 2 update 42, resumed: bit-identical to the uninterrupted run"
+ok "SIGINT at epoch 2 update 42, resumed: bit-identical to the uninterrupted run; -keep-from 2 kept epoch 2 only"
 # 5c. resume means resume: the very same command again (no WEIGHTS) picks up
 # _last and its state, says so, and ends bit-identical too; a _last without
 # its state is neither resumed nor overwritten; -clear starts over
