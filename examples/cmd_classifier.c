@@ -1,4 +1,4 @@
-/* cmd_classifier.c - `fer classifier predict|train|valid`. */
+/* cmd_classifier.c - `fer classifier predict|train|valid|select` (select: cmd_select.c). */
 #include "cli.h"
 #include "codecs/strbuf.h"
 #include "train/train.h"
@@ -11,6 +11,9 @@
 #include <string.h>
 
 #define PREDICT_MAX_FACES 64
+
+int classifier_select(cli *c);
+extern const char classifier_select_usage[];
 
 /* The classes of one face, most probable first, in order[classes]. */
 static void rank_classes(const float *probs, int classes, int *order)
@@ -234,6 +237,8 @@ static const command classifier_commands[] = {
     { "valid", valid, CLI_CTX | CLI_DATA_REQUIRED,
       "usage: fer classifier valid [DATA] CFG WEIGHTS [-split valid|test|train] [-tta] [-limit N] [-batch N]\n",
       "accuracy, per-class metrics, confusion", NULL },
+    { "select", classifier_select, CLI_CTX | CLI_DATA_REQUIRED, classifier_select_usage,
+      "choose a run's snapshot (or a mean of its last epochs) on the validation split", NULL },
     { "predict", predict, CLI_CTX | CLI_DATA,
       "usage: fer classifier predict [DATA] [CFG WEIGHTS] IMAGE... [-top K] [-json] [-detect | -nodetect]\n"
       "                              [-max-pixels N]\n"

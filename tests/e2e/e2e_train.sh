@@ -312,4 +312,62 @@ $FER classifier train $out/tiny_drop.cfg $E -quiet -backup $out/bd_r -bn-eval 8 
     fail "-bn-eval, dropout: the resumed run logged other numbers: $(paste -d' ' $out/bd/tiny_drop.log.csv $out/bd_r/tiny_drop.log.csv)"
 cmp $out/bd/tiny_drop_final.weights $out/bd_r/tiny_drop_final.weights || fail "-bn-eval, dropout: the resumed run differs"
 ok "-bn-eval: validated with re-estimated statistics ($want), weights as without it, resumable (at an epoch's end, dropout before batch norm too)"
+# 14. classifier select: each candidate's accuracy is what `classifier valid`
+# measures, a mean is `fer average`'s file (-o writes it), the choice follows
+# the rule (most accurate; tie: fewer files, then the later), the test split
+# is never read, bad input is refused with a message
+A=$out/a
+$FER classifier select tests/cfg/tiny.cfg $A/tiny_epoch3.weights $A/tiny_final.weights $A/tiny_epoch1.weights \
+    $A/tiny_epoch2.weights -mean 2,3 -bn 4096 -limit 512 -threads 2 -o $out/sel.weights > $out/sel.txt ||
+    fail "select: $(tail -3 $out/sel.txt)"
+[ "$(awk '$2 == 1 { print $1 }' $out/sel.txt | tr '\n' ' ')" = "$A/tiny_epoch1.weights $A/tiny_epoch2.weights $A/tiny_epoch3.weights $A/tiny_final.weights " ] ||
+    fail "select: candidates not in epoch order: $(cat $out/sel.txt)"
+for f in $A/tiny_epoch1.weights $A/tiny_final.weights; do
+    got=$(awk -v f=$f '$1 == f { print "accuracy: " $3 }' $out/sel.txt)
+    want=$($FER classifier valid tests/cfg/tiny.cfg $f -limit 512 -threads 2 | tail -1)
+    [ "$got" = "$want" ] || fail "select scored $f '$got', classifier valid '$want'"
+done
+$FER average tests/cfg/tiny.cfg $out/avg3.weights $A/tiny_epoch1.weights $A/tiny_epoch2.weights $A/tiny_epoch3.weights \
+    -bn 4096 -threads 2 > /dev/null || fail "average of three"
+got=$(awk '/^mean of the last 3 epoch files \(1-3\)/ { print "accuracy: " $(NF - 1) }' $out/sel.txt)
+want=$($FER classifier valid tests/cfg/tiny.cfg $out/avg3.weights -limit 512 -threads 2 | tail -1)
+[ "$got" = "$want" ] || fail "select scored the mean of 3 '$got', fer average + valid '$want'"
+best=$(awk '/^candidate/ { go = 1; next } go && /^chosen/ { exit } go { acc = $(NF - 1); n = $(NF - 2);
+    if (acc > b || (acc == b && n < bn) || (acc == b && n == bn)) { b = acc; bn = n; $(NF) = ""; $(NF - 1) = ""; $(NF - 2) = ""; w = $0 } }
+    END { sub(/ +$/, "", w); print w }' $out/sel.txt)
+grep -qF "chosen: $best, accuracy" $out/sel.txt || fail "select chose otherwise than the rule ($best): $(tail -2 $out/sel.txt)"
+case "$best" in
+    "mean of the last 3"*) cmp $out/sel.weights $out/avg3.weights || fail "select -o: not the mean it chose" ;;
+    "mean of the last 2"*) ;;
+    *) want=$($FER classifier valid tests/cfg/tiny.cfg $out/sel.weights -limit 512 -threads 2 | tail -1)
+       grep -qF "chosen: $best, ${want}" $out/sel.txt || fail "select -o: $out/sel.weights measures $want" ;;
+esac
+# ties: epoch 3 and _final are one file; a mean of copies of one file
+# without re-estimation is that file
+mkdir -p $out/tie && for n in 1 2; do cp $A/tiny_epoch2.weights $out/tie/t_epoch$n.weights; done
+$FER classifier select tests/cfg/tiny.cfg $A/tiny_final.weights $A/tiny_epoch3.weights -limit 256 -threads 2 \
+    > $out/tie1.txt || fail "select, tie"
+grep -q "^chosen: $A/tiny_final.weights," $out/tie1.txt || fail "a tie goes to the later file: $(tail -1 $out/tie1.txt)"
+$FER classifier select tests/cfg/tiny.cfg $out/tie/t_epoch2.weights $out/tie/t_epoch1.weights -mean 2 -bn 0 -limit 256 \
+    -threads 2 > $out/tie2.txt || fail "select, tie with a mean"
+[ "$(grep -c ' 1 *0\.[0-9]* ' $out/tie2.txt)" = 2 ] && grep -q "^chosen: $out/tie/t_epoch2.weights," $out/tie2.txt ||
+    fail "a tie goes to fewer files, then the later epoch: $(cat $out/tie2.txt)"
+# the test split is never read: a .data whose test file is missing works
+sed 's#^test *=.*#test = /nonexistent/test.csv#' data/fer2013.data > $out/notest.data
+$FER classifier select $out/notest.data tests/cfg/tiny.cfg $A/tiny_epoch1.weights -limit 64 -threads 2 > /dev/null ||
+    fail "select read the test split"
+$FER classifier select tests/cfg/tiny.cfg $A/tiny_epoch1.weights $A/tiny_epoch2.weights -mean 3 > $out/bad.txt 2>&1 &&
+    fail "-mean 3 over 2 epoch files accepted"
+grep -q "the last 3 epoch files, but 2 were given" $out/bad.txt || fail "-mean 3: $(cat $out/bad.txt)"
+$FER classifier select tests/cfg/tiny.cfg $A/tiny_epoch1.weights $A/tiny_epoch1.weights > $out/bad.txt 2>&1 &&
+    fail "a file given twice accepted"
+grep -q "tiny_epoch1.weights: given twice" $out/bad.txt || fail "given twice: $(cat $out/bad.txt)"
+$FER classifier select tests/cfg/tiny.cfg $A/tiny_epoch1.weights $out/tie/t_epoch1.weights > $out/bad.txt 2>&1 &&
+    fail "two files of one epoch accepted"
+grep -q "two files of epoch 1" $out/bad.txt || fail "two files of one epoch: $(cat $out/bad.txt)"
+$FER classifier select cfg/shallow.cfg $A/tiny_epoch1.weights -limit 64 > $out/bad.txt 2>&1 && fail "select: wrong weights"
+grep -q "tiny_epoch1.weights" $out/bad.txt || fail "select: the error names the weights file: $(cat $out/bad.txt)"
+$FER classifier select tests/cfg/tiny.cfg $A/tiny_epoch1.weights -mean 2,x > $out/bad.txt 2>&1 && fail "-mean 2,x accepted"
+grep -q "\-mean 2,x: expected" $out/bad.txt || fail "-mean 2,x: $(cat $out/bad.txt)"
+ok "classifier select: scores as valid does, means as fer average, the rule's choice ($best), ties, no test split, bad input"
 echo "e2e_train: $pass passed, 0 failed"
