@@ -140,6 +140,7 @@ static int select_datasets(cli *c, int need_train, int limit, dataset *valid, da
     if (c->net->classes != c->d.classes)
         return fer_fail(&c->e, "%s outputs %d values but %s has %d classes", c->a.argv[1], c->net->classes,
                         c->d.path, c->d.classes);
+    if (valid->n < 1) return fer_fail(&c->e, "%s: no images in the valid split to score on", valid->source);
     if (limit > 0 && limit < valid->n) valid->n = limit;
     printf("scoring on %s split 'valid'%s%s: %d images\n", valid->source, usage && *usage ? " Usage=" : "",
            usage ? usage : "", valid->n);
