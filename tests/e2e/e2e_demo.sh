@@ -16,7 +16,6 @@
 . tests/e2e/lib.sh
 BUILD=${BUILD:-build}
 FACES=../shared/data/faces
-CASCADE=/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml
 [ -f $FACES/two_people.pgm ] && [ -f $FACES/obama.pgm ] || { echo "SKIP: $FACES is absent"; exit 77; }
 [ -f $CASCADE ] || { echo "SKIP: no face cascade $CASCADE (apt-get install opencv-data)"; exit 77; }
 out=tests/out/e2e_demo

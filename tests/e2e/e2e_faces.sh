@@ -15,7 +15,6 @@
 . tests/e2e/lib.sh
 out=$(pwd)/tests/out/e2e_faces
 rm -rf $out && mkdir -p $out
-CASCADE=/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml
 [ -f $CASCADE ] || skip "no face cascade (apt-get install opencv-data)"
 [ -x "$PY" ] || skip "$PY is absent (the JSON checks use Python's json module)"
 TWO=data/samples/two_people.jpg

@@ -13,7 +13,6 @@
 #     by 10 or more windows is one of OpenCV's.
 . tests/e2e/lib.sh
 BUILD=${BUILD:-build}
-CASCADE=/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml
 FACES=../shared/data/faces
 [ -x $PY ] && $PY -c "import cv2" 2>/dev/null || { echo "SKIP: Python cv2 is absent (apt-get install python3-opencv)"; exit 77; }
 [ -f $CASCADE ] || { echo "SKIP: $CASCADE is absent (apt-get install opencv-data)"; exit 77; }

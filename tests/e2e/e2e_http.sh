@@ -17,7 +17,6 @@
 . tests/e2e/lib.sh
 BUILD=${BUILD:-build}
 FACES=../shared/data/faces
-CASCADE=/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml
 [ -x $PY ] || { echo "SKIP: $PY is absent (the test's HTTP client)"; exit 77; }
 [ -f $FACES/two_people.pgm ] || { echo "SKIP: $FACES is absent"; exit 77; }
 [ -f $CASCADE ] || { echo "SKIP: no face cascade (apt-get install opencv-data)"; exit 77; }

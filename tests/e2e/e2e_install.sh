@@ -34,15 +34,21 @@ done
 ok "make install PREFIX=...: $(wc -l < $out/installed.txt) files"
 
 # the installed fer, from another folder, against the repository's build
+# (the photo's faces need the Haar cascade and JPEG: else those parts skip)
 repo=$(pwd)
-( cd / && $prefix/bin/fer demo -i "$PHOTO" -json ) > $out/demo_installed.json 2> $out/demo_installed.err ||
-    { cat $out/demo_installed.err; fail "installed fer demo -i from /"; }
-$FER demo -i "$PHOTO" -json > $out/demo_repo.json 2> /dev/null || fail "repository fer demo -i"
-strip() { sed 's/, "ms": {[^}]*}//; s/, "fps": [0-9.]*//' "$1"; }
-[ "$(strip $out/demo_installed.json)" = "$(strip $out/demo_repo.json)" ] ||
-    { cat $out/demo_installed.json $out/demo_repo.json; fail "installed and repository demo disagree"; }
-grep -q '"faces": \[{' $out/demo_installed.json || fail "installed demo found no face"
-ok "installed fer demo -i from /: same faces as the repository's build"
+why=$(photo_faces_missing)
+if [ -n "$why" ]; then
+    echo "SKIP (part): the installed demo, embed's run and the Python module find faces on a photo, and here $why"
+else
+    ( cd / && $prefix/bin/fer demo -i "$PHOTO" -json ) > $out/demo_installed.json 2> $out/demo_installed.err ||
+        { cat $out/demo_installed.err; fail "installed fer demo -i from /"; }
+    $FER demo -i "$PHOTO" -json > $out/demo_repo.json 2> /dev/null || fail "repository fer demo -i"
+    strip() { sed 's/, "ms": {[^}]*}//; s/, "fps": [0-9.]*//' "$1"; }
+    [ "$(strip $out/demo_installed.json)" = "$(strip $out/demo_repo.json)" ] ||
+        { cat $out/demo_installed.json $out/demo_repo.json; fail "installed and repository demo disagree"; }
+    grep -q '"faces": \[{' $out/demo_installed.json || fail "installed demo found no face"
+    ok "installed fer demo -i from /: same faces as the repository's build"
+fi
 
 # a C program against the installed files, through pkg-config
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
@@ -51,21 +57,25 @@ cc -o $out/embed_shared $repo/examples/embed.c $(pkg-config --cflags --libs fer)
 cc -o $out/embed_static $repo/examples/embed.c $(pkg-config --cflags fer) $prefix/lib/libfer.a \
     $(pkg-config --static --libs fer | sed 's/-lfer\b//') 2> $out/cc_static.log ||
     { cat $out/cc_static.log; fail "embed.c with pkg-config (static)"; }
-( cd / && LD_LIBRARY_PATH=$prefix/lib $out/embed_shared "$PHOTO" ) > $out/embed_shared.txt || fail "embed (shared) failed"
-( cd / && $out/embed_static "$PHOTO" ) > $out/embed_static.txt || fail "embed (static) failed"
 ldd $out/embed_static | grep -q libfer && fail "the static embed links libfer.so"
 LD_LIBRARY_PATH=$prefix/lib ldd $out/embed_shared | grep -q "$prefix/lib/libfer.so.1" ||
     { ldd $out/embed_shared; fail "the shared embed does not use the installed libfer.so.1"; }
-cmp -s $out/embed_shared.txt $out/embed_static.txt || fail "static and shared embed disagree"
-[ "$(grep -c '^face' $out/embed_shared.txt)" -eq 2 ] || { cat $out/embed_shared.txt; fail "embed: expected two faces"; }
-ok "examples/embed.c built with pkg-config, shared and static, from /: two faces, identical"
+if [ -z "$why" ]; then
+    ( cd / && LD_LIBRARY_PATH=$prefix/lib $out/embed_shared "$PHOTO" ) > $out/embed_shared.txt || fail "embed (shared) failed"
+    ( cd / && $out/embed_static "$PHOTO" ) > $out/embed_static.txt || fail "embed (static) failed"
+    cmp -s $out/embed_shared.txt $out/embed_static.txt || fail "static and shared embed disagree"
+    [ "$(grep -c '^face' $out/embed_shared.txt)" -eq 2 ] || { cat $out/embed_shared.txt; fail "embed: expected two faces"; }
+    ok "examples/embed.c built with pkg-config, shared and static, from /: two faces, identical"
+else
+    ok "examples/embed.c built with pkg-config, shared and static (not run: $why)"
+fi
 
 others=$(nm -D --defined-only $prefix/lib/libfer.so | awk 'NF >= 3 { print $3 }' | grep -v '^fer_')
 [ -z "$others" ] || fail "libfer.so exports names without fer_: $others"
 ok "nm -D libfer.so: $(nm -D --defined-only $prefix/lib/libfer.so | grep -c ' fer_') symbols, all fer_"
 
 # the Python module, installed
-if [ -x "$PY" ]; then
+if [ -x "$PY" ] && [ -z "$why" ]; then
     ( cd / && PYTHONPATH=$prefix/lib/python3/dist-packages "$PY" - "$PHOTO" "$out/embed_shared.txt" ) <<'EOF' ||
 import fer, sys
 faces = fer.detect_emotions(sys.argv[1])
@@ -84,7 +94,7 @@ EOF
     fail "the installed Python module"
     ok "installed Python module: two faces, as the C program"
 else
-    echo "SKIP (part): $PY is absent; the Python module is not checked"
+    echo "SKIP (part): the Python module is not checked (${why:-$PY is absent})"
 fi
 
 # uninstall removes every file

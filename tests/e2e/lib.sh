@@ -15,6 +15,14 @@ need_csv() {
     [ -s data/fer2013.csv ] ||
         skip "data/fer2013.csv is absent (gunzip ../shared/data/fer2013/fer2013.csv.gz > data/fer2013.csv)"
 }
+# photo_faces_missing: why fer cannot find the faces of the sample photos
+# here (no Haar cascade, a build without JPEG), or nothing when it can
+CASCADE=/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml
+photo_faces_missing() {
+    [ -f $CASCADE ] || { echo "no face cascade $CASCADE (apt-get install opencv-data)"; return; }
+    $FER classifier predict data/samples/obama.jpg 2>&1 | grep -q "built without stb" &&
+        echo "fer was built without stb, so it reads no JPEG (apt-get install libstb-dev, then make clean && make)"
+}
 # need_py MODULES HINT: skips unless $PY imports the modules (comma list)
 need_py() {
     [ -x "$PY" ] && "$PY" -c "import $1" 2> /dev/null || skip "$PY with $1 not found ($2)"
