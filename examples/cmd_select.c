@@ -8,6 +8,7 @@
 #include "train/train.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +37,7 @@ static long epoch_of(const char *path)
         if (n > 100000000) return -1;
         n = n * 10 + (*p - '0');
     }
-    return *p == '\0' || *p == '.' ? n : -1;
+    return !strcmp(p, ".weights") ? n : -1;
 }
 
 static int by_order(const void *x, const void *y)
@@ -59,6 +60,9 @@ static int parse_means(const char *spec, int epoch_files, int *ks, int *n, fer_e
         p = *end ? end + 1 : end;
     }
     if (!*n) return fer_fail(e, "-mean: expected numbers of epoch files, e.g. -mean 5,10,20");
+    for (int i = 0; i < *n; i++)
+        for (int j = 0; j < i; j++)
+            if (ks[i] == ks[j]) return fer_fail(e, "-mean %s: %d given twice", spec, ks[i]);
     for (int i = 0; i < *n; i++)
         if (ks[i] > epoch_files)
             return fer_fail(e, "-mean %s: a mean of the last %d epoch files, but %d %s given (names ending in "
@@ -95,15 +99,15 @@ static int order_files(char **paths, int n, candidate *cs, int *epoch_files, fer
 static int candidate_load(network *net, const candidate *c, const candidate *files, int epoch_files,
                           const dataset *train, int bn_images, int seed, fer_err *e)
 {
-    if (c->path) return weights_load(net, c->path, -1, e);
-    const char *paths[epoch_files];
+    if (c->path) return weights_load_explained(net, c->path, -1, e);
+    const char *paths[c->files];
     for (int i = 0; i < c->files; i++) paths[i] = files[epoch_files - c->files + i].path;
     if (weights_average(net, paths, c->files, e)) return -1;
     if (!train) return 0;
     return bn_recalibrate(net, train, bn_images, (uint64_t)seed, 1, 1, NULL, e);
 }
 
-static int candidate_score(network *net, const dataset *valid, float *probs, candidate *c, fer_err *e, int tta)
+static int candidate_score(network *net, const dataset *valid, int tta, float *probs, candidate *c, fer_err *e)
 {
     metrics m = { 0 };
     int rc = evaluate_probs(net, valid, tta, probs, e) || metrics_compute(&m, probs, valid->labels, valid->n,
@@ -154,32 +158,68 @@ typedef struct select_opts {
     int tta, limit, bn, seed, half;
 } select_opts;
 
-/* Scores every candidate, prints the table and returns the index of the best in cs. */
+/* Before any scoring: every file loads into CFG's network, and -o's folder
+ * takes a file, so that a long selection does not fail at its end. */
+static int select_precheck(cli *c, const select_opts *so, const candidate *cs, int nfiles)
+{
+    for (int i = 0; i < nfiles; i++)
+        if (weights_load_explained(c->net, cs[i].path, -1, &c->e)) return -1;
+    if (!so->out) return 0;
+    char probe[4200];
+    snprintf(probe, sizeof probe, "%s.tmp", so->out);
+    FILE *f = fopen(probe, "wb");
+    int bad = !f || fputs("fer", f) == EOF;
+    if (f && fclose(f)) bad = 1;
+    remove(probe);
+    return bad ? fer_fail(&c->e, "-o %s: cannot write there: %s", so->out, strerror(errno)) : 0;
+}
+
+/* How the means' batch-norm statistics are made, printed once. */
+static void print_means_bn(const network *net, const select_opts *so, const dataset *train)
+{
+    if (!net_has_batchnorm(net)) printf("means: no batch norm, nothing to re-estimate\n");
+    else if (so->bn == 0) printf("means: batch-norm statistics averaged with the weights (-bn 0)\n");
+    else
+        printf("means: batch-norm statistics re-estimated over %d training images of %s (test-time views, seed %d)\n",
+               so->bn > 0 && so->bn < train->n ? so->bn : train->n, train->source, so->seed);
+}
+
+/* Scores every candidate, printing the table; *best is the chosen one's
+ * index, and its parameters stay in the network (for -o). */
 static int select_score(cli *c, const select_opts *so, candidate *cs, int n, int nmeans, int epoch_files, int *best)
 {
+    network *net = c->net;
     dataset valid = { 0 }, train = { 0 };
-    int need_train = nmeans > 0 && so->bn != 0 && net_has_batchnorm(c->net);
-    float *probs = NULL;
+    int need_train = nmeans > 0 && so->bn != 0 && net_has_batchnorm(net);
+    float *probs = NULL, *kept = NULL;
+    uint64_t kept_seen = 0;
     int rc = select_datasets(c, need_train, so->limit, &valid, &train);
-    if (!rc && !(probs = malloc((size_t)valid.n * c->net->classes * sizeof *probs))) rc = fer_fail(&c->e, "out of memory");
+    if (!rc && (!(probs = malloc((size_t)valid.n * net->classes * sizeof *probs)) ||
+                !(kept = malloc((net->n_param_floats ? net->n_param_floats : 1) * sizeof *kept))))
+        rc = fer_fail(&c->e, "out of memory");
+    if (!rc && nmeans) print_means_bn(net, so, &train);
     if (!rc) printf("%-64s %5s %9s %8s\n", "candidate", "files", "accuracy", "loss");
     *best = -1;
     for (int i = 0; i < n && !rc; i++) {
         char name[4096];
         candidate_name(&cs[i], name, sizeof name);
-        rc = candidate_load(c->net, &cs[i], cs, epoch_files, need_train ? &train : NULL, so->bn, so->seed, &c->e) ||
-             net_set_batch(c->net, 64, 0, &c->e) ||
-             candidate_score(c->net, &valid, probs, &cs[i], &c->e, so->tta);
+        rc = candidate_load(net, &cs[i], cs, epoch_files, need_train ? &train : NULL, so->bn, so->seed, &c->e) ||
+             net_set_batch(net, 64, 0, &c->e) || candidate_score(net, &valid, so->tta, probs, &cs[i], &c->e);
         if (rc) break;
         printf("%-64s %5d %9.4f %8.4f\n", name, cs[i].files, cs[i].accuracy, cs[i].loss);
         fflush(stdout);
-        if (*best < 0 || candidate_better(&cs[i], &cs[*best])) *best = i;
+        if (*best < 0 || candidate_better(&cs[i], &cs[*best])) {
+            *best = i;
+            memcpy(kept, net->params, net->n_param_floats * sizeof *kept);
+            kept_seen = net->seen;
+        }
     }
-    if (!rc && so->out) {   /* the chosen weights again (deterministic: same files, same seed) */
-        rc = candidate_load(c->net, &cs[*best], cs, epoch_files, need_train ? &train : NULL, so->bn, so->seed,
-                            &c->e) ||
-             weights_save_as(c->net, so->out, -1, so->half, &c->e);
+    if (!rc) {
+        memcpy(net->params, kept, net->n_param_floats * sizeof *kept);
+        net->seen = kept_seen;
+        net->weights_version++;
     }
+    free(kept);
     free(probs);
     dataset_free(&valid);
     dataset_free(&train);
@@ -193,10 +233,11 @@ int classifier_select(cli *c)
     so.means = args_str(a, "-mean", NULL);
     so.out = args_str(a, "-o", NULL);
     so.tta = args_flag(a, "-tta");
-    so.limit = args_int_range(a, "-limit", 0, 1, INT_MAX);
-    so.bn = args_int_range(a, "-bn", -1, 0, INT_MAX);
+    so.limit = args_int_range(a, "-limit", 0, 0, INT_MAX);
+    so.bn = args_int_range(a, "-bn", -1, -1, INT_MAX);
     so.seed = args_int(a, "-seed", 1);
     so.half = args_flag(a, "-half");
+    if (so.bn == 1) args_fail(a, "-bn 1: batch-norm statistics need 2 or more images (0 keeps the averaged ones)");
     int rc = cli_start(c, 2, -1);
     if (rc) return rc;
     int nfiles = a->argc - 2, epoch_files, ks[SELECT_MAX_MEANS], nmeans = 0;
@@ -206,12 +247,14 @@ int classifier_select(cli *c)
         return cli_error(c);
     }
     rc = order_files(a->argv + 2, nfiles, cs, &epoch_files, &c->e) ||
-         (so.means && parse_means(so.means, epoch_files, ks, &nmeans, &c->e)) || cli_load_net(c, a->argv[1], NULL);
+         (so.means && parse_means(so.means, epoch_files, ks, &nmeans, &c->e)) || cli_load_net(c, a->argv[1], NULL) ||
+         select_precheck(c, &so, cs, nfiles);
     /* the epoch files are cs[0..epoch_files-1], by epoch */
     for (int m = 0; m < nmeans && !rc; m++)
         cs[nfiles + m] = (candidate){ NULL, ks[m], cs[epoch_files - 1].order, cs[epoch_files - ks[m]].order, 0, 0 };
     int best = -1;
-    if (rc || select_score(c, &so, cs, nfiles + nmeans, nmeans, epoch_files, &best)) {
+    if (rc || select_score(c, &so, cs, nfiles + nmeans, nmeans, epoch_files, &best) ||
+        (so.out && weights_save_as(c->net, so.out, -1, so.half, &c->e))) {
         free(cs);
         return cli_error(c);
     }
@@ -230,7 +273,7 @@ const char classifier_select_usage[] =
     "  the most accurate; on a tie the one of fewer files, then the later (epoch files by their\n"
     "  epoch, other files after them). -mean 5,10,20 adds the means of the last 5, 10 and 20 epoch\n"
     "  files (named <cfg>_epoch<N>.weights, as -keep-epochs writes them, by N) with batch-norm\n"
-    "  statistics re-estimated over -bn N training images (default: the whole training split; 0\n"
-    "  keeps the averaged statistics; -seed picks them), as fer average does.\n"
+    "  statistics re-estimated over -bn N training images (default or -1: the whole training\n"
+    "  split; 0 keeps the averaged statistics; -seed picks them), as fer average does.\n"
     "  -tta scores ten views of each image. -o writes the chosen weights (-half: fer's half\n"
-    "  precision). -limit N scores the first N images only.\n";
+    "  precision). -limit N scores the first N images only (0: all).\n";

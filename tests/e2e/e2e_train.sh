@@ -336,21 +336,25 @@ best=$(awk '/^candidate/ { go = 1; next } go && /^chosen/ { exit } go { acc = $(
     if (acc > b || (acc == b && n < bn) || (acc == b && n == bn)) { b = acc; bn = n; $(NF) = ""; $(NF - 1) = ""; $(NF - 2) = ""; w = $0 } }
     END { sub(/ +$/, "", w); print w }' $out/sel.txt)
 grep -qF "chosen: $best, accuracy" $out/sel.txt || fail "select chose otherwise than the rule ($best): $(tail -2 $out/sel.txt)"
+chosen=$(sed -n 's/^chosen: .*, accuracy \([0-9.]*\)$/\1/p' $out/sel.txt)
+want=$($FER classifier valid tests/cfg/tiny.cfg $out/sel.weights -limit 512 -threads 2 | tail -1)
+[ -n "$chosen" ] && [ "accuracy: $chosen" = "$want" ] || fail "select -o: $out/sel.weights measures '$want', chosen $chosen"
 case "$best" in
     "mean of the last 3"*) cmp $out/sel.weights $out/avg3.weights || fail "select -o: not the mean it chose" ;;
-    "mean of the last 2"*) ;;
-    *) want=$($FER classifier valid tests/cfg/tiny.cfg $out/sel.weights -limit 512 -threads 2 | tail -1)
-       grep -qF "chosen: $best, ${want}" $out/sel.txt || fail "select -o: $out/sel.weights measures $want" ;;
+    /*) cmp $out/sel.weights "$best" || fail "select -o: not the file it chose ($best)" ;;
 esac
 # ties: epoch 3 and _final are one file; a mean of copies of one file
 # without re-estimation is that file
 mkdir -p $out/tie && for n in 1 2; do cp $A/tiny_epoch2.weights $out/tie/t_epoch$n.weights; done
 $FER classifier select tests/cfg/tiny.cfg $A/tiny_final.weights $A/tiny_epoch3.weights -limit 256 -threads 2 \
-    > $out/tie1.txt || fail "select, tie"
+    -o $out/tie1.weights > $out/tie1.txt || fail "select, tie"
 grep -q "^chosen: $A/tiny_final.weights," $out/tie1.txt || fail "a tie goes to the later file: $(tail -1 $out/tie1.txt)"
+cmp $out/tie1.weights $A/tiny_final.weights || fail "select -o: a chosen file is not written as it was"
 $FER classifier select tests/cfg/tiny.cfg $out/tie/t_epoch2.weights $out/tie/t_epoch1.weights -mean 2 -bn 0 -limit 256 \
     -threads 2 > $out/tie2.txt || fail "select, tie with a mean"
-[ "$(grep -c ' 1 *0\.[0-9]* ' $out/tie2.txt)" = 2 ] && grep -q "^chosen: $out/tie/t_epoch2.weights," $out/tie2.txt ||
+[ "$(awk '$2 ~ /^[12]$/ && NF == 4 || /^mean of/ { print $(NF - 1) }' $out/tie2.txt | sort -u | wc -l)" = 1 ] &&
+    [ "$(grep -c '^mean of the last 2' $out/tie2.txt)" = 1 ] &&
+    grep -q "^chosen: $out/tie/t_epoch2.weights," $out/tie2.txt ||
     fail "a tie goes to fewer files, then the later epoch: $(cat $out/tie2.txt)"
 # the test split is never read: a .data whose test file is missing works
 sed 's#^test *=.*#test = /nonexistent/test.csv#' data/fer2013.data > $out/notest.data
@@ -369,5 +373,21 @@ $FER classifier select cfg/shallow.cfg $A/tiny_epoch1.weights -limit 64 > $out/b
 grep -q "tiny_epoch1.weights" $out/bad.txt || fail "select: the error names the weights file: $(cat $out/bad.txt)"
 $FER classifier select tests/cfg/tiny.cfg $A/tiny_epoch1.weights -mean 2,x > $out/bad.txt 2>&1 && fail "-mean 2,x accepted"
 grep -q "\-mean 2,x: expected" $out/bad.txt || fail "-mean 2,x: $(cat $out/bad.txt)"
+$FER classifier select tests/cfg/tiny.cfg $A/tiny_epoch1.weights $A/tiny_epoch2.weights -mean 2,2 > $out/bad.txt 2>&1 &&
+    fail "-mean 2,2 accepted"
+grep -q "\-mean 2,2: 2 given twice" $out/bad.txt || fail "-mean 2,2: $(cat $out/bad.txt)"
+$FER classifier select tests/cfg/tiny.cfg $A/tiny_epoch1.weights $A/tiny_epoch2.weights -mean 2 -bn 1 > $out/bad.txt 2>&1 &&
+    fail "-bn 1 accepted"
+grep -q "\-bn 1: batch-norm statistics need 2 or more images" $out/bad.txt || fail "-bn 1: $(cat $out/bad.txt)"
+# an unwritable -o or a bad file fails before any candidate is scored
+$FER classifier select tests/cfg/tiny.cfg $A/tiny_epoch1.weights -o /nonexistent/x.weights > $out/bad.txt 2>&1 &&
+    fail "an unwritable -o accepted"
+grep -q "\-o /nonexistent/x.weights: cannot write there" $out/bad.txt && ! grep -q "^candidate" $out/bad.txt ||
+    fail "unwritable -o: $(cat $out/bad.txt)"
+head -c 100 $A/tiny_epoch1.weights > $out/tie/short_epoch9.weights
+$FER classifier select tests/cfg/tiny.cfg $A/tiny_epoch1.weights $out/tie/short_epoch9.weights > $out/bad.txt 2>&1 &&
+    fail "a truncated weights file accepted"
+grep -q "short_epoch9.weights" $out/bad.txt && ! grep -q "^candidate" $out/bad.txt ||
+    fail "a truncated file: $(cat $out/bad.txt)"
 ok "classifier select: scores as valid does, means as fer average, the rule's choice ($best), ties, no test split, bad input"
 echo "e2e_train: $pass passed, 0 failed"
