@@ -134,7 +134,7 @@ check(st == 200, "still answering after a mid-stream disconnect and bad requests
 # bytes every quarter second, far below the stream's rate) must be dropped:
 # no whole frame taken for 10 s, however many bytes they read
 stalled = []
-for _ in range(12):   # more than the 8 slots: a slot still lingering from an earlier client frees up meanwhile
+def stall():
     c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     c.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, 536)   # small segments: window updates flow
@@ -142,12 +142,17 @@ for _ in range(12):   # more than the 8 slots: a slot still lingering from an ea
     c.sendall(b"GET /stream.mjpg HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
     c.setblocking(False)
     stalled.append(c)
+# one stalled client at a time until the server answers 503: a client that
+# arrives while an earlier connection still lingers in a slot is turned away
+# (503) and does not wait, so a fixed number opened at once may leave a slot
+# free; 24 is three times the slots, and the first is dropped after 10 s
 busy = False
-for _ in range(36):   # every slot taken by a stalled client within 9 s (they are dropped after 10)
-    time.sleep(0.25)
+for _ in range(24):
     if raw(b"GET /faces.json HTTP/1.1\r\nHost: x\r\n\r\n", timeout=2).startswith(b"HTTP/1.1 503"):
         busy = True
         break
+    stall()
+    time.sleep(0.1)
 check(busy, "stalled stream clients fill the 8 slots: 503")
 t0 = time.time()
 freed = None
