@@ -153,8 +153,10 @@ static int train(cli *c)
     t.bn_eval = args_int_range(a, "-bn-eval", 0, 1, INT_MAX);
     t.sync_bn = args_flag(a, "-sync-bn");
     t.teacher = args_str(a, "-teacher", NULL);
+    t.teacher_nets = args_str(a, "-teacher-net", NULL);
     const char *distill = args_peek(a, "-distill");
-    if (distill && !t.teacher) args_fail(a, "-distill %s: needs -teacher PROBS.csv", distill);
+    if (distill && !t.teacher && !t.teacher_nets)
+        args_fail(a, "-distill %s: needs -teacher PROBS.csv or -teacher-net CFG,WEIGHTS", distill);
     t.distill = args_float_range(a, "-distill", 0.5f, 0, 1, "expected the teacher's weight in (0, 1]");
     int rc = cli_start(c, 1, 2);
     if (rc) return rc;
@@ -219,7 +221,8 @@ static const command classifier_commands[] = {
       "usage: fer classifier train [DATA] CFG [WEIGHTS] [-epochs N] [-lr X] [-seed N] [-clear] [-backup DIR]\n"
       "                            [-keep-epochs | -keep-from N] [-bn-final] [-bn-eval N] [-limit N] [-limit-valid N]\n"
       "                            [-stop-after N]\n"
-      "                            [-signal-at N] [-teacher PROBS.csv [-distill A]] [-sync-bn] [-quiet]\n"
+      "                            [-signal-at N] [-teacher PROBS.csv | -teacher-net CFG,WEIGHTS[,CFG,WEIGHTS...]]\n"
+      "                            [-distill A] [-sync-bn] [-quiet]\n"
       "  -keep-epochs also writes <backup>/<cfg>_epoch<N>.weights after each epoch (for fer average);\n"
       "            -keep-from N only from epoch N on (a long run's candidates without its early epochs)\n"
       "  -bn-final re-estimates the batch-norm statistics over the training split (test-time views,\n"
@@ -231,6 +234,9 @@ static const command classifier_commands[] = {
       "  -teacher distills: each image's target is (1 - A) one-hot + A the teacher's probabilities, read\n"
       "            from `fer ensemble ... -split train -o PROBS.csv` (its ens_ columns); -distill A\n"
       "            (default 0.5) in (0, 1]\n"
+      "  -teacher-net runs the teacher networks (up to 16; their mean) on each mini-batch as the student\n"
+      "            sees it (augmented, mixed) and uses their probabilities in that target instead; each must\n"
+      "            take the student's input and end with [softmax]. A resumed run needs the same teachers\n"
       "  under mpirun (make MPI=1): [net] batch is the global batch, each rank computes batch/ranks of it;\n"
       "  -sync-bn computes batch-norm statistics over the global mini-batch (default: each rank's own)\n",
       "train (resumes from _last.weights)", NULL },

@@ -183,6 +183,7 @@ typedef struct trainer {
     const log_hook *log;      /* net->ctx's: where notices and progress go */
     dataset train, valid;
     float *teacher;           /* [train.n, classes] soft targets, or NULL */
+    teacher_nets tnets;       /* -teacher-net: teachers run on each mini-batch (n = 0 without) */
     optimizer opt;
     loader L;
     dist *d;                  /* a->dist, or solo */
@@ -365,16 +366,31 @@ static int setup_data(trainer *t, fer_err *e)
     if (t->train.n < o->batch)
         return fer_fail(e, "%s: %d training images is fewer than batch=%d", a->data->train, t->train.n, o->batch);
     if (announce_sampling(t, e)) return -1;
-    if (!a->teacher) return 0;
+    if (!a->teacher && !a->teacher_nets) return 0;
+    if (a->teacher && a->teacher_nets) return fer_fail(e, "-teacher and -teacher-net exclude each other: give one");
     if (!(a->distill > 0 && a->distill <= 1))
         return fer_fail(e, "-distill %g: expected the teacher's weight in (0, 1]", a->distill);
     if (t->net->class_weight)
         return fer_fail(e, "%s: [net] class_weights and -teacher exclude each other (the weight follows the label, "
                            "which a soft target does not name)", a->cfg);
+    if (!a->teacher) return 0;   /* the teacher networks need the pass batch: setup_teacher_nets */
     if (teacher_load(a->teacher, &t->train, a->data->names, &t->teacher, e)) return -1;
     if (!a->quiet)
         fer_log(t->log, FER_LOG_INFO, "distilling: target = %.2f one-hot + %.2f %s", 1 - a->distill, a->distill,
                 a->teacher);
+    return 0;
+}
+
+/* -teacher-net: the teacher networks, at the pass batch. */
+static int setup_teacher_nets(trainer *t, fer_err *e)
+{
+    const train_args *a = t->a;
+    if (!a->teacher_nets) return 0;
+    if (teacher_nets_load(&t->tnets, a->teacher_nets, t->net, t->B, t->net->ctx, e)) return -1;
+    if (!a->quiet)
+        fer_log(t->log, FER_LOG_INFO, "distilling: target = %.2f the labels' + %.2f the mean probabilities of %d teacher "
+                "network%s on each mini-batch as the student sees it (%s)", 1 - a->distill, a->distill, t->tnets.n,
+                t->tnets.n > 1 ? "s" : "", a->teacher_nets);
     return 0;
 }
 
@@ -508,6 +524,7 @@ static void trainer_free(trainer *t)
     free(t->by_class);
     free(t->labels);
     free(t->teacher);
+    teacher_nets_free(&t->tnets);
     free(t->vprobs);
     free(t->csv);
     optimizer_free(&t->opt);
@@ -543,8 +560,8 @@ static int trainer_setup(trainer *t, const train_args *a, fer_ctx *ctx, fer_err 
         t->d = &t->solo;
         t->solo.size = 1;
     }
-    int rc = setup_network(t, ctx, e) || setup_data(t, e) || setup_schedule(t, e) || setup_outputs(t, e) ||
-             setup_resume(t, e) || setup_buffers(t, e) ? -1 : 0;
+    int rc = setup_network(t, ctx, e) || setup_data(t, e) || setup_schedule(t, e) || setup_teacher_nets(t, e) ||
+             setup_outputs(t, e) || setup_resume(t, e) || setup_buffers(t, e) ? -1 : 0;
     if (t->net) parallel_attach(&t->par, t->net, t->d, a->sync_bn);
     if (setup_ranks(t, rc, e)) return -1;
     t->live = t->log->fn && t->log->live && !a->quiet;
@@ -639,6 +656,7 @@ static int train_update(trainer *t, int epoch, long u, float lr, fer_err *e)
     for (int s = 0; s < o->subdivisions; s++) {
         long mb = u * o->subdivisions + s;
         feed_minibatch(t, mb);
+        if (t->tnets.n && teacher_nets_blend(&t->tnets, net->input, net->truth, t->a->distill, e)) return -1;
         rng_seed(&net->rng, rng_stream_seed(t->st.seed ^ 0x5bd1e995ULL, (uint64_t)epoch + 1, (uint64_t)mb + 1));
         net->sample_base = t->B * t->d->rank;
         parallel_overlap(&t->par, net, s == o->subdivisions - 1);

@@ -81,6 +81,7 @@ typedef struct train_args {
     int bn_eval;                 /* > 0: re-estimate them over this many mini-batches before each epoch's validation */
     const char *backup;          /* overrides data's backup folder */
     const char *teacher;         /* soft targets (fer ensemble -split train -out) or NULL */
+    const char *teacher_nets;    /* "CFG,WEIGHTS[,CFG,WEIGHTS...]": teachers run on each mini-batch, or NULL */
     float distill;               /* weight of the teacher's probabilities in the target, (0, 1] */
     int quiet;                   /* no notices or progress (the interrupted notices still come) */
     volatile sig_atomic_t *stop; /* set by a signal handler: save and stop after this batch */
@@ -97,6 +98,28 @@ int train_classifier(const train_args *a, fer_ctx *ctx, fer_err *e);
  * weight n / (classes * count_k) over ds (0 for an absent class), a list
  * gives one non-negative number per class; "" leaves the loss unweighted. */
 int train_set_class_weights(network *net, const dataset *ds, fer_err *e);
+
+/* ---- teacher networks (teachers.c) -------------------------------------- */
+
+/* Networks that distill into the student while it trains: each mini-batch
+ * the student sees (augmented, mixed) goes through every teacher in
+ * inference mode. */
+typedef struct teacher_nets {
+    int n;
+    network **nets;           /* [n] at batch B, no gradients */
+    float *mean;              /* [B, classes] the teachers' mean probabilities for the mini-batch */
+    int B, classes;
+} teacher_nets;
+
+/* Builds the teachers of spec ("CFG,WEIGHTS[,CFG,WEIGHTS...]", at most 16)
+ * at batch B; each must take the student's input and give its classes'
+ * probabilities ([softmax] last). */
+int teacher_nets_load(teacher_nets *T, const char *spec, const network *student, int B, fer_ctx *ctx, fer_err *e);
+/* input: [B, student inputs], the mini-batch as the student sees it;
+ * truth: [B, classes] the labels' targets, replaced by (1 - distill) of
+ * them + distill x the teachers' mean probabilities. */
+int teacher_nets_blend(teacher_nets *T, const float *input, float *truth, float distill, fer_err *e);
+void teacher_nets_free(teacher_nets *T);
 
 /* ---- weight averaging (average.c) ----------------------------------------- */
 

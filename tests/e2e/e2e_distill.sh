@@ -7,7 +7,12 @@
 #     student say 'angry' for (nearly) every face: the targets come from the
 #     file, row by row;
 #   - malformed teacher files and arguments fail with the file and line and a
-#     non-zero exit, and never start training.
+#     non-zero exit, and never start training;
+#   - -teacher-net (teachers run on each mini-batch): on clean views (no
+#     augmentation) it trains like -teacher with the same model's probability
+#     file; a student of the always-angry student says angry too, on augmented
+#     views; a run stopped and resumed is bit-identical to an uninterrupted
+#     one; teachers that cannot teach the student fail before training.
 . tests/e2e/lib.sh
 if [ ! -s data/fer2013.csv ]; then
     echo "SKIP: data/fer2013.csv is absent (gunzip ../shared/data/fer2013/fer2013.csv.gz > data/fer2013.csv)"
@@ -88,4 +93,74 @@ if $FER classifier train tests/cfg/tiny.cfg $TR -epochs 1 -backup $out/bad -dist
 fi
 grep -q -- "-distill 0.5: needs -teacher" $out/bad.txt || fail "-distill without -teacher: $(cat $out/bad.txt)"
 ok "bad teacher files and arguments fail with the file, line and a non-zero exit"
+
+# 4. -teacher-net on clean views equals -teacher with the same model's probabilities (written as %.7g, so the
+#    two students' weights are close, not bit-identical): the same predictions for (nearly) every face
+grep -v '^flip=\|^angle=' tests/cfg/tiny.cfg > $out/clean.cfg
+grep -q '^flip=' $out/clean.cfg && fail "clean.cfg still flips"
+$FER ensemble $out/clean.cfg $out/t0/tiny_final.weights -split train -limit $N -o $out/t0.csv -threads 2 \
+    > $out/t0.txt || fail "the teacher's probabilities"
+$FER classifier train $out/clean.cfg $TR -epochs 2 -seed 5 -backup $out/off -teacher $out/t0.csv -distill 0.7 \
+    || fail "-teacher t0.csv"
+$FER classifier train $out/clean.cfg $TR -epochs 2 -seed 5 -backup $out/on -distill 0.7 \
+    -teacher-net $out/clean.cfg,$out/t0/tiny_final.weights || fail "-teacher-net t0"
+$FER classifier train $out/clean.cfg $TR -epochs 2 -seed 5 -backup $out/none || fail "clean, no teacher"
+for s in off on none; do
+    $FER ensemble $out/clean.cfg $out/$s/clean_final.weights -split train -limit $N -o $out/$s.csv -threads 2 \
+        > $out/$s.txt || fail "predictions of $s"
+done
+same() { paste -d, $out/$1.csv $out/$2.csv | awk -F, -v w=$(head -n 1 $out/$1.csv | awk -F, '{ print NF }') \
+    'NR > 1 && $3 == $(w + 3) { n++ } END { print n + 0 }'; }
+on_off=$(same on off) none_off=$(same none off)
+[ "$on_off" -ge $((N * 98 / 100)) ] || fail "-teacher-net and -teacher agree on $on_off of $N faces"
+[ "$none_off" -lt "$on_off" ] || fail "no teacher agrees with -teacher as often ($none_off) as -teacher-net ($on_off)"
+ok "-teacher-net on clean views trains as -teacher with its probabilities: $on_off of $N predictions agree (no teacher: $none_off)"
+
+# 5. the always-angry student as a teacher network, on augmented views: its student says angry too
+$FER classifier train tests/cfg/tiny.cfg $TR -epochs 2 -seed 6 -backup $out/angry2 -distill 1 \
+    -teacher-net tests/cfg/tiny.cfg,$out/angry/tiny_final.weights || fail "-teacher-net angry"
+$FER ensemble tests/cfg/tiny.cfg $out/angry2/tiny_final.weights -split train -limit $N -o $out/student2.csv \
+    -threads 2 > $out/student2.txt || fail "predictions of angry2"
+angry2=$(awk -F, 'NR > 1 && $3 == 0 { n++ } END { print n + 0 }' $out/student2.csv)
+[ "$angry2" -ge $((N * 9 / 10)) ] || fail "student of an always-angry teacher network says angry for $angry2 of $N"
+ok "an always-angry teacher network: its student says angry for $angry2 of $N faces"
+
+# 6. two teachers, stopped after epoch 1 and resumed: bit-identical to the uninterrupted run
+TN="-teacher-net tests/cfg/tiny.cfg,$out/t0/tiny_final.weights,tests/cfg/tiny.cfg,$out/angry/tiny_final.weights"
+$FER classifier train tests/cfg/tiny.cfg $TR -epochs 2 -seed 8 -backup $out/whole $TN || fail "two teachers"
+$FER classifier train tests/cfg/tiny.cfg $TR -epochs 2 -seed 8 -backup $out/halves $TN -stop-after 1 \
+    || fail "two teachers, epoch 1"
+[ ! -e $out/halves/tiny_final.weights ] || fail "-stop-after 1 finished the run"
+$FER classifier train tests/cfg/tiny.cfg $TR -epochs 2 -seed 8 -backup $out/halves $TN || fail "two teachers, resumed"
+cmp $out/whole/tiny_final.weights $out/halves/tiny_final.weights || fail "-teacher-net: the resumed run differs"
+! cmp -s $out/whole/tiny_final.weights $out/on/clean_final.weights || fail "two teachers trained as one"
+ok "two teacher networks: a run stopped after epoch 1 and resumed is bit-identical to an uninterrupted one"
+
+# 7. teachers that cannot teach this student, and bad specs: a clear error before any training
+badnet() {   # badnet NAME SPEC PATTERN [extra args]
+    name=$1 spec=$2 pattern=$3
+    shift 3
+    if $FER classifier train tests/cfg/tiny.cfg $TR -epochs 1 -backup $out/bad -teacher-net "$spec" "$@" \
+        > $out/bad.txt 2>&1; then
+        fail "$name: exit 0"
+    fi
+    grep -q -- "$pattern" $out/bad.txt || fail "$name: expected '$pattern' in: $(cat $out/bad.txt)"
+    [ ! -e $out/bad/tiny_final.weights ] || fail "$name: training ran"
+}
+W=$out/t0/tiny_final.weights
+sed 's/^width=48/width=40/; s/^height=48/height=40/' tests/cfg/tiny.cfg > $out/small.cfg
+sed 's/^output=7/output=6/' tests/cfg/tiny.cfg > $out/six.cfg
+grep -v '^\[softmax\]' tests/cfg/tiny.cfg > $out/logits.cfg
+badnet "one field" "tests/cfg/tiny.cfg" "-teacher-net tests/cfg/tiny.cfg: expected CFG,WEIGHTS"
+badnet "three fields" "tests/cfg/tiny.cfg,$W,tests/cfg/tiny.cfg" "expected CFG,WEIGHTS\[,CFG,WEIGHTS...\]"
+badnet "empty field" "tests/cfg/tiny.cfg,,x,$W" "expected CFG,WEIGHTS"
+badnet "no such cfg" "$out/absent.cfg,$W" "absent.cfg"
+badnet "no such weights" "tests/cfg/tiny.cfg,$out/absent.weights" "absent.weights"
+badnet "weights of another cfg" "tests/cfg/tiny.cfg,$out/t0.csv" "t0.csv"
+badnet "another input size" "$out/small.cfg,$W" "small.cfg: the teacher takes 40x40x1 images, the student"
+badnet "another class count" "$out/six.cfg,$W" "six.cfg: the teacher has 6 classes, the student"
+badnet "no softmax" "$out/logits.cfg,$W" "logits.cfg: the teacher must end with \[softmax\]"
+badnet "with -teacher" "tests/cfg/tiny.cfg,$W" "-teacher and -teacher-net exclude each other" -teacher $out/t0.csv
+badnet "-distill 2" "tests/cfg/tiny.cfg,$W" "-distill 2: expected the teacher's weight in (0, 1]" -distill 2
+ok "teacher networks that cannot teach the student, and bad specs, fail before training"
 echo "PASS: e2e_distill"
