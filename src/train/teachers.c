@@ -40,9 +40,9 @@ static int split_spec(const char *spec, char **buf, char ***pairs_out, int *n_ou
         if (!p) break;
         *p = '\0';
     }
-    for (int i = 0; i < n; i++)
-        if (!*field[i]) n = -1;
-    if (n < 2 || n % 2) {
+    int empty = 0;
+    for (int i = 0; i < n; i++) empty |= !*field[i];
+    if (empty || n < 2 || n % 2) {
         free(field);
         return fer_fail(e, "-teacher-net %s: %s", spec, want);
     }
