@@ -4,7 +4,8 @@
 # process at the same global batch (without batch norm; with batch norm and
 # -sync-bn; per-rank batch norm close), one checkpoint written by rank 0, a
 # 2-rank run resumed with 1 and with 2 ranks equals an uninterrupted one,
-# and so do a run with mixup and one with class_balance and -bn-eval,
+# and so do a run with mixup (also with a teacher network, -teacher-net)
+# and one with class_balance and -bn-eval,
 # SIGINT to one rank stops all with one checkpoint, SIGKILL of one rank
 # ends the other with a message, and the MPI-less fer refuses mpirun -np 2.
 # Skips when mpicc or mpirun is absent.
@@ -58,6 +59,13 @@ $FER classifier train $out/m.data $out/mpi_mix.cfg $T -backup $out/mix1 > /dev/n
 $RUN 2 $MFER classifier train $out/m.data $out/mpi_mix.cfg $T -backup $out/mix2 > /dev/null 2>&1 || fail "mixup: 2 ranks"
 ! cmp -s $out/one/mpi_plain_final.weights $out/mix1/mpi_mix_final.weights || fail "mixup=1 changed nothing"
 same $out/mix1 $out/mix2 mpi_mix "2 ranks vs 1 process, mixup (mix_prob 0.7, Beta(0.4, 0.4))"
+# a teacher network on each rank's share of the mixed mini-batch (-teacher-net)
+TN="-teacher-net tests/cfg/mpi_plain.cfg,$out/one/mpi_plain_final.weights -distill 0.7"
+$FER classifier train $out/m.data $out/mpi_mix.cfg $T $TN -backup $out/tn1 > /dev/null 2>&1 || fail "-teacher-net: 1 process"
+$RUN 2 $MFER classifier train $out/m.data $out/mpi_mix.cfg $T $TN -backup $out/tn2 > $out/tn2.txt 2>&1 ||
+    { cat $out/tn2.txt; fail "-teacher-net: 2 ranks"; }
+! cmp -s $out/mix1/mpi_mix_final.weights $out/tn1/mpi_mix_final.weights || fail "-teacher-net changed nothing"
+same $out/tn1 $out/tn2 mpi_mix "2 ranks vs 1 process, mixup and a teacher network (-distill 0.7)"
 
 # batch norm (2 subdivisions): -sync-bn = 1 process; per-rank statistics close
 $FER classifier train $out/m.data tests/cfg/mpi_bn.cfg $T -backup $out/bn1 > /dev/null 2>&1 || fail "bn: 1 process"
