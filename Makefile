@@ -128,6 +128,14 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -c -o $@ $<
 
+# The compiler and flags (STB's detection included) are recorded in a stamp
+# that changes only when they do: installing libstb-dev after a build, or
+# another CC or CFLAGS, then rebuilds every object instead of linking a mix.
+$(BUILD)/flags.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(CC) $(ALL_CFLAGS) $(LDLIBS)' | cmp -s - $@ || echo '$(CC) $(ALL_CFLAGS) $(LDLIBS)' > $@
+$(LIB_OBJ) $(CLI_OBJ): $(BUILD)/flags.stamp
+
 # ---- installation paths ----------------------------------------------------
 PREFIX ?= /usr/local
 BINDIR = $(PREFIX)/bin
@@ -149,6 +157,7 @@ $(BUILD)/src/data/paths.o $(BUILD)/pic/src/data/paths.o: ALL_CFLAGS += -DFER_SHA
 
 # ---- the shared library: position-independent objects in $(BUILD)/pic/ -------
 PIC_OBJ := $(LIB_SRC:%.c=$(BUILD)/pic/%.o)
+$(PIC_OBJ): $(BUILD)/flags.stamp
 $(BUILD)/pic/src/kernels/avx2/%.o: ISA_FLAGS = $(AVX2_FLAGS)
 $(BUILD)/pic/src/vision/haar_avx2.o: ISA_FLAGS = $(AVX2_FLAGS)
 $(BUILD)/pic/src/kernels/avx512/%.o: ISA_FLAGS = $(AVX512_FLAGS)
@@ -168,7 +177,7 @@ libfer.so: $(PIC_OBJ) $(BUILD)/libfer.map
 	$(CC) -shared -o $@ -Wl,-soname,libfer.so.$(SOMAJOR) -Wl,--version-script=$(BUILD)/libfer.map $(PIC_OBJ) \
 		$(EXCLUDE_LIBS) $(LDLIBS)
 
-fer.pc: Makefile include/fer.h
+fer.pc: Makefile include/fer.h $(BUILD)/flags.stamp
 	{ echo 'prefix=$(PREFIX)'; echo 'exec_prefix=$${prefix}'; echo 'libdir=$(LIBDIR)'; \
 	  echo 'includedir=$(INCLUDEDIR)'; echo; echo 'Name: fer'; \
 	  echo 'Description: facial-expression recognition: Darknet-style networks, faces and emotions'; \
@@ -188,15 +197,15 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRC := $(wildcard tests/tools/tool_*.c tests/bench/tool_*.c)
 TOOL_BIN := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(TOOL_SRC)))
 
-$(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/check.h $(INTERNAL_LIB)
+$(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/check.h $(INTERNAL_LIB) $(BUILD)/flags.stamp
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(INTERNAL_LIB) $(LDLIBS)
 
-$(BUILD)/tests/tool_%: tests/tools/tool_%.c $(INTERNAL_LIB)
+$(BUILD)/tests/tool_%: tests/tools/tool_%.c $(INTERNAL_LIB) $(BUILD)/flags.stamp
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(INTERNAL_LIB) $(LDLIBS)
 
-$(BUILD)/tests/tool_%: tests/bench/tool_%.c $(INTERNAL_LIB)
+$(BUILD)/tests/tool_%: tests/bench/tool_%.c $(INTERNAL_LIB) $(BUILD)/flags.stamp
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(INTERNAL_LIB) $(LDLIBS)
 
@@ -234,7 +243,7 @@ FUZZ_SAN = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sani
 
 fuzz-replay: $(FUZZ_BIN)
 
-$(BUILD)/tests/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h tests/fuzz/replay.c $(INTERNAL_LIB)
+$(BUILD)/tests/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h tests/fuzz/replay.c $(INTERNAL_LIB) $(BUILD)/flags.stamp
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< tests/fuzz/replay.c $(INTERNAL_LIB) $(LDLIBS)
 
